@@ -1,0 +1,298 @@
+package dev.sqlservice;
+
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Function;
+import org.jooq.Query;
+import org.jooq.Record;
+import org.jooq.Result;
+import org.jooq.ResultQuery;
+import org.jooq.UpdatableRecord;
+
+/**
+ * The asynchronous session, with the verbs of Python's sqlservice: {@code all}, {@code first}, {@code one},
+ * {@code oneOrNone}, {@code execute}, {@code save}, {@code saveAll} and {@code transaction}.
+ *
+ * <p>Every method checks its arguments on the calling thread (misuse throws at once, before any SQL) and
+ * returns a {@link CompletionStage} that completes on the database's executor (virtual threads by default), on
+ * which the call borrows a pooled connection for its own duration. Database failures complete the stage
+ * exceptionally with jOOQ's {@link org.jooq.exception.DataAccessException}, SQLState kept; the blocking
+ * {@link Session} documents each verb's semantics.
+ *
+ * <p>Called from inside {@link #transaction}'s work (on its thread), a method runs at once, in that transaction,
+ * and returns a completed stage: waiting for a second connection there could wait forever on a small pool
+ * (jOOQ #13563). Prefer the {@link Session} that {@code work} is given.
+ *
+ * <p>Thread-safe.
+ */
+public final class AsyncSession {
+
+    private final Database database;
+    private final Session pooled;
+
+    AsyncSession(Database database, Session pooled) {
+        this.database = database;
+        this.pooled = pooled;
+    }
+
+    /**
+     * Every row of a query.
+     *
+     * @param query a jOOQ query, attached or not; not to be run by another call at the same time
+     * @param <R> the record type
+     * @return a stage completing with every row (an empty result when there is none)
+     * @throws NullPointerException when {@code query} is null
+     */
+    public <R extends Record> CompletionStage<Result<R>> all(ResultQuery<R> query) {
+        Objects.requireNonNull(query, "query == null");
+        return submit(session -> session.all(query));
+    }
+
+    /**
+     * The first row of a query, reading at most one row from the server.
+     *
+     * @param query a jOOQ query
+     * @param <R> the record type
+     * @return a stage completing with the first row, or empty
+     * @throws NullPointerException when {@code query} is null
+     */
+    public <R extends Record> CompletionStage<Optional<R>> first(ResultQuery<R> query) {
+        Objects.requireNonNull(query, "query == null");
+        return submit(session -> session.first(query));
+    }
+
+    /**
+     * Exactly one row.
+     *
+     * @param query a jOOQ query
+     * @param <R> the record type
+     * @return a stage completing with the row, or failing with {@link org.jooq.exception.NoDataFoundException}
+     *     or {@link org.jooq.exception.TooManyRowsException}
+     * @throws NullPointerException when {@code query} is null
+     */
+    public <R extends Record> CompletionStage<R> one(ResultQuery<R> query) {
+        Objects.requireNonNull(query, "query == null");
+        return submit(session -> session.one(query));
+    }
+
+    /**
+     * Zero or one row.
+     *
+     * @param query a jOOQ query
+     * @param <R> the record type
+     * @return a stage completing with the row or empty, or failing with
+     *     {@link org.jooq.exception.TooManyRowsException}
+     * @throws NullPointerException when {@code query} is null
+     */
+    public <R extends Record> CompletionStage<Optional<R>> oneOrNone(ResultQuery<R> query) {
+        Objects.requireNonNull(query, "query == null");
+        return submit(session -> session.oneOrNone(query));
+    }
+
+    /**
+     * Executes a statement.
+     *
+     * @param query a jOOQ query
+     * @return a stage completing with the number of affected rows
+     * @throws NullPointerException when {@code query} is null
+     */
+    public CompletionStage<Integer> execute(Query query) {
+        Objects.requireNonNull(query, "query == null");
+        return submit(session -> session.execute(query));
+    }
+
+    /**
+     * Every row of plain SQL with {@code :named} parameters.
+     *
+     * @param sql SQL text
+     * @param params a value for each parameter the SQL uses, and nothing else
+     * @return a stage completing with every row, readable by column name
+     * @throws NullPointerException when {@code sql} or {@code params} is null
+     * @throws IllegalArgumentException when a parameter has no value, a value names no parameter, a collection
+     *     value is empty, or the SQL has an unterminated quote or comment
+     */
+    public CompletionStage<Result<Record>> all(String sql, Map<String, ?> params) {
+        return all(PlainSql.resultQuery(sql, params, database.dialect()));
+    }
+
+    /**
+     * {@link #all(String, Map)} for SQL without parameters.
+     *
+     * @param sql SQL text
+     * @return a stage completing with every row
+     * @throws IllegalArgumentException when the SQL uses a parameter
+     */
+    public CompletionStage<Result<Record>> all(String sql) {
+        return all(sql, Map.of());
+    }
+
+    /**
+     * The first row of plain SQL, reading at most one row from the server.
+     *
+     * @param sql SQL text
+     * @param params parameter values
+     * @return a stage completing with the first row, or empty
+     * @throws IllegalArgumentException as {@link #all(String, Map)}
+     */
+    public CompletionStage<Optional<Record>> first(String sql, Map<String, ?> params) {
+        return first(PlainSql.resultQuery(sql, params, database.dialect()));
+    }
+
+    /**
+     * {@link #first(String, Map)} for SQL without parameters.
+     *
+     * @param sql SQL text
+     * @return a stage completing with the first row, or empty
+     */
+    public CompletionStage<Optional<Record>> first(String sql) {
+        return first(sql, Map.of());
+    }
+
+    /**
+     * Exactly one row of plain SQL.
+     *
+     * @param sql SQL text
+     * @param params parameter values
+     * @return a stage completing with the row, or failing with {@code NoDataFoundException} or
+     *     {@code TooManyRowsException}
+     * @throws IllegalArgumentException as {@link #all(String, Map)}
+     */
+    public CompletionStage<Record> one(String sql, Map<String, ?> params) {
+        return one(PlainSql.resultQuery(sql, params, database.dialect()));
+    }
+
+    /**
+     * {@link #one(String, Map)} for SQL without parameters.
+     *
+     * @param sql SQL text
+     * @return a stage completing with the row
+     */
+    public CompletionStage<Record> one(String sql) {
+        return one(sql, Map.of());
+    }
+
+    /**
+     * Zero or one row of plain SQL.
+     *
+     * @param sql SQL text
+     * @param params parameter values
+     * @return a stage completing with the row or empty, or failing with {@code TooManyRowsException}
+     * @throws IllegalArgumentException as {@link #all(String, Map)}
+     */
+    public CompletionStage<Optional<Record>> oneOrNone(String sql, Map<String, ?> params) {
+        return oneOrNone(PlainSql.resultQuery(sql, params, database.dialect()));
+    }
+
+    /**
+     * {@link #oneOrNone(String, Map)} for SQL without parameters.
+     *
+     * @param sql SQL text
+     * @return a stage completing with the row or empty
+     */
+    public CompletionStage<Optional<Record>> oneOrNone(String sql) {
+        return oneOrNone(sql, Map.of());
+    }
+
+    /**
+     * Executes plain SQL with {@code :named} parameters.
+     *
+     * @param sql SQL text
+     * @param params parameter values
+     * @return a stage completing with the number of affected rows
+     * @throws IllegalArgumentException as {@link #all(String, Map)}
+     */
+    public CompletionStage<Integer> execute(String sql, Map<String, ?> params) {
+        return execute(PlainSql.query(sql, params, database.dialect()));
+    }
+
+    /**
+     * {@link #execute(String, Map)} for SQL without parameters.
+     *
+     * @param sql SQL text
+     * @return a stage completing with the number of affected rows
+     */
+    public CompletionStage<Integer> execute(String sql) {
+        return execute(sql, Map.of());
+    }
+
+    /**
+     * Upserts one record by primary key, in the database; see {@link Session#saveAll(Collection)}.
+     *
+     * @param record a generated record
+     * @param <R> the record type
+     * @return a stage completing with {@code record} itself, refreshed with the stored row
+     * @throws NullPointerException when {@code record} is null
+     * @throws IllegalArgumentException when its table has no primary key or a composite key is partly set
+     */
+    public <R extends UpdatableRecord<R>> CompletionStage<R> save(R record) {
+        Objects.requireNonNull(record, "record == null");
+        Upserts.Plan<R> plan = Upserts.plan(List.of(record), database.dialect());
+        return submit(session -> session.saveAll(plan).getFirst());
+    }
+
+    /**
+     * Upserts records by primary key, in one transaction; see {@link Session#saveAll(Collection)}.
+     *
+     * @param records records of tables with a primary key
+     * @param <R> the record type
+     * @return a stage completing with the same instances in input order (at once and without SQL for an empty
+     *     collection), or failing with a {@code DataAccessException} after which nothing was written and every
+     *     record is as it was before the call
+     * @throws NullPointerException when {@code records} or an element is null
+     * @throws IllegalArgumentException when a table has no primary key, a composite key is partly set, or the
+     *     same record or primary key appears twice
+     */
+    public <R extends UpdatableRecord<?>> CompletionStage<List<R>> saveAll(Collection<? extends R> records) {
+        Upserts.Plan<R> plan = Upserts.plan(records, database.dialect());
+        if (plan.isEmpty()) {
+            return CompletableFuture.completedFuture(plan.records());
+        }
+        return submit(session -> session.saveAll(plan));
+    }
+
+    /**
+     * Runs {@code work} in a transaction, on one connection and one thread of the executor; see
+     * {@link Session#transaction(Function)}.
+     *
+     * @param work the unit of work; use the session it is given
+     * @param <T> the result type
+     * @return a stage completing with what {@code work} returned, after the commit, or failing with what it
+     *     threw, after the rollback
+     * @throws NullPointerException when {@code work} is null
+     */
+    public <T> CompletionStage<T> transaction(Function<? super Session, ? extends T> work) {
+        Objects.requireNonNull(work, "work == null");
+        return submit(session -> session.transaction(work));
+    }
+
+    /** The one place where calls leave the caller's thread. */
+    private <T> CompletionStage<T> submit(Function<Session, T> call) {
+        Session transaction = database.connections().transactionOnThisThread();
+        if (transaction != null) {
+            try {
+                return CompletableFuture.completedFuture(call.apply(transaction));
+            } catch (Throwable t) {
+                return CompletableFuture.failedFuture(t);
+            }
+        }
+        CompletableFuture<T> result = new CompletableFuture<>();
+        try {
+            database.executor().execute(() -> {
+                try {
+                    result.complete(call.apply(pooled));
+                } catch (Throwable t) {
+                    result.completeExceptionally(t);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            throw new IllegalStateException("the Database's executor rejected the call: is the Database closed?", e);
+        }
+        return result;
+    }
+}

@@ -1,0 +1,410 @@
+package dev.sqlservice;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.jooq.Configuration;
+import org.jooq.DSLContext;
+import org.jooq.SQLDialect;
+import org.jooq.conf.Settings;
+import org.jooq.exception.DataAccessException;
+import org.jooq.impl.DSL;
+import org.jooq.impl.DefaultConfiguration;
+import org.jooq.impl.DefaultConnectionProvider;
+
+/**
+ * A database: a connection pool, a jOOQ configuration, an executor for asynchronous calls and, optionally, the
+ * Flyway migrations to run when it is built.
+ *
+ * <pre>{@code
+ * try (Database db = Database.builder()
+ *         .url("jdbc:postgresql://127.0.0.1:5432/app")
+ *         .username("app").password("secret")
+ *         .build()) {
+ *     AsyncSession session = db.session();
+ *     Result<UsersRecord> users = session.all(selectFrom(USERS)).toCompletableFuture().join();
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe: build one per database and share it. {@link #close()} closes what it created (the pool and
+ * the default executor), never a {@link Builder#dataSource(DataSource) DataSource} or
+ * {@link Builder#executor(Executor) Executor} that was handed in.
+ */
+public final class Database implements AutoCloseable {
+
+    private final SQLDialect dialect;
+    private final DataSource dataSource;
+    private final HikariDataSource ownedPool;
+    private final Executor executor;
+    private final ExecutorService ownedExecutor;
+    private final Configuration configuration;
+    private final Connections connections;
+    private final AsyncSession asyncSession;
+    private final Session blockingSession;
+    private final DSLContext dsl;
+
+    private Database(Builder b, SQLDialect dialect, DataSource dataSource, HikariDataSource ownedPool, String description) {
+        this.dialect = dialect;
+        this.dataSource = dataSource;
+        this.ownedPool = ownedPool;
+        this.ownedExecutor = b.executor == null
+                ? Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("sqlservice-", 0).factory())
+                : null;
+        this.executor = b.executor == null ? ownedExecutor : b.executor;
+        Settings settings = b.settings == null ? new Settings() : (Settings) b.settings.clone();
+        if (b.statementTimeout != null) {
+            settings.setQueryTimeout(Math.toIntExact(Math.max(1, b.statementTimeout.toSeconds())));
+        }
+        this.configuration = new DefaultConfiguration().set(dialect).set(settings);
+        this.connections = new Connections(dataSource, b.poolSize, b.acquisitionTimeout, description);
+        this.dsl = DSL.using(configuration.derive(dataSource));
+        this.blockingSession = new Session(this, null);
+        this.asyncSession = new AsyncSession(this, blockingSession);
+    }
+
+    /**
+     * A builder with the defaults listed in the README's configuration table.
+     *
+     * @return a new builder; not thread-safe
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * The asynchronous session: every call borrows a pooled connection, runs on this database's executor and
+     * completes a {@link java.util.concurrent.CompletionStage}.
+     *
+     * @return the same thread-safe instance on every call
+     */
+    public AsyncSession session() {
+        return asyncSession;
+    }
+
+    /**
+     * The blocking session, for code that already runs on its own (preferably virtual) thread: the same verbs as
+     * {@link AsyncSession}, run on the calling thread, each call borrowing a pooled connection.
+     *
+     * @return the same thread-safe instance on every call
+     */
+    public Session blockingSession() {
+        return blockingSession;
+    }
+
+    /**
+     * jOOQ's own API as an escape hatch: a {@link DSLContext} over the pool (each statement borrows a connection
+     * and returns it). It does not take part in {@link Session#transaction} unless given that session's
+     * {@link Session#dsl()}.
+     *
+     * @return the same thread-safe instance on every call
+     */
+    public DSLContext dsl() {
+        return dsl;
+    }
+
+    /**
+     * The SQL dialect, inferred from the JDBC URL or set with {@link Builder#dialect(SQLDialect)}.
+     *
+     * @return the dialect in use
+     */
+    public SQLDialect dialect() {
+        return dialect;
+    }
+
+    /**
+     * How many connections are borrowed right now (in use by a call or a transaction).
+     *
+     * @return a number between 0 and the pool size
+     */
+    public int activeConnections() {
+        return connections.activeConnections();
+    }
+
+    /**
+     * Closes the pool and the executor if this database created them; waits for running calls of the default
+     * executor to finish. Calls made after closing fail with {@link IllegalStateException}. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (ownedExecutor != null) {
+            ownedExecutor.close();
+        }
+        if (ownedPool != null) {
+            ownedPool.close();
+        }
+    }
+
+    Connections connections() {
+        return connections;
+    }
+
+    Executor executor() {
+        return executor;
+    }
+
+    /** jOOQ configuration bound to one connection; {@code maxRows} 0 means no limit. */
+    Configuration configuration(java.sql.Connection connection, int maxRows) {
+        Configuration bound = configuration.derive(new DefaultConnectionProvider(connection));
+        return maxRows == 0 ? bound : bound.deriveSettings(s -> s.withMaxRows(maxRows));
+    }
+
+    /**
+     * Builds a {@link Database}. Every setting is checked at {@link #build()}, with a message naming it.
+     *
+     * <p>Not thread-safe; a builder may be reused to build several databases.
+     */
+    public static final class Builder {
+        private String url;
+        private String username;
+        private String password;
+        private DataSource dataSource;
+        private SQLDialect dialect;
+        private int poolSize = 10;
+        private Duration acquisitionTimeout = Duration.ofSeconds(30);
+        private Duration statementTimeout;
+        private Executor executor;
+        private Settings settings;
+        private List<String> migrations = List.of();
+
+        private Builder() {}
+
+        /**
+         * The JDBC URL of the database; the pool (HikariCP) is created and owned by the {@link Database}.
+         * {@code jdbc:postgresql:}, {@code jdbc:mariadb:} and {@code jdbc:mysql:} URLs set the dialect.
+         *
+         * @param url a JDBC URL; exclusive with {@link #dataSource(DataSource)}
+         * @return this builder
+         */
+        public Builder url(String url) {
+            this.url = url;
+            return this;
+        }
+
+        /**
+         * The user name for {@link #url(String)}.
+         *
+         * @param username user name, or null for the driver's default
+         * @return this builder
+         */
+        public Builder username(String username) {
+            this.username = username;
+            return this;
+        }
+
+        /**
+         * The password for {@link #url(String)}. It is handed to the pool only; it never appears in a message.
+         *
+         * @param password password, or null
+         * @return this builder
+         */
+        public Builder password(String password) {
+            this.password = password;
+            return this;
+        }
+
+        /**
+         * A data source to use instead of a URL. It is not closed by {@link Database#close()}. Set
+         * {@link #dialect(SQLDialect)} too, or the dialect is read from a first connection at {@code build()}.
+         *
+         * @param dataSource a (pooled) data source; exclusive with {@link #url(String)}
+         * @return this builder
+         */
+        public Builder dataSource(DataSource dataSource) {
+            this.dataSource = dataSource;
+            return this;
+        }
+
+        /**
+         * The jOOQ dialect, when the URL or data source does not tell it.
+         *
+         * @param dialect a jOOQ dialect
+         * @return this builder
+         */
+        public Builder dialect(SQLDialect dialect) {
+            this.dialect = dialect;
+            return this;
+        }
+
+        /**
+         * The most connections in use at once (default 10): the pool's size, and the bound on concurrent calls
+         * when a {@link #dataSource(DataSource)} is given.
+         *
+         * @param poolSize at least 1
+         * @return this builder
+         */
+        public Builder poolSize(int poolSize) {
+            this.poolSize = poolSize;
+            return this;
+        }
+
+        /**
+         * How long a call waits for a free connection before it fails with a {@code DataAccessException}
+         * (SQLState 08001); default 30 seconds.
+         *
+         * @param acquisitionTimeout positive duration
+         * @return this builder
+         */
+        public Builder acquisitionTimeout(Duration acquisitionTimeout) {
+            this.acquisitionTimeout = acquisitionTimeout;
+            return this;
+        }
+
+        /**
+         * A statement timeout for every query (JDBC {@code setQueryTimeout}, whole seconds, rounded up to 1);
+         * default none.
+         *
+         * @param statementTimeout positive duration, or null for none
+         * @return this builder
+         */
+        public Builder statementTimeout(Duration statementTimeout) {
+            this.statementTimeout = statementTimeout;
+            return this;
+        }
+
+        /**
+         * The executor that runs {@link AsyncSession} calls (default: a new virtual thread per call, closed with
+         * the database). It is not shut down by {@link Database#close()}.
+         *
+         * @param executor an executor that runs each task on some thread that may block
+         * @return this builder
+         */
+        public Builder executor(Executor executor) {
+            this.executor = executor;
+            return this;
+        }
+
+        /**
+         * jOOQ settings for every query (copied at {@code build()}).
+         *
+         * @param settings jOOQ settings
+         * @return this builder
+         */
+        public Builder settings(Settings settings) {
+            this.settings = settings;
+            return this;
+        }
+
+        /**
+         * Flyway locations to migrate at {@code build()} (off by default), e.g.
+         * {@code "filesystem:db/migration"} or {@code "classpath:db/migration"}. A {@code {vendor}} in a location
+         * becomes {@code postgresql}, {@code mariadb} or {@code mysql}.
+         *
+         * @param locations one or more Flyway locations
+         * @return this builder
+         */
+        public Builder migrate(String... locations) {
+            this.migrations = List.of(Objects.requireNonNull(locations, "locations == null"));
+            return this;
+        }
+
+        /**
+         * Checks every setting, creates the pool (unless a data source was given), connects once and runs the
+         * migrations, if any.
+         *
+         * @return a new database, to be closed by the caller
+         * @throws IllegalArgumentException when a setting is missing, contradictory or out of range; the message
+         *     names it
+         * @throws DataAccessException when the database cannot be reached (the message names host and database,
+         *     never the password)
+         * @throws org.flywaydb.core.api.FlywayException when a migration fails
+         */
+        public Database build() {
+            if ((url == null) == (dataSource == null)) {
+                throw new IllegalArgumentException("set exactly one of url or dataSource");
+            }
+            if (dataSource != null && (username != null || password != null)) {
+                throw new IllegalArgumentException("username and password belong to url; configure them on the dataSource");
+            }
+            if (url != null && !url.startsWith("jdbc:")) {
+                throw new IllegalArgumentException("url must be a JDBC URL starting with jdbc:, got " + JdbcUrls.redact(url));
+            }
+            if (poolSize < 1) {
+                throw new IllegalArgumentException("poolSize must be at least 1, got " + poolSize);
+            }
+            requirePositive("acquisitionTimeout", acquisitionTimeout);
+            if (statementTimeout != null) {
+                requirePositive("statementTimeout", statementTimeout);
+            }
+            for (String location : migrations) {
+                if (location == null || location.isBlank()) {
+                    throw new IllegalArgumentException("migrate locations must not be null or blank");
+                }
+            }
+            SQLDialect resolved = dialect != null ? dialect : url != null ? JdbcUrls.dialect(url) : null;
+            if (url != null && resolved == null) {
+                throw new IllegalArgumentException("cannot infer the dialect from url " + JdbcUrls.redact(url)
+                        + "; set dialect(SQLDialect)");
+            }
+
+            HikariDataSource pool = null;
+            DataSource source = dataSource;
+            String description;
+            if (url != null) {
+                description = JdbcUrls.describe(url);
+                HikariConfig config = new HikariConfig();
+                config.setJdbcUrl(url);
+                config.setUsername(username);
+                config.setPassword(password);
+                config.setMaximumPoolSize(poolSize);
+                config.setConnectionTimeout(Math.max(250, acquisitionTimeout.toMillis()));
+                config.setPoolName("sqlservice " + description);
+                try {
+                    pool = new HikariDataSource(config);
+                } catch (RuntimeException e) {
+                    throw new DataAccessException("Cannot connect to " + description + ": " + rootMessage(e), e);
+                }
+                source = pool;
+            } else {
+                description = "the configured dataSource";
+                if (resolved == null) {
+                    try (var c = dataSource.getConnection()) {
+                        resolved = JdbcUrls.dialect(c.getMetaData().getURL());
+                    } catch (java.sql.SQLException e) {
+                        throw new DataAccessException("Cannot connect to the configured dataSource: " + e.getMessage(), e);
+                    }
+                    if (resolved == null) {
+                        throw new IllegalArgumentException("cannot infer the dialect of the dataSource; set dialect(SQLDialect)");
+                    }
+                }
+            }
+            try {
+                if (!migrations.isEmpty()) {
+                    String vendor = JdbcUrls.vendor(resolved);
+                    Flyway.configure()
+                            .dataSource(source)
+                            .locations(migrations.stream().map(l -> l.replace("{vendor}", vendor)).toArray(String[]::new))
+                            .failOnMissingLocations(true)
+                            .load()
+                            .migrate();
+                }
+                return new Database(this, resolved, source, pool, description);
+            } catch (RuntimeException | Error e) {
+                if (pool != null) {
+                    pool.close();
+                }
+                throw e;
+            }
+        }
+
+        private static void requirePositive(String name, Duration value) {
+            if (value == null || value.isNegative() || value.isZero()) {
+                throw new IllegalArgumentException(name + " must be a positive duration, got " + value);
+            }
+        }
+
+        private static String rootMessage(Throwable e) {
+            Throwable t = e;
+            while (t.getCause() != null && t.getCause() != t) {
+                t = t.getCause();
+            }
+            return t.getMessage();
+        }
+    }
+}

@@ -1,0 +1,436 @@
+package dev.sqlservice;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Savepoint;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Function;
+import org.jooq.DSLContext;
+import org.jooq.Query;
+import org.jooq.Record;
+import org.jooq.Result;
+import org.jooq.ResultQuery;
+import org.jooq.UpdatableRecord;
+import org.jooq.exception.DataAccessException;
+import org.jooq.exception.NoDataFoundException;
+import org.jooq.exception.TooManyRowsException;
+import org.jooq.impl.DSL;
+
+/**
+ * The blocking session: the verbs of {@link AsyncSession}, run on the calling thread.
+ *
+ * <p>There are two kinds. {@link Database#blockingSession()} is thread-safe and borrows a pooled connection for
+ * each call (or, on a thread that is inside {@link #transaction}, uses that transaction). The session handed to
+ * {@code transaction(work)} is bound to that transaction's one connection: it may be used only by the thread
+ * running {@code work}, and only until {@code work} returns ({@link IllegalStateException} otherwise).
+ *
+ * <p>Queries run on the session's jOOQ configuration whether or not they were built attached; a query object
+ * is attached for the duration of the call and then restored, like jOOQ's {@code DSLContext.fetch(query)}, so
+ * the same query object must not run in two calls at once. Database errors are jOOQ's
+ * {@link DataAccessException}, with the driver's SQLState ({@link DataAccessException#sqlState()}).
+ */
+public final class Session {
+
+    private static final int ALL_ROWS = 0;
+    private static final int FIRST_ROW = 1;
+    private static final int AT_MOST_ONE = 2;
+
+    private final Database database;
+    private final Connection connection;
+    private final Thread owner;
+    private volatile boolean ended;
+
+    Session(Database database, Connection connection) {
+        this.database = database;
+        this.connection = connection;
+        this.owner = connection == null ? null : Thread.currentThread();
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Typed queries
+    // ---------------------------------------------------------------------------------------------------------
+
+    /**
+     * Every row of a query (jOOQ's {@code fetch}).
+     *
+     * @param query a jOOQ query, attached or not
+     * @param <R> the record type: a generated {@code TableRecord} for {@code selectFrom(TABLE)}
+     * @return every row; empty when there is none
+     * @throws NullPointerException when {@code query} is null
+     * @throws DataAccessException when the database fails
+     */
+    public <R extends Record> Result<R> all(ResultQuery<R> query) {
+        Objects.requireNonNull(query, "query == null");
+        return run(ALL_ROWS, dsl -> dsl.fetch(query));
+    }
+
+    /**
+     * The first row of a query, reading at most one row from the server (jOOQ's {@code fetchAny}, with JDBC
+     * {@code maxRows = 1}). Add an {@code orderBy} to say which row is first.
+     *
+     * @param query a jOOQ query
+     * @param <R> the record type
+     * @return the first row, or empty when there is none
+     * @throws NullPointerException when {@code query} is null
+     * @throws DataAccessException when the database fails
+     */
+    public <R extends Record> Optional<R> first(ResultQuery<R> query) {
+        Objects.requireNonNull(query, "query == null");
+        return run(FIRST_ROW, dsl -> dsl.fetchOptional(query));
+    }
+
+    /**
+     * Exactly one row (jOOQ's {@code fetchSingle}); reads at most two rows from the server.
+     *
+     * @param query a jOOQ query
+     * @param <R> the record type
+     * @return the only row
+     * @throws NullPointerException when {@code query} is null
+     * @throws NoDataFoundException when there is no row
+     * @throws TooManyRowsException when there is more than one row
+     * @throws DataAccessException when the database fails
+     */
+    public <R extends Record> R one(ResultQuery<R> query) {
+        Objects.requireNonNull(query, "query == null");
+        return run(AT_MOST_ONE, dsl -> dsl.fetchSingle(query));
+    }
+
+    /**
+     * Zero or one row (jOOQ's {@code fetchOptional}); reads at most two rows from the server.
+     *
+     * @param query a jOOQ query
+     * @param <R> the record type
+     * @return the only row, or empty when there is none
+     * @throws NullPointerException when {@code query} is null
+     * @throws TooManyRowsException when there is more than one row
+     * @throws DataAccessException when the database fails
+     */
+    public <R extends Record> Optional<R> oneOrNone(ResultQuery<R> query) {
+        Objects.requireNonNull(query, "query == null");
+        return run(AT_MOST_ONE, dsl -> dsl.fetchOptional(query));
+    }
+
+    /**
+     * Executes a statement (insert, update, delete, DDL).
+     *
+     * @param query a jOOQ query
+     * @return the number of affected rows, as the driver reports it
+     * @throws NullPointerException when {@code query} is null
+     * @throws DataAccessException when the database fails
+     */
+    public int execute(Query query) {
+        Objects.requireNonNull(query, "query == null");
+        return run(ALL_ROWS, dsl -> dsl.execute(query));
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Plain SQL with :named parameters
+    // ---------------------------------------------------------------------------------------------------------
+
+    /**
+     * Every row of plain SQL with {@code :named} parameters (rules in the README), as records readable by column
+     * name.
+     *
+     * @param sql SQL text
+     * @param params a value for every parameter the SQL uses, and nothing else
+     * @return every row
+     * @throws NullPointerException when {@code sql} or {@code params} is null
+     * @throws IllegalArgumentException when a parameter has no value, a value names no parameter, a collection
+     *     value is empty, or the SQL has an unterminated quote or comment
+     * @throws DataAccessException when the database fails
+     */
+    public Result<Record> all(String sql, Map<String, ?> params) {
+        return all(PlainSql.resultQuery(sql, params, database.dialect()));
+    }
+
+    /**
+     * {@link #all(String, Map)} for SQL without parameters.
+     *
+     * @param sql SQL text without {@code :named} parameters
+     * @return every row
+     * @throws IllegalArgumentException when the SQL uses a parameter
+     */
+    public Result<Record> all(String sql) {
+        return all(sql, Map.of());
+    }
+
+    /**
+     * The first row of plain SQL, reading at most one row from the server.
+     *
+     * @param sql SQL text
+     * @param params parameter values
+     * @return the first row, or empty
+     * @throws IllegalArgumentException as {@link #all(String, Map)}
+     */
+    public Optional<Record> first(String sql, Map<String, ?> params) {
+        return first(PlainSql.resultQuery(sql, params, database.dialect()));
+    }
+
+    /**
+     * {@link #first(String, Map)} for SQL without parameters.
+     *
+     * @param sql SQL text
+     * @return the first row, or empty
+     */
+    public Optional<Record> first(String sql) {
+        return first(sql, Map.of());
+    }
+
+    /**
+     * Exactly one row of plain SQL.
+     *
+     * @param sql SQL text
+     * @param params parameter values
+     * @return the only row
+     * @throws NoDataFoundException when there is no row
+     * @throws TooManyRowsException when there is more than one
+     * @throws IllegalArgumentException as {@link #all(String, Map)}
+     */
+    public Record one(String sql, Map<String, ?> params) {
+        return one(PlainSql.resultQuery(sql, params, database.dialect()));
+    }
+
+    /**
+     * {@link #one(String, Map)} for SQL without parameters.
+     *
+     * @param sql SQL text
+     * @return the only row
+     */
+    public Record one(String sql) {
+        return one(sql, Map.of());
+    }
+
+    /**
+     * Zero or one row of plain SQL.
+     *
+     * @param sql SQL text
+     * @param params parameter values
+     * @return the only row, or empty
+     * @throws TooManyRowsException when there is more than one
+     * @throws IllegalArgumentException as {@link #all(String, Map)}
+     */
+    public Optional<Record> oneOrNone(String sql, Map<String, ?> params) {
+        return oneOrNone(PlainSql.resultQuery(sql, params, database.dialect()));
+    }
+
+    /**
+     * {@link #oneOrNone(String, Map)} for SQL without parameters.
+     *
+     * @param sql SQL text
+     * @return the only row, or empty
+     */
+    public Optional<Record> oneOrNone(String sql) {
+        return oneOrNone(sql, Map.of());
+    }
+
+    /**
+     * Executes plain SQL with {@code :named} parameters.
+     *
+     * @param sql SQL text
+     * @param params parameter values
+     * @return the number of affected rows
+     * @throws IllegalArgumentException as {@link #all(String, Map)}
+     */
+    public int execute(String sql, Map<String, ?> params) {
+        return execute(PlainSql.query(sql, params, database.dialect()));
+    }
+
+    /**
+     * {@link #execute(String, Map)} for SQL without parameters.
+     *
+     * @param sql SQL text
+     * @return the number of affected rows
+     */
+    public int execute(String sql) {
+        return execute(sql, Map.of());
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Upserts
+    // ---------------------------------------------------------------------------------------------------------
+
+    /**
+     * Upserts one record by primary key; see {@link #saveAll(Collection)}.
+     *
+     * @param record a generated record
+     * @param <R> the record type
+     * @return {@code record} itself, now holding the row as stored
+     * @throws NullPointerException when {@code record} is null
+     * @throws IllegalArgumentException when its table has no primary key or its key is partly set
+     * @throws DataAccessException when the database rejects the row; the record is then as it was
+     */
+    public <R extends UpdatableRecord<R>> R save(R record) {
+        Objects.requireNonNull(record, "record == null");
+        saveAll(List.of(record));
+        return record;
+    }
+
+    /**
+     * Upserts records by primary key, in the database: one {@code INSERT … ON CONFLICT (primary key) DO UPDATE}
+     * per chunk of records sharing a table and a set of changed fields, writing only the changed fields,
+     * parents before children (foreign-key order), rows in primary-key order. The records are then refreshed
+     * with the rows as stored (identity values, defaults, trigger values) and their changed flags reset.
+     *
+     * <p>All or nothing: the whole call is one transaction (a savepoint inside {@link #transaction}). When the
+     * database rejects any row, nothing is written and every record is restored to its state before the call.
+     *
+     * @param records records of tables with a primary key; empty runs no SQL
+     * @param <R> the record type
+     * @return the same instances, in input order
+     * @throws NullPointerException when {@code records} or an element is null
+     * @throws IllegalArgumentException when a table has no primary key, a composite key is partly set, or the
+     *     same record or primary key appears twice; checked before any SQL
+     * @throws DataAccessException when the database rejects a row (SQLState kept)
+     */
+    public <R extends UpdatableRecord<?>> List<R> saveAll(Collection<? extends R> records) {
+        return saveAll(Upserts.plan(records, database.dialect()));
+    }
+
+    <R extends UpdatableRecord<?>> List<R> saveAll(Upserts.Plan<R> plan) {
+        if (plan.isEmpty()) {
+            return plan.records();
+        }
+        return transaction(tx -> tx.run(ALL_ROWS, dsl -> plan.execute(dsl)));
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Transactions
+    // ---------------------------------------------------------------------------------------------------------
+
+    /**
+     * Runs {@code work} in a transaction on one connection, on the calling thread: committed when it returns,
+     * rolled back when it throws. Inside {@code work}, use the session it is given; a {@code transaction} there
+     * nests as a savepoint (rolled back alone when its work throws).
+     *
+     * @param work the unit of work; its session is valid until it returns
+     * @param <T> the result type
+     * @return what {@code work} returned, after the commit
+     * @throws NullPointerException when {@code work} is null
+     * @throws DataAccessException when the database fails, including at commit
+     * @throws RuntimeException whatever {@code work} threw, after the rollback
+     */
+    public <T> T transaction(Function<? super Session, ? extends T> work) {
+        Objects.requireNonNull(work, "work == null");
+        if (connection != null) {
+            checkUsable();
+            return inSavepoint(work);
+        }
+        Session current = database.connections().transactionOnThisThread();
+        if (current != null) {
+            return current.transaction(work);
+        }
+        try (Connections.Lease lease = database.connections().acquire()) {
+            return inTransaction(lease.connection(), work);
+        }
+    }
+
+    /**
+     * jOOQ's API on this session's connection: inside {@link #transaction} it takes part in the transaction;
+     * otherwise it is {@link Database#dsl()}.
+     *
+     * @return a DSL context
+     */
+    public DSLContext dsl() {
+        if (connection == null) {
+            return database.dsl();
+        }
+        checkUsable();
+        return DSL.using(database.configuration(connection, ALL_ROWS));
+    }
+
+    private <T> T inTransaction(Connection c, Function<? super Session, ? extends T> work) {
+        Session session = new Session(database, c);
+        try {
+            c.setAutoCommit(false);
+        } catch (SQLException e) {
+            throw translate("begin a transaction", e);
+        }
+        database.connections().enterTransaction(session);
+        try {
+            T result = work.apply(session);
+            c.commit();
+            return result;
+        } catch (Throwable t) {
+            try {
+                c.rollback();
+            } catch (SQLException e) {
+                t.addSuppressed(e);
+            }
+            if (t instanceof SQLException e) {
+                throw translate("commit", e);
+            }
+            throw sneakyThrow(t);
+        } finally {
+            session.ended = true;
+            database.connections().leaveTransaction();
+            try {
+                c.setAutoCommit(true);
+            } catch (SQLException ignored) {
+                // The pool resets autocommit on return and evicts connections that fail to.
+            }
+        }
+    }
+
+    private <T> T inSavepoint(Function<? super Session, ? extends T> work) {
+        Savepoint savepoint;
+        try {
+            savepoint = connection.setSavepoint();
+        } catch (SQLException e) {
+            throw translate("set a savepoint", e);
+        }
+        try {
+            T result = work.apply(this);
+            connection.releaseSavepoint(savepoint);
+            return result;
+        } catch (Throwable t) {
+            try {
+                connection.rollback(savepoint);
+            } catch (SQLException e) {
+                t.addSuppressed(e);
+            }
+            if (t instanceof SQLException e) {
+                throw translate("release a savepoint", e);
+            }
+            throw sneakyThrow(t);
+        }
+    }
+
+    /** Runs a call on this session's connection, the current thread's transaction, or a borrowed one. */
+    <T> T run(int maxRows, Function<DSLContext, T> call) {
+        if (connection != null) {
+            checkUsable();
+            return call.apply(DSL.using(database.configuration(connection, maxRows)));
+        }
+        Session current = database.connections().transactionOnThisThread();
+        if (current != null) {
+            return current.run(maxRows, call);
+        }
+        try (Connections.Lease lease = database.connections().acquire()) {
+            return call.apply(DSL.using(database.configuration(lease.connection(), maxRows)));
+        }
+    }
+
+    private void checkUsable() {
+        if (ended) {
+            throw new IllegalStateException("this Session belonged to a transaction that has ended; "
+                    + "use it only inside the work passed to transaction()");
+        }
+        if (Thread.currentThread() != owner) {
+            throw new IllegalStateException("this Session belongs to a transaction running on thread "
+                    + owner.getName() + "; use it only on that thread, inside the work passed to transaction()");
+        }
+    }
+
+    private static DataAccessException translate(String action, SQLException e) {
+        return new DataAccessException("Cannot " + action + ": " + e.getMessage(), e);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <E extends Throwable> RuntimeException sneakyThrow(Throwable t) throws E {
+        throw (E) t;
+    }
+}
