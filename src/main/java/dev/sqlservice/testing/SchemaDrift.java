@@ -1,0 +1,162 @@
+package dev.sqlservice.testing;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Function;
+import org.jooq.DSLContext;
+import org.jooq.Field;
+import org.jooq.ForeignKey;
+import org.jooq.Named;
+import org.jooq.SQLDialect;
+import org.jooq.Schema;
+import org.jooq.Table;
+import org.jooq.UniqueKey;
+
+/**
+ * Compares the schema that generated jOOQ classes declare with the schema a live database really has: tables,
+ * columns (order, type, nullability), primary keys, unique keys and foreign keys, with their constraint names.
+ * Flyway's history table is ignored. A non-empty result means a migration and the generated code disagree:
+ * regenerate, or fix the migration.
+ *
+ * <pre>{@code
+ * assertThat(SchemaDrift.between(DefaultSchema.DEFAULT_SCHEMA, SchemaDrift.live(dsl))).isEmpty();
+ * }</pre>
+ */
+public final class SchemaDrift {
+
+    private static final String FLYWAY_HISTORY = "flyway_schema_history";
+
+    private SchemaDrift() {}
+
+    /**
+     * The schema the connection is currently using ({@code current_schema()} on PostgreSQL, the current database
+     * on MariaDB/MySQL), read from the database's metadata.
+     *
+     * @param dsl a DSL context connected to the database
+     * @return the live schema
+     * @throws IllegalStateException when the metadata has no such schema
+     */
+    public static Schema live(DSLContext dsl) {
+        String name = String.valueOf(dsl.fetchValue(
+                dsl.dialect().family() == SQLDialect.POSTGRES ? "select current_schema()" : "select database()"));
+        return dsl.meta().getSchemas().stream()
+                .filter(s -> s.getName().equalsIgnoreCase(name))
+                .findFirst()
+                .orElseThrow(() -> new IllegalStateException("no schema " + name + " in the database's metadata"));
+    }
+
+    /**
+     * Every difference between two schemas, one readable line each, in a stable order.
+     *
+     * @param generated the schema the generated classes declare, e.g. {@code DefaultSchema.DEFAULT_SCHEMA}
+     * @param live the database's schema, e.g. {@link #live(DSLContext)}
+     * @return the differences; empty when none
+     */
+    public static List<String> between(Schema generated, Schema live) {
+        Objects.requireNonNull(generated, "generated == null");
+        Objects.requireNonNull(live, "live == null");
+        List<String> drift = new ArrayList<>();
+        Map<String, Table<?>> expected = byName(generated.getTables());
+        Map<String, Table<?>> actual = byName(live.getTables());
+        actual.remove(FLYWAY_HISTORY);
+        for (String name : union(expected, actual)) {
+            Table<?> e = expected.get(name);
+            Table<?> a = actual.get(name);
+            if (a == null) {
+                drift.add("table " + name + " is generated but not in the database");
+            } else if (e == null) {
+                drift.add("table " + name + " is in the database but not generated");
+            } else {
+                compareTables(name, e, a, drift);
+            }
+        }
+        return drift;
+    }
+
+    private static void compareTables(String table, Table<?> e, Table<?> a, List<String> drift) {
+        List<String> expectedColumns = names(e.fields());
+        List<String> actualColumns = names(a.fields());
+        if (!expectedColumns.equals(actualColumns)) {
+            drift.add("table " + table + ": generated columns " + expectedColumns + ", database columns " + actualColumns);
+        }
+        for (Field<?> ef : e.fields()) {
+            Field<?> af = a.field(ef.getName());
+            if (af == null) {
+                continue;
+            }
+            String et = typeName(ef);
+            String at = typeName(af);
+            if (!et.equalsIgnoreCase(at)) {
+                drift.add("column " + table + "." + ef.getName() + ": generated type " + et + ", database type " + at);
+            }
+            if (ef.getDataType().nullable() != af.getDataType().nullable()) {
+                drift.add("column " + table + "." + ef.getName() + ": generated " + nullability(ef) + ", database "
+                        + nullability(af));
+            }
+        }
+        compare(table, "primary key", key(e.getPrimaryKey()), key(a.getPrimaryKey()), drift);
+        compare(table, "unique keys", keys(e.getUniqueKeys(), SchemaDrift::key), keys(a.getUniqueKeys(), SchemaDrift::key), drift);
+        compare(table, "foreign keys", keys(e.getReferences(), SchemaDrift::foreignKey),
+                keys(a.getReferences(), SchemaDrift::foreignKey), drift);
+    }
+
+    private static void compare(String table, String what, Object expected, Object actual, List<String> drift) {
+        if (!Objects.equals(expected, actual)) {
+            drift.add("table " + table + ": generated " + what + " " + expected + ", database " + what + " " + actual);
+        }
+    }
+
+    private static String key(UniqueKey<?> key) {
+        return key == null ? "none" : lower(key) + names(key.getFieldsArray());
+    }
+
+    private static String foreignKey(ForeignKey<?, ?> key) {
+        return lower(key) + names(key.getFieldsArray()) + " -> " + lower(key.getKey().getTable())
+                + names(key.getKeyFieldsArray());
+    }
+
+    private static <K> TreeSet<String> keys(List<? extends K> keys, Function<K, String> describe) {
+        TreeSet<String> described = new TreeSet<>();
+        keys.forEach(k -> described.add(describe.apply(k)));
+        return described;
+    }
+
+    /** The type's own name: user-defined types (enums) are schema-qualified only outside the search path. */
+    private static String typeName(Field<?> field) {
+        String name = field.getDataType().getTypeName().replace("\"", "");
+        return name.substring(name.lastIndexOf('.') + 1);
+    }
+
+    private static String nullability(Field<?> field) {
+        return field.getDataType().nullable() ? "nullable" : "not null";
+    }
+
+    private static Map<String, Table<?>> byName(List<Table<?>> tables) {
+        Map<String, Table<?>> byName = new TreeMap<>();
+        tables.forEach(t -> byName.put(lower(t), t));
+        return byName;
+    }
+
+    private static TreeSet<String> union(Map<String, ?> a, Map<String, ?> b) {
+        TreeSet<String> names = new TreeSet<>(a.keySet());
+        names.addAll(b.keySet());
+        return names;
+    }
+
+    private static List<String> names(Field<?>[] fields) {
+        List<String> names = new ArrayList<>(fields.length);
+        for (Field<?> f : fields) {
+            names.add(f.getName().toLowerCase(Locale.ROOT));
+        }
+        return names;
+    }
+
+    private static String lower(Named named) {
+        return named.getName().toLowerCase(Locale.ROOT);
+    }
+}
