@@ -273,6 +273,7 @@ public final class AsyncSession {
 
     /** The one place where calls leave the caller's thread. */
     private <T> CompletionStage<T> submit(Function<Session, T> call) {
+        database.checkOpen();
         Session transaction = database.connections().transactionOnThisThread();
         if (transaction != null) {
             try {

@@ -49,6 +49,7 @@ public final class Database implements AutoCloseable {
     private final AsyncSession asyncSession;
     private final Session blockingSession;
     private final DSLContext dsl;
+    private volatile boolean closed;
 
     private Database(Builder b, SQLDialect dialect, DataSource dataSource, HikariDataSource ownedPool, String description) {
         this.dialect = dialect;
@@ -133,11 +134,18 @@ public final class Database implements AutoCloseable {
      */
     @Override
     public void close() {
+        closed = true;
         if (ownedExecutor != null) {
             ownedExecutor.close();
         }
         if (ownedPool != null) {
             ownedPool.close();
+        }
+    }
+
+    void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("this Database is closed");
         }
     }
 

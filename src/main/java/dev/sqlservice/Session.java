@@ -409,6 +409,7 @@ public final class Session {
         if (current != null) {
             return current.run(maxRows, call);
         }
+        database.checkOpen();
         try (Connections.Lease lease = database.connections().acquire()) {
             return call.apply(DSL.using(database.configuration(lease.connection(), maxRows)));
         }
