@@ -294,7 +294,13 @@ public final class Session {
         if (plan.isEmpty()) {
             return plan.records();
         }
-        return transaction(tx -> tx.run(ALL_ROWS, dsl -> plan.execute(dsl)));
+        Upserts.Attempt<R> attempt = plan.attempt();
+        try {
+            return transaction(tx -> tx.run(ALL_ROWS, attempt::execute));
+        } catch (RuntimeException | Error e) {
+            attempt.restore();
+            throw e;
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------------

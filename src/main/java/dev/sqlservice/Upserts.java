@@ -122,27 +122,9 @@ final class Upserts {
             return records;
         }
 
-        /**
-         * Runs every chunk inside the caller's transaction. When anything fails, the records already refreshed
-         * are put back as they were and the failure is rethrown (the caller rolls the transaction back).
-         */
-        List<R> execute(DSLContext dsl) {
-            List<Snapshot> refreshed = new ArrayList<>();
-            try {
-                for (Group<R> group : groups) {
-                    int chunk = statements.rowsPerStatement(group);
-                    for (int from = 0; from < group.records().size(); from += chunk) {
-                        List<R> rows = group.records().subList(from, Math.min(group.records().size(), from + chunk));
-                        refresh(group, rows, statements.upsert(dsl, group, rows), dsl, refreshed);
-                    }
-                }
-                return records;
-            } catch (RuntimeException | Error e) {
-                for (int i = refreshed.size() - 1; i >= 0; i--) {
-                    refreshed.get(i).restore();
-                }
-                throw e;
-            }
+        /** One run of this plan: remembers each record it refreshed, to put them back if the run fails. */
+        Attempt<R> attempt() {
+            return new Attempt<>(this);
         }
 
         private void refresh(Group<R> group, List<R> rows, List<? extends Record> stored, DSLContext dsl,
@@ -180,6 +162,38 @@ final class Upserts {
                 throw new DataAccessException("rows of " + group.table().getName() + " vanished while being saved: "
                         + pending.keySet() + " (deleted by a concurrent transaction?)");
             }
+        }
+    }
+
+    /**
+     * One run of a plan. {@link #execute} writes every chunk inside the caller's transaction; when that
+     * transaction fails, at any point up to and including its commit, {@link #restore} puts every refreshed
+     * record back as it was before the call.
+     */
+    static final class Attempt<R extends UpdatableRecord<?>> {
+        private final Plan<R> plan;
+        private final List<Snapshot> refreshed = new ArrayList<>();
+
+        private Attempt(Plan<R> plan) {
+            this.plan = plan;
+        }
+
+        List<R> execute(DSLContext dsl) {
+            for (Group<R> group : plan.groups) {
+                int chunk = plan.statements.rowsPerStatement(group);
+                for (int from = 0; from < group.records().size(); from += chunk) {
+                    List<R> rows = group.records().subList(from, Math.min(group.records().size(), from + chunk));
+                    plan.refresh(group, rows, plan.statements.upsert(dsl, group, rows), dsl, refreshed);
+                }
+            }
+            return plan.records;
+        }
+
+        void restore() {
+            for (int i = refreshed.size() - 1; i >= 0; i--) {
+                refreshed.get(i).restore();
+            }
+            refreshed.clear();
         }
     }
 

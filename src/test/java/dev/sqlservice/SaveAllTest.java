@@ -6,7 +6,6 @@ import static dev.sqlservice.example.schema.Tables.USERS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 import static org.assertj.core.api.Assertions.assertThatNullPointerException;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.jooq.impl.DSL.selectFrom;
 
@@ -65,10 +64,10 @@ class SaveAllTest {
 
     @Test
     void saveAll__returns_the_same_instances_in_input_order(AsyncSession session, DSLContext dsl) {
-        insertUser(dsl, 1, "old", null);
+        insertUser(dsl, 100, "old", null);
         UsersRecord c = user(30, "c");
         UsersRecord generated = newUser("generated");
-        UsersRecord a = user(1, "a");
+        UsersRecord a = user(100, "a");
         UsersRecord b = user(20, "b");
         List<UsersRecord> input = List.of(c, generated, a, b);
 
@@ -430,18 +429,19 @@ class SaveAllTest {
     @Test
     void saveAll__writes_nothing_and_restores_every_record_when_a_row_violates_not_null(
             AsyncSession session, DSLContext dsl) {
-        insertUser(dsl, 1, "one", "one@x");
-        insertUser(dsl, 2, "two", "two@x");
-        UsersRecord fetched = await(session.one(selectFrom(USERS).where(USERS.ID.eq(1L))));
+        // explicit ids above the identity's next values: the generated key cannot collide with them
+        insertUser(dsl, 101, "one", "one@x");
+        insertUser(dsl, 102, "two", "two@x");
+        UsersRecord fetched = await(session.one(selectFrom(USERS).where(USERS.ID.eq(101L))));
         fetched.setName("one!");
         fetched.setEmail(null);
-        UsersRecord fetchedUnchanged = await(session.one(selectFrom(USERS).where(USERS.ID.eq(2L))));
-        UsersRecord fresh = user(3, "three");
+        UsersRecord fetchedUnchanged = await(session.one(selectFrom(USERS).where(USERS.ID.eq(102L))));
+        UsersRecord fresh = user(103, "three");
         UsersRecord generated = newUser("generated");
         UsersRecord noName = new UsersRecord();
-        noName.setId(4L);
+        noName.setId(104L);
         noName.setEmail("four@x");
-        PostsRecord post = post(1, 1, "post of one");
+        PostsRecord post = post(1, 101, "post of one");
         List<UpdatableRecord<?>> input = List.of(fetched, fetchedUnchanged, post, noName, fresh, generated);
         List<List<Object>> before = input.stream().map(SaveAllTest::stateOf).toList();
         List<List<Object>> dbBefore = dsl.selectFrom(USERS).orderBy(USERS.ID).fetch().map(SaveAllTest::normalized);
@@ -502,8 +502,8 @@ class SaveAllTest {
             DSLContext dsl) {
         CompletionStage<Long> stage = session.transaction(tx -> {
             tx.saveAll(List.of(user(1, "first")));
-            CompletionStage<List<UpdatableRecord<?>>> failing = session.saveAll(List.of(user(2, "second"),
-                    post(1, 999, "orphan")));
+            CompletionStage<List<UpdatableRecord<?>>> failing = session.saveAll(List.<UpdatableRecord<?>>of(
+                    user(2, "second"), post(1, 999, "orphan")));
             assertThat(failing).failsWithin(TIMEOUT).withThrowableOfType(ExecutionException.class)
                     .withCauseInstanceOf(DataAccessException.class);
             return tx.dsl().fetchCount(USERS) * 1L;
@@ -868,22 +868,25 @@ class SaveAllTest {
 
     @Test
     void save__on_the_blocking_session_upserts_and_returns_the_record(Session session, DSLContext dsl) {
-        insertUser(dsl, 1, "Ann", "ann@x");
-        UsersRecord update = user(1, "Annie");
+        insertUser(dsl, 100, "Ann", "ann@x");
+        UsersRecord update = user(100, "Annie");
         UsersRecord insert = newUser("Bob");
 
         assertThat(session.save(update)).isSameAs(update);
         assertThat(session.save(insert)).isSameAs(insert);
-        List<UsersRecord> both = session.saveAll(List.of(user(2, "Carl"), update));
+        update.setEmail("annie@x");
+        List<UsersRecord> both = session.saveAll(List.of(user(200, "Carl"), update));
 
         assertThat(both.get(1)).isSameAs(update);
         Map<Long, UsersRecord> rows = dsl.selectFrom(USERS).fetchMap(USERS.ID);
-        assertThat(rows.get(1L).getName()).isEqualTo("Annie");
-        assertThat(rows.get(1L).getEmail()).isEqualTo("ann@x");
-        assertThat(update.getEmail()).isEqualTo("ann@x");
-        assertThat(insert.getId()).isNotNull();
-        assertThat(rows.get(insert.getId()).getName()).isEqualTo("Bob");
-        assertThat(rows).hasSize(insert.getId() == 2L ? 2 : 3);
+        assertThat(rows).hasSize(3);
+        assertThat(rows.get(100L).getName()).isEqualTo("Annie");
+        assertThat(rows.get(100L).getEmail()).isEqualTo("annie@x");
+        assertThat(rows.get(100L).getCreatedAt().toInstant()).isEqualTo(OLD.toInstant());
+        assertThat(update.getCreatedAt().toInstant()).isEqualTo(OLD.toInstant());
+        assertThat(insert.getId()).isEqualTo(1L);
+        assertThat(rows.get(1L).getName()).isEqualTo("Bob");
+        assertThat(rows.get(200L).getName()).isEqualTo("Carl");
     }
 
     @Test
