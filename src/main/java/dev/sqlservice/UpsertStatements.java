@@ -43,8 +43,15 @@ import org.jooq.impl.DSL;
 abstract sealed class UpsertStatements {
 
     static UpsertStatements forDialect(SQLDialect dialect) {
-        if (dialect.family() == SQLDialect.POSTGRES) {
-            return Postgres.INSTANCE;
+        switch (dialect.family()) {
+            case POSTGRES:
+                return Postgres.INSTANCE;
+            case MARIADB:
+                return MariaDb.MARIADB;
+            case MYSQL:
+                return MariaDb.MYSQL;
+            default:
+                break;
         }
         throw new UnsupportedOperationException("save and saveAll do not support " + dialect + " yet");
     }
@@ -115,18 +122,6 @@ abstract sealed class UpsertStatements {
                 sql.append(i == 0 ? "t." : ", t.").append(name(dsl, fields[i]));
             }
             return dsl.resultQuery(sql.toString(), json(rows, fields, columns)).coerce(table).fetch();
-        }
-
-        /** NOT NULL columns without default that this chunk does not set: taken from the stored row. */
-        private static BitSet requiredButUnset(Field<?>[] fields, BitSet columns) {
-            BitSet required = new BitSet();
-            for (int i = 0; i < fields.length; i++) {
-                DataType<?> type = fields[i].getDataType();
-                if (!columns.get(i) && !type.nullable() && !type.defaulted() && !type.identity()) {
-                    required.set(i);
-                }
-            }
-            return required;
         }
 
         private static String selectExpression(DSLContext dsl, Field<?> field, String alias) {
@@ -236,6 +231,182 @@ abstract sealed class UpsertStatements {
             }
             return json.append('"');
         }
+    }
+
+    /**
+     * MariaDB and MySQL: {@code INSERT … ON DUPLICATE KEY UPDATE}, which fires on <em>any</em> unique key. So the
+     * first assignment guards the primary key: when the row found is not the row with our primary key (another
+     * unique key matched), it sets the key to NULL, which strict mode rejects (SQLState 23000) before the row
+     * changes. The statement runs with strict mode on (MariaDB's {@code SET STATEMENT}; MySQL's default).
+     * Stored rows are read back by primary key afterwards; generated keys come from {@code RETURNING} (MariaDB)
+     * or, on MySQL, from one insert per record.
+     */
+    static final class MariaDb extends UpsertStatements {
+        static final MariaDb MARIADB = new MariaDb(false);
+        static final MariaDb MYSQL = new MariaDb(true);
+        private static final int MAX_BINDS = 30_000;
+
+        private final boolean mysql;
+
+        private MariaDb(boolean mysql) {
+            this.mysql = mysql;
+        }
+
+        @Override
+        int rowsPerStatement(Upserts.Group<?> group) {
+            return Math.max(1, Math.min(1_000, MAX_BINDS / Math.max(1, group.columns().cardinality())));
+        }
+
+        @Override
+        <R extends UpdatableRecord<?>> List<? extends Record> upsert(DSLContext dsl, Upserts.Group<R> group, List<R> rows) {
+            Table<?> table = group.table();
+            Field<?>[] fields = table.fields();
+            BitSet columns = group.columns();
+            if (group.generatedKey() && mysql) {
+                List<Record> stored = new ArrayList<>(rows.size());
+                for (R row : rows) {
+                    stored.add(insertReturning(dsl, table, fields, columns, row));
+                }
+                return stored;
+            }
+            List<TableField<?, ?>> key = Upserts.primaryKeyFields(table);
+            BitSet borrowed = group.generatedKey() ? new BitSet() : requiredButUnset(fields, columns);
+            String t = dsl.render(DSL.name(table.getQualifiedName().getName()));
+            List<Object> sql = new ArrayList<>();
+            StringBuilder text = new StringBuilder(mysql ? "" : "set statement sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION' for ");
+            text.append("insert into ").append(t).append(" (");
+            boolean first = true;
+            for (int i = 0; i < fields.length; i++) {
+                if (columns.get(i) || borrowed.get(i)) {
+                    text.append(first ? "" : ", ").append(name(dsl, fields[i]));
+                    first = false;
+                }
+            }
+            text.append(borrowed.isEmpty() ? ") values " : ") select ");
+            if (borrowed.isEmpty()) {
+                for (int r = 0; r < rows.size(); r++) {
+                    text.append(r == 0 ? "(" : ", (");
+                    appendValues(dsl, text, sql, fields, columns, rows.get(r), false);
+                    text.append(')');
+                }
+            } else {
+                first = true;
+                for (int i = 0; i < fields.length; i++) {
+                    if (columns.get(i) || borrowed.get(i)) {
+                        text.append(first ? "" : ", ").append(borrowed.get(i) ? "e." : "v.").append(name(dsl, fields[i]));
+                        first = false;
+                    }
+                }
+                text.append(" from (");
+                for (int r = 0; r < rows.size(); r++) {
+                    text.append(r == 0 ? "select " : " union all select ");
+                    appendValues(dsl, text, sql, fields, columns, rows.get(r), r == 0);
+                }
+                text.append(") as v left join ").append(t).append(" as e on ");
+                for (int k = 0; k < key.size(); k++) {
+                    String column = name(dsl, key.get(k));
+                    text.append(k == 0 ? "" : " and ").append("e.").append(column).append(" = v.").append(column);
+                }
+                text.append(" order by ");
+                for (int k = 0; k < key.size(); k++) {
+                    text.append(k == 0 ? "v." : ", v.").append(name(dsl, key.get(k)));
+                }
+            }
+            if (group.generatedKey()) {
+                text.append(" returning ");
+                for (int i = 0; i < fields.length; i++) {
+                    text.append(i == 0 ? "" : ", ").append(name(dsl, fields[i]));
+                }
+                sql.add(text.toString());
+                return dsl.resultQuery("{0}", part(sql)).coerce(table).fetch();
+            }
+            text.append(" on duplicate key update ");
+            String firstKey = t + "." + name(dsl, key.getFirst());
+            text.append(firstKey).append(" = if(");
+            for (int k = 0; k < key.size(); k++) {
+                String column = name(dsl, key.get(k));
+                text.append(k == 0 ? "" : " and ").append(t).append('.').append(column).append(" <=> values(").append(column).append(')');
+            }
+            text.append(", ").append(firstKey).append(", null)");
+            for (int i = 0; i < fields.length; i++) {
+                if (columns.get(i) && !key.contains(fields[i])) {
+                    String column = name(dsl, fields[i]);
+                    text.append(", ").append(t).append('.').append(column).append(" = values(").append(column).append(')');
+                }
+            }
+            sql.add(text.toString());
+            try {
+                dsl.query("{0}", part(sql)).execute();
+            } catch (org.jooq.exception.DataAccessException e) {
+                if (e.getCause() instanceof java.sql.SQLException cause && cause.getErrorCode() == 1048
+                        && String.valueOf(cause.getMessage()).contains("'" + key.getFirst().getName() + "'")) {
+                    throw new org.jooq.exception.IntegrityConstraintViolationException("a record of " + table.getName()
+                            + " conflicts with a different row on another unique key; no row was changed", cause);
+                }
+                throw e;
+            }
+            return List.of();
+        }
+
+        /** Appends one row's placeholders and collects its binds, typed by the field (converters applied). */
+        private static void appendValues(DSLContext dsl, StringBuilder text, List<Object> sql, Field<?>[] fields,
+                BitSet columns, Record row, boolean named) {
+            boolean first = true;
+            for (int i = 0; i < fields.length; i++) {
+                if (!columns.get(i)) {
+                    continue;
+                }
+                text.append(first ? "" : ", ");
+                sql.add(text.toString());
+                text.setLength(0);
+                sql.add(bind(fields[i], row.get(i)));
+                if (named) {
+                    text.append(" as ").append(name(dsl, fields[i]));
+                }
+                first = false;
+            }
+        }
+
+        @SuppressWarnings("unchecked")
+        private static org.jooq.Param<?> bind(Field<?> field, Object value) {
+            return DSL.val(value, (Field<Object>) field);
+        }
+
+        private static org.jooq.QueryPart part(List<Object> pieces) {
+            return org.jooq.impl.CustomQueryPart.of(ctx -> {
+                for (Object piece : pieces) {
+                    if (piece instanceof String text) {
+                        ctx.sql(text);
+                    } else {
+                        ctx.visit((org.jooq.QueryPart) piece);
+                    }
+                }
+            });
+        }
+
+        @SuppressWarnings("unchecked")
+        private static Record insertReturning(DSLContext dsl, Table<?> table, Field<?>[] fields, BitSet columns, Record row) {
+            var insert = dsl.insertInto((Table<Record>) table);
+            org.jooq.InsertSetMoreStep<Record> set = null;
+            for (int i = 0; i < fields.length; i++) {
+                if (columns.get(i)) {
+                    set = set == null ? insert.set((Field<Object>) fields[i], row.get(i)) : set.set((Field<Object>) fields[i], row.get(i));
+                }
+            }
+            return (set == null ? insert.defaultValues() : set).returning(fields).fetchOne();
+        }
+    }
+
+    /** NOT NULL columns without default that a chunk does not set: the proposed row takes them from the stored row. */
+    static BitSet requiredButUnset(Field<?>[] fields, BitSet columns) {
+        BitSet required = new BitSet();
+        for (int i = 0; i < fields.length; i++) {
+            DataType<?> type = fields[i].getDataType();
+            if (!columns.get(i) && !type.nullable() && !type.defaulted() && !type.identity()) {
+                required.set(i);
+            }
+        }
+        return required;
     }
 
     private static String name(DSLContext dsl, Field<?> field) {

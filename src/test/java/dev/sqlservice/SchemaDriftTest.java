@@ -19,7 +19,10 @@ class SchemaDriftTest {
 
     @Test
     void generated_classes__match_the_migrated_live_schema(DSLContext dsl) {
-        assertThat(SchemaDrift.between(DefaultSchema.DEFAULT_SCHEMA, SchemaDrift.live(dsl))).isEmpty();
+        // The classes are generated from PostgreSQL: on another backend only the structure must match.
+        boolean structural = dsl.dialect().family() != SQLDialect.POSTGRES;
+
+        assertThat(SchemaDrift.between(DefaultSchema.DEFAULT_SCHEMA, dsl, structural)).isEmpty();
     }
 
     @Test

@@ -24,7 +24,7 @@ import org.jooq.UniqueKey;
  * regenerate, or fix the migration.
  *
  * <pre>{@code
- * assertThat(SchemaDrift.between(DefaultSchema.DEFAULT_SCHEMA, SchemaDrift.live(dsl))).isEmpty();
+ * assertThat(SchemaDrift.between(DefaultSchema.DEFAULT_SCHEMA, dsl, false)).isEmpty();
  * }</pre>
  */
 public final class SchemaDrift {
@@ -34,20 +34,31 @@ public final class SchemaDrift {
     private SchemaDrift() {}
 
     /**
-     * The schema the connection is currently using ({@code current_schema()} on PostgreSQL, the current database
-     * on MariaDB/MySQL), read from the database's metadata.
+     * Every difference between the generated schema and the schema the database is currently using
+     * ({@code current_schema()} on PostgreSQL, read with jOOQ's {@code meta()}; the current database on
+     * MariaDB/MySQL, read from JDBC metadata).
      *
-     * @param dsl a DSL context connected to the database
-     * @return the live schema
-     * @throws IllegalStateException when the metadata has no such schema
+     * @param generated the schema the generated classes declare, e.g. {@code DefaultSchema.DEFAULT_SCHEMA}
+     * @param live a DSL context connected to the migrated database
+     * @param structural compare only structure (tables, columns, nullability, key columns and names), not column
+     *     types or primary key names: for classes generated from another backend (MariaDB names every primary key
+     *     {@code PRIMARY})
+     * @return the differences; empty when none
      */
-    public static Schema live(DSLContext dsl) {
-        String name = String.valueOf(dsl.fetchValue(
-                dsl.dialect().family() == SQLDialect.POSTGRES ? "select current_schema()" : "select database()"));
-        return dsl.meta().getSchemas().stream()
-                .filter(s -> s.getName().equalsIgnoreCase(name))
-                .findFirst()
-                .orElseThrow(() -> new IllegalStateException("no schema " + name + " in the database's metadata"));
+    public static List<String> between(Schema generated, DSLContext live, boolean structural) {
+        Objects.requireNonNull(live, "live == null");
+        return live.connectionResult(connection -> {
+            DSLContext dsl = org.jooq.impl.DSL.using(connection, live.dialect());
+            boolean postgres = live.dialect().family() == SQLDialect.POSTGRES;
+            String name = String.valueOf(dsl.fetchValue(postgres ? "select current_schema()" : "select database()"));
+            // jOOQ 3.21's MARIADB meta queries information_schema columns that MariaDB 10.11 lacks; its MYSQL
+            // meta reads the same catalog tables without them.
+            org.jooq.Meta meta = postgres ? dsl.meta() : org.jooq.impl.DSL.using(connection, SQLDialect.MYSQL).meta();
+            List<Table<?>> tables = meta.getTables().stream()
+                    .filter(t -> t.getSchema() != null && name.equalsIgnoreCase(t.getSchema().getName()))
+                    .toList();
+            return compare(generated, tables, structural);
+        });
     }
 
     /**
@@ -58,11 +69,15 @@ public final class SchemaDrift {
      * @return the differences; empty when none
      */
     public static List<String> between(Schema generated, Schema live) {
-        Objects.requireNonNull(generated, "generated == null");
         Objects.requireNonNull(live, "live == null");
+        return compare(generated, live.getTables(), false);
+    }
+
+    private static List<String> compare(Schema generated, List<Table<?>> live, boolean structural) {
+        Objects.requireNonNull(generated, "generated == null");
         List<String> drift = new ArrayList<>();
         Map<String, Table<?>> expected = byName(generated.getTables());
-        Map<String, Table<?>> actual = byName(live.getTables());
+        Map<String, Table<?>> actual = byName(live);
         actual.remove(FLYWAY_HISTORY);
         for (String name : union(expected, actual)) {
             Table<?> e = expected.get(name);
@@ -72,13 +87,13 @@ public final class SchemaDrift {
             } else if (e == null) {
                 drift.add("table " + name + " is in the database but not generated");
             } else {
-                compareTables(name, e, a, drift);
+                compareTables(name, e, a, structural, drift);
             }
         }
         return drift;
     }
 
-    private static void compareTables(String table, Table<?> e, Table<?> a, List<String> drift) {
+    private static void compareTables(String table, Table<?> e, Table<?> a, boolean structural, List<String> drift) {
         List<String> expectedColumns = names(e.fields());
         List<String> actualColumns = names(a.fields());
         if (!expectedColumns.equals(actualColumns)) {
@@ -91,7 +106,7 @@ public final class SchemaDrift {
             }
             String et = typeName(ef);
             String at = typeName(af);
-            if (!et.equalsIgnoreCase(at)) {
+            if (!structural && !et.equalsIgnoreCase(at)) {
                 drift.add("column " + table + "." + ef.getName() + ": generated type " + et + ", database type " + at);
             }
             if (ef.getDataType().nullable() != af.getDataType().nullable()) {
@@ -99,7 +114,7 @@ public final class SchemaDrift {
                         + nullability(af));
             }
         }
-        compare(table, "primary key", key(e.getPrimaryKey()), key(a.getPrimaryKey()), drift);
+        compare(table, "primary key", key(e.getPrimaryKey(), structural), key(a.getPrimaryKey(), structural), drift);
         compare(table, "unique keys", keys(e.getUniqueKeys(), SchemaDrift::key), keys(a.getUniqueKeys(), SchemaDrift::key), drift);
         compare(table, "foreign keys", keys(e.getReferences(), SchemaDrift::foreignKey),
                 keys(a.getReferences(), SchemaDrift::foreignKey), drift);
@@ -112,7 +127,11 @@ public final class SchemaDrift {
     }
 
     private static String key(UniqueKey<?> key) {
-        return key == null ? "none" : lower(key) + names(key.getFieldsArray());
+        return key(key, false);
+    }
+
+    private static String key(UniqueKey<?> key, boolean withoutName) {
+        return key == null ? "none" : (withoutName ? "" : lower(key)) + names(key.getFieldsArray());
     }
 
     private static String foreignKey(ForeignKey<?, ?> key) {
