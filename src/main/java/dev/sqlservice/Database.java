@@ -63,7 +63,12 @@ public final class Database implements AutoCloseable {
         if (b.statementTimeout != null) {
             settings.setQueryTimeout(Math.toIntExact(Math.max(1, b.statementTimeout.toSeconds())));
         }
-        this.configuration = new DefaultConfiguration().set(dialect).set(settings);
+        DefaultConfiguration base = new DefaultConfiguration();
+        base.set(dialect).set(settings);
+        if (JdbcUrls.isMySqlFamily(dialect)) {
+            base.set(new MariaDbTimestamps());
+        }
+        this.configuration = base;
         this.connections = new Connections(dataSource, b.poolSize, b.acquisitionTimeout, description);
         this.dsl = DSL.using(configuration.derive(dataSource));
         this.blockingSession = new Session(this, null);
@@ -363,6 +368,10 @@ public final class Database implements AutoCloseable {
                 config.setMaximumPoolSize(poolSize);
                 config.setConnectionTimeout(Math.max(250, acquisitionTimeout.toMillis()));
                 config.setPoolName("sqlservice " + description);
+                if (JdbcUrls.isMySqlFamily(resolved)) {
+                    // OffsetDateTime values travel as UTC (MariaDbTimestamps); TIMESTAMP columns then read back the same.
+                    config.setConnectionInitSql("set time_zone = '+00:00'");
+                }
                 try {
                     pool = new HikariDataSource(config);
                 } catch (RuntimeException e) {

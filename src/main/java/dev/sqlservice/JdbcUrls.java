@@ -27,6 +27,10 @@ final class JdbcUrls {
         return null;
     }
 
+    static boolean isMySqlFamily(SQLDialect dialect) {
+        return dialect.family() == SQLDialect.MARIADB || dialect.family() == SQLDialect.MYSQL;
+    }
+
     /** The name Flyway locations use for the {@code {vendor}} placeholder. */
     static String vendor(SQLDialect dialect) {
         return switch (dialect.family()) {

@@ -236,8 +236,10 @@ abstract sealed class UpsertStatements {
     /**
      * MariaDB and MySQL: {@code INSERT … ON DUPLICATE KEY UPDATE}, which fires on <em>any</em> unique key. So the
      * first assignment guards the primary key: when the row found is not the row with our primary key (another
-     * unique key matched), it sets the key to NULL, which strict mode rejects (SQLState 23000) before the row
-     * changes. The statement runs with strict mode on (MariaDB's {@code SET STATEMENT}; MySQL's default).
+     * unique key matched), it evaluates a subquery returning two rows, an error in every SQL mode, before the row
+     * changes; that error is reported as an integrity constraint violation (SQLState 23000). (Assigning NULL
+     * instead is silently turned into 0 for AUTO_INCREMENT keys.) The statement runs in strict mode (MariaDB's
+     * {@code SET STATEMENT}; MySQL's default), so a missing NOT NULL value fails instead of becoming ''.
      * Stored rows are read back by primary key afterwards; generated keys come from {@code RETURNING} (MariaDB)
      * or, on MySQL, from one insert per record.
      */
@@ -245,6 +247,8 @@ abstract sealed class UpsertStatements {
         static final MariaDb MARIADB = new MariaDb(false);
         static final MariaDb MYSQL = new MariaDb(true);
         private static final int MAX_BINDS = 30_000;
+        /** "Subquery returns more than 1 row": raised by the guard alone, the statement has no other subquery. */
+        private static final int GUARD_ERROR = 1242;
 
         private final boolean mysql;
 
@@ -327,7 +331,7 @@ abstract sealed class UpsertStatements {
                 String column = name(dsl, key.get(k));
                 text.append(k == 0 ? "" : " and ").append(t).append('.').append(column).append(" <=> values(").append(column).append(')');
             }
-            text.append(", ").append(firstKey).append(", null)");
+            text.append(", ").append(firstKey).append(", (select 1 union select 2))");
             for (int i = 0; i < fields.length; i++) {
                 if (columns.get(i) && !key.contains(fields[i])) {
                     String column = name(dsl, fields[i]);
@@ -338,10 +342,11 @@ abstract sealed class UpsertStatements {
             try {
                 dsl.query("{0}", part(sql)).execute();
             } catch (org.jooq.exception.DataAccessException e) {
-                if (e.getCause() instanceof java.sql.SQLException cause && cause.getErrorCode() == 1048
-                        && String.valueOf(cause.getMessage()).contains("'" + key.getFirst().getName() + "'")) {
-                    throw new org.jooq.exception.IntegrityConstraintViolationException("a record of " + table.getName()
-                            + " conflicts with a different row on another unique key; no row was changed", cause);
+                if (e.getCause() instanceof java.sql.SQLException cause && cause.getErrorCode() == GUARD_ERROR) {
+                    String message = "a record of " + table.getName() + " has the same value as another row in a unique"
+                            + " key other than the primary key; no row was changed";
+                    throw new org.jooq.exception.IntegrityConstraintViolationException(message,
+                            new java.sql.SQLIntegrityConstraintViolationException(message, "23000", 1062, cause));
                 }
                 throw e;
             }
