@@ -1,5 +1,6 @@
 package dev.sqlservice;
 
+import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -39,6 +40,19 @@ public final class AsyncSession {
     AsyncSession(Database database, Session pooled) {
         this.database = database;
         this.pooled = pooled;
+    }
+
+    /**
+     * This session with another statement timeout: a statement still running when it expires is cancelled on the
+     * server, and its stage fails with a {@link org.jooq.exception.DataAccessException} whose cause is a
+     * {@link java.sql.SQLTimeoutException} (SQLState 57014 on PostgreSQL, 70100 on MariaDB).
+     *
+     * @param timeout a positive duration (millisecond precision), or null for none
+     * @return a session with that timeout, sharing this one's database
+     * @throws IllegalArgumentException when {@code timeout} is zero or negative
+     */
+    public AsyncSession withStatementTimeout(Duration timeout) {
+        return new AsyncSession(database, pooled.withStatementTimeout(timeout));
     }
 
     /**
@@ -282,11 +296,24 @@ public final class AsyncSession {
                 return CompletableFuture.failedFuture(t);
             }
         }
-        CompletableFuture<T> result = new CompletableFuture<>();
+        Calls.Call running = new Calls.Call();
+        CompletableFuture<T> result = new CompletableFuture<>() {
+            @Override
+            public boolean cancel(boolean mayInterruptIfRunning) {
+                boolean cancelled = super.cancel(mayInterruptIfRunning);
+                if (cancelled) {
+                    running.cancel();
+                }
+                return cancelled;
+            }
+        };
         try {
             database.executor().execute(() -> {
+                if (result.isDone()) {
+                    return;
+                }
                 try {
-                    result.complete(call.apply(pooled));
+                    result.complete(Calls.run(running, null, () -> call.apply(pooled)));
                 } catch (Throwable t) {
                     result.completeExceptionally(t);
                 }

@@ -44,6 +44,7 @@ public final class Database implements AutoCloseable {
     private final HikariDataSource ownedPool;
     private final Executor executor;
     private final ExecutorService ownedExecutor;
+    private final java.util.concurrent.ScheduledExecutorService timer;
     private final Configuration configuration;
     private final Connections connections;
     private final AsyncSession asyncSession;
@@ -60,18 +61,16 @@ public final class Database implements AutoCloseable {
                 : null;
         this.executor = b.executor == null ? ownedExecutor : b.executor;
         Settings settings = b.settings == null ? new Settings() : (Settings) b.settings.clone();
-        if (b.statementTimeout != null) {
-            settings.setQueryTimeout(Math.toIntExact(Math.max(1, b.statementTimeout.toSeconds())));
-        }
+        this.timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("sqlservice-timeouts").factory());
         DefaultConfiguration base = new DefaultConfiguration();
-        base.set(dialect).set(settings);
+        base.set(dialect).set(settings).set(new Calls(timer));
         if (JdbcUrls.isMySqlFamily(dialect)) {
             base.set(new MariaDbTimestamps());
         }
         this.configuration = base;
         this.connections = new Connections(dataSource, b.poolSize, b.acquisitionTimeout, description);
         this.dsl = DSL.using(configuration.derive(dataSource));
-        this.blockingSession = new Session(this, null);
+        this.blockingSession = new Session(this, b.statementTimeout);
         this.asyncSession = new AsyncSession(this, blockingSession);
     }
 
@@ -146,6 +145,7 @@ public final class Database implements AutoCloseable {
         if (ownedPool != null) {
             ownedPool.close();
         }
+        timer.shutdownNow();
     }
 
     void checkOpen() {
@@ -270,8 +270,9 @@ public final class Database implements AutoCloseable {
         }
 
         /**
-         * A statement timeout for every query (JDBC {@code setQueryTimeout}, whole seconds, rounded up to 1);
-         * default none.
+         * A statement timeout for every statement (default none): one still running when it expires is cancelled
+         * on the server and fails with a {@code DataAccessException} caused by a {@link java.sql.SQLTimeoutException}.
+         * Per call: {@link AsyncSession#withStatementTimeout(Duration)}.
          *
          * @param statementTimeout positive duration, or null for none
          * @return this builder

@@ -3,6 +3,7 @@ package dev.sqlservice;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Savepoint;
+import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -41,13 +42,44 @@ public final class Session {
 
     private final Database database;
     private final Connection connection;
-    private final Thread owner;
-    private volatile boolean ended;
+    private final Transaction transaction;
+    private final Duration statementTimeout;
 
-    Session(Database database, Connection connection) {
+    /** The state a transaction's session and its views share: which thread owns it, and whether it ended. */
+    private static final class Transaction {
+        final Thread owner = Thread.currentThread();
+        volatile boolean ended;
+    }
+
+    Session(Database database, Duration statementTimeout) {
+        this(database, null, null, statementTimeout);
+    }
+
+    private Session(Database database, Connection connection, Transaction transaction, Duration statementTimeout) {
         this.database = database;
         this.connection = connection;
-        this.owner = connection == null ? null : Thread.currentThread();
+        this.transaction = transaction;
+        this.statementTimeout = statementTimeout;
+    }
+
+    /**
+     * This session with another statement timeout: a statement still running when it expires is cancelled on the
+     * server and fails with a {@link DataAccessException} whose cause is a {@link java.sql.SQLTimeoutException}
+     * (SQLState 57014 on PostgreSQL, 70100 on MariaDB). Inside a transaction the failure rolls back the work.
+     *
+     * @param timeout a positive duration (millisecond precision), or null for none
+     * @return a session sharing this one's connection or pool and transaction
+     * @throws IllegalArgumentException when {@code timeout} is zero or negative
+     */
+    public Session withStatementTimeout(Duration timeout) {
+        return new Session(database, connection, transaction, checkTimeout(timeout));
+    }
+
+    static Duration checkTimeout(Duration timeout) {
+        if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
+            throw new IllegalArgumentException("statement timeout must be positive, got " + timeout);
+        }
+        return timeout;
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -349,7 +381,8 @@ public final class Session {
     }
 
     private <T> T inTransaction(Connection c, Function<? super Session, ? extends T> work) {
-        Session session = new Session(database, c);
+        Transaction state = new Transaction();
+        Session session = new Session(database, c, state, statementTimeout);
         try {
             c.setAutoCommit(false);
         } catch (SQLException e) {
@@ -371,7 +404,7 @@ public final class Session {
             }
             throw sneakyThrow(t);
         } finally {
-            session.ended = true;
+            state.ended = true;
             database.connections().leaveTransaction();
             try {
                 c.setAutoCommit(true);
@@ -409,26 +442,29 @@ public final class Session {
     <T> T run(int maxRows, Function<DSLContext, T> call) {
         if (connection != null) {
             checkUsable();
-            return call.apply(DSL.using(database.configuration(connection, maxRows)));
+            return Calls.run(null, statementTimeout, () -> call.apply(DSL.using(database.configuration(connection, maxRows))));
         }
         Session current = database.connections().transactionOnThisThread();
         if (current != null) {
-            return current.run(maxRows, call);
+            Session inTransaction = statementTimeout == null ? current : current.withStatementTimeout(statementTimeout);
+            return inTransaction.run(maxRows, call);
         }
         database.checkOpen();
-        try (Connections.Lease lease = database.connections().acquire()) {
-            return call.apply(DSL.using(database.configuration(lease.connection(), maxRows)));
-        }
+        return Calls.run(null, statementTimeout, () -> {
+            try (Connections.Lease lease = database.connections().acquire()) {
+                return call.apply(DSL.using(database.configuration(lease.connection(), maxRows)));
+            }
+        });
     }
 
     private void checkUsable() {
-        if (ended) {
+        if (transaction.ended) {
             throw new IllegalStateException("this Session belonged to a transaction that has ended; "
                     + "use it only inside the work passed to transaction()");
         }
-        if (Thread.currentThread() != owner) {
+        if (Thread.currentThread() != transaction.owner) {
             throw new IllegalStateException("this Session belongs to a transaction running on thread "
-                    + owner.getName() + "; use it only on that thread, inside the work passed to transaction()");
+                    + transaction.owner.getName() + "; use it only on that thread, inside the work passed to transaction()");
         }
     }
 

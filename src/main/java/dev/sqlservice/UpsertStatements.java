@@ -196,6 +196,9 @@ abstract sealed class UpsertStatements {
                 case JSON j -> quote(json, j.data());
                 case EnumType e -> quote(json, e.getLiteral());
                 case byte[] bytes -> quote(json, "\\x" + HexFormat.of().formatHex(bytes));
+                case java.time.OffsetDateTime t -> quote(json, PostgresTimes.format(t));
+                case java.time.LocalDateTime t -> quote(json, PostgresTimes.format(t));
+                case java.time.LocalDate d -> quote(json, PostgresTimes.format(d));
                 case Object[] array -> {
                     json.append('[');
                     for (int i = 0; i < array.length; i++) {

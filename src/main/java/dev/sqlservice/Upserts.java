@@ -40,7 +40,8 @@ final class Upserts {
         List<R> inputs = new ArrayList<>(records.size());
         Map<R, Integer> seen = new IdentityHashMap<>();
         Map<Table<?>, Map<List<Object>, Integer>> keysByTable = new HashMap<>();
-        Map<Table<?>, Map<Shape, List<R>>> byTable = new LinkedHashMap<>();
+        Map<Table<?>, List<Entry<R>>> keyedByTable = new LinkedHashMap<>();
+        Map<Table<?>, Map<BitSet, List<R>>> generatedByTable = new HashMap<>();
         int index = 0;
         for (R record : records) {
             if (record == null) {
@@ -84,20 +85,35 @@ final class Upserts {
                     columns.set(f);
                 }
             }
-            byTable.computeIfAbsent(table, t -> new LinkedHashMap<>())
-                    .computeIfAbsent(new Shape(columns, generatedKey), s -> new ArrayList<>())
-                    .add(record);
+            List<Entry<R>> keyed = keyedByTable.computeIfAbsent(table, t -> new ArrayList<>());
+            if (generatedKey) {
+                generatedByTable.computeIfAbsent(table, t -> new LinkedHashMap<>())
+                        .computeIfAbsent(columns, c -> new ArrayList<>())
+                        .add(record);
+            } else {
+                keyed.add(new Entry<>(record, columns));
+            }
             inputs.add(record);
             index++;
         }
         List<Group<R>> groups = new ArrayList<>();
-        for (Table<?> table : parentsFirst(byTable.keySet())) {
-            byTable.get(table).forEach((shape, members) -> {
-                if (!shape.generatedKey()) {
-                    members.sort(byPrimaryKey());
+        for (Table<?> table : parentsFirst(keyedByTable.keySet())) {
+            // One pass over the table's rows in primary-key order, a statement per run of rows that set the same
+            // columns: every saveAll then locks keys in the same global order, so overlapping calls cannot deadlock.
+            List<Entry<R>> keyed = keyedByTable.get(table);
+            keyed.sort(Comparator.comparing(Entry::record, byPrimaryKey()));
+            for (int from = 0; from < keyed.size(); ) {
+                BitSet columns = keyed.get(from).columns();
+                int to = from;
+                List<R> run = new ArrayList<>();
+                while (to < keyed.size() && keyed.get(to).columns().equals(columns)) {
+                    run.add(keyed.get(to++).record());
                 }
-                groups.add(new Group<>(table, shape.columns(), shape.generatedKey(), members));
-            });
+                groups.add(new Group<>(table, columns, false, run));
+                from = to;
+            }
+            generatedByTable.getOrDefault(table, Map.of())
+                    .forEach((columns, members) -> groups.add(new Group<>(table, columns, true, members)));
         }
         return new Plan<>(Collections.unmodifiableList(inputs), groups, UpsertStatements.forDialect(dialect));
     }
@@ -202,10 +218,15 @@ final class Upserts {
         static Snapshot of(Record record) {
             int n = record.size();
             boolean[] changed = new boolean[n];
+            Object[] values = new Object[n];
+            Object[] originals = new Object[n];
             for (int i = 0; i < n; i++) {
+                values[i] = record.get(i);
                 changed[i] = record.changed(i);
+                // An unchanged field's original is its value; reading it would copy the whole record.
+                originals[i] = changed[i] ? record.original(i) : values[i];
             }
-            return new Snapshot(record, record.intoArray(), record.original().intoArray(), changed);
+            return new Snapshot(record, values, originals, changed);
         }
 
         @SuppressWarnings("unchecked")
@@ -233,7 +254,7 @@ final class Upserts {
         return before;
     }
 
-    private record Shape(BitSet columns, boolean generatedKey) {}
+    private record Entry<R>(R record, BitSet columns) {}
 
     static List<TableField<?, ?>> primaryKeyFields(Table<?> table) {
         return table.getPrimaryKey().getFields().stream().<TableField<?, ?>>map(f -> f).toList();

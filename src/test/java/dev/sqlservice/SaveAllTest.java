@@ -141,6 +141,35 @@ class SaveAllTest {
                 .isEqualTo(true);
     }
 
+    @Test
+    void saveAll__stores_timestamps_outside_the_years_1_to_9999_that_jooq_itself_stores(AsyncSession session,
+            DSLContext dsl) {
+        // PostgreSQL's timestamptz runs from 4713 BC to 294276 AD; jOOQ's own insert stores these values.
+        List<OffsetDateTime> values = List.of(
+                OffsetDateTime.of(10_000, 1, 1, 0, 0, 0, 0, ZoneOffset.UTC),
+                OffsetDateTime.of(0, 6, 1, 12, 0, 0, 0, ZoneOffset.UTC)); // 1 BC
+        for (int i = 0; i < values.size(); i++) {
+            UsersRecord viaJooq = user(100 + i, "jooq");
+            viaJooq.setCreatedAt(values.get(i));
+            assertThat(dsl.executeInsert(viaJooq)).isEqualTo(1);
+            assertThat(dsl.fetchValue(USERS.CREATED_AT, USERS.ID.eq(100L + i)).toInstant())
+                    .isEqualTo(values.get(i).toInstant());
+        }
+        List<UsersRecord> users = new ArrayList<>();
+        for (int i = 0; i < values.size(); i++) {
+            UsersRecord u = user(i + 1, "saveAll");
+            u.setCreatedAt(values.get(i));
+            users.add(u);
+        }
+
+        await(session.saveAll(users));
+
+        for (int i = 0; i < values.size(); i++) {
+            assertThat(dsl.fetchValue(USERS.CREATED_AT, USERS.ID.eq(i + 1L)).toInstant()).as("created_at of user %d", i + 1)
+                    .isEqualTo(values.get(i).toInstant());
+        }
+    }
+
     // =========================================================================================================
     // 3. Only changed fields are written (PATCH)
     // =========================================================================================================
@@ -299,17 +328,26 @@ class SaveAllTest {
             users.add(u);
         }
 
+        // what each record asked for, captured before the call refreshes the records
+        List<String> names = users.stream().map(UsersRecord::getName).toList();
+        List<String> emails = users.stream().map(UsersRecord::getEmail).toList();
+
         List<UsersRecord> saved = await(session.saveAll(users));
 
-        assertThat(saved).containsExactlyElementsOf(users);
+        assertThat(saved).hasSize(7);
         Set<Long> ids = new HashSet<>();
         Map<Long, UsersRecord> rows = dsl.selectFrom(USERS).fetchMap(USERS.ID);
         assertThat(rows).hasSize(7);
-        for (UsersRecord u : users) {
-            assertThat(u.getId()).as("id of %s", u.getName()).isNotNull();
+        for (int i = 0; i < users.size(); i++) {
+            UsersRecord u = users.get(i);
+            assertThat(saved.get(i)).isSameAs(u);
+            assertThat(u.getId()).as("id of records[%d]", i).isNotNull();
             ids.add(u.getId());
-            assertThat(rows.get(u.getId()).getName()).as("name stored under id %d", u.getId()).isEqualTo(u.getName());
-            assertThat(rows.get(u.getId()).getEmail()).isEqualTo(u.getEmail());
+            assertThat(rows.get(u.getId()).getName()).as("name stored under the id of records[%d]", i)
+                    .isEqualTo(names.get(i));
+            assertThat(rows.get(u.getId()).getEmail()).isEqualTo(emails.get(i));
+            assertThat(u.getName()).isEqualTo(names.get(i));
+            assertThat(u.getEmail()).isEqualTo(emails.get(i));
         }
         assertThat(ids).hasSize(7);
     }
@@ -583,7 +621,8 @@ class SaveAllTest {
                             users.add(user(id, "w" + worker + "-r" + round + "#" + id));
                         }
                         Collections.shuffle(users, random);
-                        session.saveAll(users).toCompletableFuture().get(60, TimeUnit.SECONDS);
+                        // a guard against a hang only: the calls queue behind each other's row locks
+                        session.saveAll(users).toCompletableFuture().get(5, TimeUnit.MINUTES);
                         rounds.incrementAndGet(worker);
                     }
                 } catch (Throwable t) {
@@ -593,7 +632,7 @@ class SaveAllTest {
         }
         start.countDown();
         for (Thread t : threads) {
-            t.join(TimeUnit.SECONDS.toMillis(180));
+            t.join(TimeUnit.MINUTES.toMillis(10));
             assertThat(t.isAlive()).as("%s still running", t.getName()).isFalse();
         }
 
@@ -605,6 +644,54 @@ class SaveAllTest {
         assertThat(dsl.fetchCount(USERS)).isEqualTo(keys);
         assertThat(dsl.fetchValue("select count(distinct id) from users where id between 1 and 10000"
                 + " and name ~ '^w[0-7]-r[0-9]+#' and name like '%#' || id")).isEqualTo((long) keys);
+    }
+
+    @Test
+    void saveAll__concurrent_calls_that_set_different_columns_of_the_same_keys_do_not_deadlock(AsyncSession session,
+            DSLContext dsl) throws InterruptedException {
+        // As above, but each record sets created_at or not at random: one call then runs one statement per set of
+        // columns, and the rows of one table are no longer written in a single primary-key order across the call.
+        int workers = 8;
+        int keys = 10_000;
+        OffsetDateTime when = OffsetDateTime.of(2020, 1, 1, 0, 0, 0, 0, ZoneOffset.UTC);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+        Queue<Throwable> errors = new ConcurrentLinkedQueue<>();
+        AtomicIntegerArray rounds = new AtomicIntegerArray(workers);
+        CountDownLatch start = new CountDownLatch(1);
+        List<Thread> threads = new ArrayList<>();
+        for (int w = 0; w < workers; w++) {
+            int worker = w;
+            threads.add(Thread.ofPlatform().name("saveAll-shapes-worker-" + w).start(() -> {
+                Random random = new Random(100 + worker);
+                try {
+                    start.await();
+                    for (int round = 0; System.nanoTime() < deadline || round == 0; round++) {
+                        List<UsersRecord> users = new ArrayList<>(keys);
+                        for (long id = 1; id <= keys; id++) {
+                            UsersRecord u = user(id, "w" + worker + "-r" + round + "#" + id);
+                            if (random.nextBoolean()) {
+                                u.setCreatedAt(when);
+                            }
+                            users.add(u);
+                        }
+                        Collections.shuffle(users, random);
+                        session.saveAll(users).toCompletableFuture().get(5, TimeUnit.MINUTES);
+                        rounds.incrementAndGet(worker);
+                    }
+                } catch (Throwable t) {
+                    errors.add(t instanceof ExecutionException e && e.getCause() != null ? e.getCause() : t);
+                }
+            }));
+        }
+        start.countDown();
+        for (Thread t : threads) {
+            t.join(TimeUnit.MINUTES.toMillis(10));
+            assertThat(t.isAlive()).as("%s still running", t.getName()).isFalse();
+        }
+
+        assertThat(errors).as("errors (SQLStates %s)", errors.stream()
+                .map(e -> e instanceof DataAccessException d ? d.sqlState() : e.toString()).toList()).isEmpty();
+        assertThat(dsl.fetchCount(USERS)).isEqualTo(keys);
     }
 
     // =========================================================================================================

