@@ -115,8 +115,22 @@ final class Calls implements ExecuteListener {
                 cancellation.initCause(e);
                 throw cancellation;
             }
-            throw e;
+            throw connectionLoss(e);
         }
+    }
+
+    /**
+     * A server shutting down ends its sessions with SQLState 57P01-57P03 (PostgreSQL) or error 1927 (MariaDB):
+     * to the caller that is a lost connection, so it is reported as one (class 08), the original kept as cause.
+     */
+    static DataAccessException connectionLoss(DataAccessException e) {
+        String state = e.sqlState();
+        int code = e.getCause() instanceof SQLException s ? s.getErrorCode() : 0;
+        if (state != null && (state.startsWith("57P0") || code == 1927)) {
+            String message = "connection to the database lost (" + state + "): " + e.getMessage();
+            return new DataAccessException(message, new java.sql.SQLNonTransientConnectionException(message, "08006", e));
+        }
+        return e;
     }
 
     @Override

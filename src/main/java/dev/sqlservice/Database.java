@@ -39,6 +39,8 @@ import org.jooq.impl.DefaultConnectionProvider;
  */
 public final class Database implements AutoCloseable {
 
+    private static final java.util.concurrent.atomic.AtomicInteger INSTANCES = new java.util.concurrent.atomic.AtomicInteger();
+
     private final SQLDialect dialect;
     private final DataSource dataSource;
     private final HikariDataSource ownedPool;
@@ -61,7 +63,7 @@ public final class Database implements AutoCloseable {
                 : null;
         this.executor = b.executor == null ? ownedExecutor : b.executor;
         Settings settings = b.settings == null ? new Settings() : (Settings) b.settings.clone();
-        this.timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("sqlservice-timeouts").factory());
+        this.timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("sqlservice-timeouts-" + INSTANCES.incrementAndGet()).factory());
         DefaultConfiguration base = new DefaultConfiguration();
         base.set(dialect).set(settings).set(new Calls(timer));
         if (JdbcUrls.isMySqlFamily(dialect)) {

@@ -5,6 +5,7 @@ import dev.sqlservice.Database;
 import dev.sqlservice.Session;
 import java.util.List;
 import org.jooq.DSLContext;
+import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
@@ -16,13 +17,14 @@ import org.junit.platform.commons.support.AnnotationSupport;
  * The JUnit 5 extension behind {@link SqlServiceTest}: provisions the test database once per JVM and set of
  * migrations, empties every table before each test (so tests never see each other's rows, whatever thread or
  * connection wrote them), and resolves {@link Database}, {@link AsyncSession}, {@link Session},
- * {@link DSLContext} and {@link TestDatabase} parameters. Everything it creates is closed, and every database it
+ * {@link DSLContext} and {@link TestDatabase} parameters, and fails a test that leaves a connection of the shared
+ * database borrowed. Everything it creates is closed, and every database it
  * created on an external server dropped, when the test run ends.
  *
  * <p>Tests of one class run against one shared database; do not run them concurrently (JUnit's parallel mode)
  * unless they do not depend on the tables being empty.
  */
-public final class SqlServiceExtension implements BeforeEachCallback, ParameterResolver {
+public final class SqlServiceExtension implements BeforeEachCallback, AfterEachCallback, ParameterResolver {
 
     private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(SqlServiceExtension.class);
 
@@ -32,6 +34,23 @@ public final class SqlServiceExtension implements BeforeEachCallback, ParameterR
     @Override
     public void beforeEach(ExtensionContext context) {
         testDatabase(context).truncateAll();
+    }
+
+    /**
+     * Fails the test that leaves a connection of the shared database borrowed (a leak, or a call still running
+     * after the test returned), after giving in-flight calls five seconds to finish.
+     */
+    @Override
+    public void afterEach(ExtensionContext context) throws InterruptedException {
+        Database database = testDatabase(context).database();
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+        while (database.activeConnections() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        if (database.activeConnections() > 0) {
+            throw new AssertionError(database.activeConnections() + " connection(s) of the shared test database are"
+                    + " still borrowed after the test: a leak, or a call the test did not wait for");
+        }
     }
 
     @Override
