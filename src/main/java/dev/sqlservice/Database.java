@@ -378,7 +378,7 @@ public final class Database implements AutoCloseable {
                 try {
                     pool = new HikariDataSource(config);
                 } catch (RuntimeException e) {
-                    throw new DataAccessException("Cannot connect to " + description + ": " + rootMessage(e), e);
+                    throw connectFailure(description, e, JdbcUrls.secrets(url, password));
                 }
                 source = pool;
             } else {
@@ -419,12 +419,21 @@ public final class Database implements AutoCloseable {
             }
         }
 
-        private static String rootMessage(Throwable e) {
-            Throwable t = e;
-            while (t.getCause() != null && t.getCause() != t) {
-                t = t.getCause();
+        /**
+         * The driver's reason, with every secret we know of (password, URL credentials) masked. The drivers' own
+         * exceptions may quote the URL, so they are not kept as causes: a masked copy of the root is.
+         */
+        private static DataAccessException connectFailure(String description, Throwable e, List<String> secrets) {
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
             }
-            return t.getMessage();
+            String reason = JdbcUrls.mask(String.valueOf(root.getMessage()), secrets);
+            java.sql.SQLException cause = root instanceof java.sql.SQLException sql
+                    ? new java.sql.SQLException(reason, sql.getSQLState(), sql.getErrorCode())
+                    : new java.sql.SQLException(root.getClass().getSimpleName() + ": " + reason, "08001");
+            cause.setStackTrace(root.getStackTrace());
+            return new DataAccessException("Cannot connect to " + description + ": " + reason, cause);
         }
     }
 }

