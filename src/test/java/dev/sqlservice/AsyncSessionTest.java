@@ -36,6 +36,7 @@ import org.jooq.exception.DataAccessException;
 import org.jooq.exception.NoDataFoundException;
 import org.jooq.exception.TooManyRowsException;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 @ExampleDatabase
@@ -337,6 +338,7 @@ class AsyncSessionTest {
     }
 
     @Test
+    @Tag("slow")
     void execution__ten_thousand_calls_at_once_on_a_pool_of_ten_all_complete(TestDatabase test) {
         try (Database db = test.builder().poolSize(10).build()) {
             List<CompletableFuture<Optional<UsersRecord>>> calls = new ArrayList<>();

@@ -34,6 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @ExampleDatabase
 @Tag("reliability")
+@Tag("slow")
 class FaultToleranceTest {
 
     private static final int BATCH = 200;

@@ -65,7 +65,7 @@ public final class SchemaDrift {
      * Every difference between two schemas, one readable line each, in a stable order.
      *
      * @param generated the schema the generated classes declare, e.g. {@code DefaultSchema.DEFAULT_SCHEMA}
-     * @param live the database's schema, e.g. {@link #live(DSLContext)}
+     * @param live the database's schema, e.g. one of {@code dsl.meta().getSchemas()}
      * @return the differences; empty when none
      */
     public static List<String> between(Schema generated, Schema live) {
