@@ -246,8 +246,16 @@ final class Upserts {
 
     private static Snapshot copy(Record from, Record to) {
         Snapshot before = Snapshot.of(to);
-        to.fromArray(from.intoArray());
-        to.touched(false);
+        // Setting values on a detached record makes jOOQ build a configuration per value; borrowing the
+        // fetched row's configuration for the copy avoids that, and the record's own attachment is restored.
+        org.jooq.Configuration previous = to.configuration();
+        to.attach(from.configuration());
+        try {
+            to.fromArray(from.intoArray());
+            to.touched(false);
+        } finally {
+            to.attach(previous);
+        }
         return before;
     }
 

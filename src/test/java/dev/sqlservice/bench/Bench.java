@@ -1,0 +1,403 @@
+package dev.sqlservice.bench;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import javax.sql.DataSource;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
+
+/**
+ * What every benchmark shares: the connection settings handed down by {@link BenchMain}, the table, the data,
+ * and the hand-written JDBC paths the library is compared with.
+ */
+final class Bench {
+
+    /** Column list in table order, for the hand-written SQL. */
+    static final String COLUMNS = "id, name, qty, price, tags, updated_at";
+
+    static final String UPSERT_SQL = "insert into bench_items (" + COLUMNS + ") values (?, ?, ?, ?, ?, ?)"
+            + " on conflict (id) do update set name = excluded.name, qty = excluded.qty, price = excluded.price,"
+            + " tags = excluded.tags, updated_at = excluded.updated_at";
+
+    static final String SELECT_ALL_SQL = "select " + COLUMNS + " from bench_items";
+    static final String SELECT_BY_ID_SQL = "select " + COLUMNS + " from bench_items where id = ?";
+
+    private static final OffsetDateTime EPOCH = OffsetDateTime.of(2026, 1, 1, 0, 0, 0, 0, ZoneOffset.UTC);
+
+    /** The JDBC URL of the server under test, set by {@link BenchMain} on every fork. */
+    static String url() {
+        String url = System.getProperty("bench.url");
+        if (url == null || url.isBlank()) {
+            throw new IllegalStateException("-Dbench.url=jdbc:postgresql://... is not set; run the suite with BenchMain");
+        }
+        return url;
+    }
+
+    /** The URL every pool uses, the library's included: pgjdbc rewrites batched inserts into multi-row ones. */
+    static String rewriteUrl() {
+        String url = url();
+        if (url.contains("reWriteBatchedInserts")) {
+            return url;
+        }
+        return url + (url.contains("?") ? "&" : "?") + "reWriteBatchedInserts=true";
+    }
+
+    /** A plain HikariCP pool (the JDBC and plain-jOOQ baselines use one of their own). */
+    static HikariDataSource pool(int size, String name) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(rewriteUrl());
+        config.setMaximumPoolSize(size);
+        config.setMinimumIdle(size);
+        config.setPoolName(name);
+        return new HikariDataSource(config);
+    }
+
+    static void execute(DataSource ds, String... statements) {
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+            for (String sql : statements) {
+                s.execute(sql);
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Drops and creates the table; autovacuum off on it so it never runs in the middle of a measurement. */
+    static void createTable(DataSource ds) {
+        execute(ds, "drop table if exists bench_items", BenchItems.DDL,
+                "alter table bench_items set (autovacuum_enabled = false)");
+    }
+
+    /** Empties the table, then inserts the rows with the given ids (step 2 from 2: the even ones, half of 1..n). */
+    static void reset(DataSource ds, int n, int from, int step) {
+        execute(ds, "truncate bench_items",
+                "insert into bench_items (" + COLUMNS + ") select g, 'stored-' || g, g % 100, (g % 1000) / 10.0,"
+                        + " 'old', timestamptz '2025-01-01 00:00:00+00' + g * interval '1 second'"
+                        + " from generate_series(" + from + ", " + n + ", " + step + ") g",
+                "analyze bench_items");
+    }
+
+    /** The upsert scenario's starting point: every even id of 1..n present, so half the records update. */
+    static void resetHalf(DataSource ds, int n) {
+        reset(ds, n, 2, 2);
+    }
+
+    /** Every id of 1..n present. */
+    static void fill(DataSource ds, int n) {
+        reset(ds, n, 1, 1);
+        execute(ds, "vacuum analyze bench_items");
+    }
+
+    /**
+     * Fresh, detached records with every field set (so every field is "changed"), ids 1..n in a shuffled
+     * order fixed by the seed; the values depend on the round, so each upsert really changes the stored rows.
+     */
+    static List<BenchItemsRecord> records(int n, int round) {
+        long[] ids = new long[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = i + 1;
+        }
+        Random random = new Random(42);
+        for (int i = n - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            long t = ids[i];
+            ids[i] = ids[j];
+            ids[j] = t;
+        }
+        List<BenchItemsRecord> records = new ArrayList<>(n);
+        for (long id : ids) {
+            records.add(new BenchItemsRecord(id, "item-" + id + "-" + round, (int) ((id * 7 + round) % 1000),
+                    BigDecimal.valueOf((id * 13 + round) % 100_000, 2), "tag" + (id % 10) + ",round" + round,
+                    EPOCH.plusSeconds(id).plusMinutes(round)));
+        }
+        return records;
+    }
+
+    /**
+     * The JDBC baseline: {@code INSERT … ON CONFLICT (id) DO UPDATE SET c = EXCLUDED.c}, addBatch, a batch every
+     * 1,000 rows, one transaction, on a {@code reWriteBatchedInserts=true} connection.
+     */
+    static int jdbcBatch(DataSource ds, List<BenchItemsRecord> records) throws SQLException {
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            try (PreparedStatement ps = c.prepareStatement(UPSERT_SQL)) {
+                int pending = 0;
+                for (BenchItemsRecord r : records) {
+                    ps.setLong(1, r.getId());
+                    ps.setString(2, r.getName());
+                    ps.setInt(3, r.getQty());
+                    ps.setBigDecimal(4, r.getPrice());
+                    ps.setString(5, r.getTags());
+                    ps.setObject(6, r.getUpdatedAt());
+                    ps.addBatch();
+                    if (++pending == 1_000) {
+                        ps.executeBatch();
+                        pending = 0;
+                    }
+                }
+                if (pending > 0) {
+                    ps.executeBatch();
+                }
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        }
+        return records.size();
+    }
+
+    /**
+     * The ingest limit: {@code COPY} (text format, streamed in 64 KiB pieces) into a temporary table, then one
+     * {@code INSERT … SELECT … ON CONFLICT (id) DO UPDATE}, in one transaction.
+     */
+    static int copyUpsert(DataSource ds, List<BenchItemsRecord> records) throws SQLException {
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                try (Statement s = c.createStatement()) {
+                    s.execute("create temp table bench_stage (like bench_items) on commit drop");
+                }
+                CopyIn copy = c.unwrap(PGConnection.class).getCopyAPI()
+                        .copyIn("copy bench_stage (" + COLUMNS + ") from stdin");
+                try {
+                    StringBuilder line = new StringBuilder(128);
+                    byte[] buffer = new byte[64 * 1024];
+                    int used = 0;
+                    for (BenchItemsRecord r : records) {
+                        line.setLength(0);
+                        line.append(r.getId()).append('\t');
+                        text(line, r.getName()).append('\t');
+                        line.append(r.getQty()).append('\t');
+                        line.append(r.getPrice() == null ? "\\N" : r.getPrice().toPlainString()).append('\t');
+                        text(line, r.getTags()).append('\t');
+                        line.append(r.getUpdatedAt()).append('\n');
+                        byte[] bytes = line.toString().getBytes(StandardCharsets.UTF_8);
+                        if (used + bytes.length > buffer.length) {
+                            copy.writeToCopy(buffer, 0, used);
+                            used = 0;
+                        }
+                        System.arraycopy(bytes, 0, buffer, used, bytes.length);
+                        used += bytes.length;
+                    }
+                    copy.writeToCopy(buffer, 0, used);
+                    copy.endCopy();
+                } finally {
+                    if (copy.isActive()) {
+                        copy.cancelCopy();
+                    }
+                }
+                try (Statement s = c.createStatement()) {
+                    s.executeUpdate("insert into bench_items (" + COLUMNS + ") select " + COLUMNS + " from bench_stage"
+                            + " on conflict (id) do update set name = excluded.name, qty = excluded.qty,"
+                            + " price = excluded.price, tags = excluded.tags, updated_at = excluded.updated_at");
+                }
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        }
+        return records.size();
+    }
+
+    /** The statement sqlservice 0.1 sends per chunk for {@code bench_items} when every column is set. */
+    static final String LIBRARY_SQL = "insert into \"bench_items\" as t (\"id\", \"name\", \"qty\", \"price\", \"tags\","
+            + " \"updated_at\") select v.\"id\", v.\"name\", v.\"qty\", v.\"price\", v.\"tags\", v.\"updated_at\""
+            + " from json_populate_recordset(cast(null as \"bench_items\"), cast(? as json)) as v order by v.\"id\""
+            + " on conflict (\"id\") do update set \"name\" = excluded.\"name\", \"qty\" = excluded.\"qty\","
+            + " \"price\" = excluded.\"price\", \"tags\" = excluded.\"tags\", \"updated_at\" = excluded.\"updated_at\""
+            + " returning t.\"id\", t.\"name\", t.\"qty\", t.\"price\", t.\"tags\", t.\"updated_at\"";
+
+    /**
+     * Diagnostic: sqlservice's own SQL strategy without its Java around it. Records sorted by key, chunks of
+     * 10,000, each one JSON string bound to {@link #LIBRARY_SQL}, every returned row read into an object; one
+     * transaction. The JSON is written as the library writes it.
+     */
+    static int librarySql(DataSource ds, List<BenchItemsRecord> records) throws SQLException {
+        List<BenchItemsRecord> sorted = new ArrayList<>(records);
+        sorted.sort(java.util.Comparator.comparingLong(BenchItemsRecord::getId));
+        int returned = 0;
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            try (PreparedStatement ps = c.prepareStatement(LIBRARY_SQL)) {
+                for (int from = 0; from < sorted.size(); from += 10_000) {
+                    List<BenchItemsRecord> chunk = sorted.subList(from, Math.min(sorted.size(), from + 10_000));
+                    StringBuilder json = new StringBuilder(chunk.size() * 128).append('[');
+                    for (int i = 0; i < chunk.size(); i++) {
+                        BenchItemsRecord r = chunk.get(i);
+                        json.append(i == 0 ? "{" : ",{").append("\"id\":").append(r.getId());
+                        jsonString(json.append(",\"name\":"), r.getName());
+                        json.append(",\"qty\":").append(r.getQty());
+                        json.append(",\"price\":").append(r.getPrice() == null ? "null" : r.getPrice().toPlainString());
+                        jsonString(json.append(",\"tags\":"), r.getTags());
+                        jsonString(json.append(",\"updated_at\":"), r.getUpdatedAt().toString());
+                        json.append('}');
+                    }
+                    ps.setString(1, json.append(']').toString());
+                    List<Item> stored = new ArrayList<>(chunk.size());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            stored.add(Item.read(rs));
+                        }
+                    }
+                    returned += stored.size();
+                }
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        }
+        return returned;
+    }
+
+    private static void jsonString(StringBuilder json, String value) {
+        if (value == null) {
+            json.append("null");
+            return;
+        }
+        json.append('"');
+        for (int i = 0; i < value.length(); i++) {
+            char ch = value.charAt(i);
+            switch (ch) {
+                case '"' -> json.append("\\\"");
+                case '\\' -> json.append("\\\\");
+                default -> {
+                    if (ch < 0x20) {
+                        json.append(String.format("\\u%04x", (int) ch));
+                    } else {
+                        json.append(ch);
+                    }
+                }
+            }
+        }
+        json.append('"');
+    }
+
+    /** COPY text format: backslash, tab, newline and carriage return escaped; null as \N. */
+    private static StringBuilder text(StringBuilder line, String value) {
+        if (value == null) {
+            return line.append("\\N");
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char ch = value.charAt(i);
+            switch (ch) {
+                case '\\' -> line.append("\\\\");
+                case '\t' -> line.append("\\t");
+                case '\n' -> line.append("\\n");
+                case '\r' -> line.append("\\r");
+                default -> line.append(ch);
+            }
+        }
+        return line;
+    }
+
+    /** A row read by hand from a {@code ResultSet}: every column into an object. */
+    record Item(long id, String name, int qty, BigDecimal price, String tags, OffsetDateTime updatedAt) {
+        static Item read(ResultSet rs) throws SQLException {
+            return new Item(rs.getLong(1), rs.getString(2), rs.getInt(3), rs.getBigDecimal(4), rs.getString(5),
+                    rs.getObject(6, OffsetDateTime.class));
+        }
+    }
+
+    /** The raw-JDBC reading baseline: a ResultSet loop reading every column of every row into objects. */
+    static List<Item> jdbcReadAll(DataSource ds) throws SQLException {
+        try (Connection c = ds.getConnection();
+                PreparedStatement ps = c.prepareStatement(SELECT_ALL_SQL);
+                ResultSet rs = ps.executeQuery()) {
+            List<Item> items = new ArrayList<>();
+            while (rs.next()) {
+                items.add(Item.read(rs));
+            }
+            return items;
+        }
+    }
+
+    /** One primary-key lookup by hand: borrow, prepare, bind, read, return. */
+    static Item jdbcFirst(DataSource ds, long id) throws SQLException {
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(SELECT_BY_ID_SQL)) {
+            ps.setLong(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Item.read(rs) : null;
+            }
+        }
+    }
+
+    /** n keys of 1..max in a random order fixed by the seed. */
+    static long[] keys(int n, int max, long seed) {
+        Random random = new Random(seed);
+        long[] keys = new long[n];
+        for (int i = 0; i < n; i++) {
+            keys[i] = 1 + random.nextInt(max);
+        }
+        return keys;
+    }
+
+    /** Variants in the order of round {@code round}: rotated by one each round, so none always follows another. */
+    static <T> List<T> rotation(List<T> variants, int round) {
+        List<T> order = new ArrayList<>(variants);
+        java.util.Collections.rotate(order, -(round % order.size()));
+        return order;
+    }
+
+    private static final com.sun.management.OperatingSystemMXBean OS =
+            (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+
+    /**
+     * CPU time used by this JVM so far (every thread: callers, virtual-thread carriers, GC, JIT). The server is
+     * another process, so a difference of two readings is the client's CPU cost of what ran in between, which
+     * other processes' load on the machine hardly changes.
+     */
+    static long cpuNanos() {
+        return OS.getProcessCpuTime();
+    }
+
+    static double millisSince(long startNanos) {
+        return (System.nanoTime() - startNanos) / 1e6;
+    }
+
+    /** The value at quantile q (0..1) of sorted values, nearest rank. */
+    static long percentile(long[] sorted, double q) {
+        int index = (int) Math.ceil(q * sorted.length) - 1;
+        return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
+    }
+
+    static long[] sorted(long[] values) {
+        long[] copy = values.clone();
+        Arrays.sort(copy);
+        return copy;
+    }
+
+    /** The number of rows in the table, for sanity checks. */
+    static int count(DataSource ds) {
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("select count(*) from bench_items")) {
+            rs.next();
+            return rs.getInt(1);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private Bench() {}
+}

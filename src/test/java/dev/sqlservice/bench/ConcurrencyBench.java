@@ -1,0 +1,256 @@
+package dev.sqlservice.bench;
+
+import static dev.sqlservice.bench.BenchItems.BENCH_ITEMS;
+import static org.jooq.impl.DSL.selectFrom;
+
+import com.zaxxer.hikari.HikariDataSource;
+import dev.sqlservice.AsyncSession;
+import dev.sqlservice.Database;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongFunction;
+import java.util.regex.Pattern;
+import org.jooq.DSLContext;
+import org.jooq.SQLDialect;
+import org.jooq.impl.DSL;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+/**
+ * Scenario 3, concurrency: {@code queries} (10,000) primary-key lookups issued at once on a pool of 10
+ * connections, then all awaited.
+ *
+ * <ul>
+ *   <li>{@code async}: sqlservice's {@link AsyncSession#first} with its defaults (a virtual thread per call,
+ *       callers queueing on the library's fair semaphore), all 10,000 fired, then joined.
+ *   <li>{@code jdbcPool10}, the baseline: plain JDBC on a fixed pool of 10 platform threads, each borrowing from a
+ *       HikariCP pool of 10.
+ *   <li>Diagnostics, to split the difference: {@code jooqPool10} (plain jOOQ {@code fetchOptional} on the same 10
+ *       platform threads: the cost of jOOQ alone), {@code jdbcVirtual} (plain JDBC on a virtual thread per query
+ *       behind a fair semaphore of 10: the cost of the threading model alone) and {@code asyncPlatform10}
+ *       (sqlservice with {@code executor(}a fixed pool of 10 platform threads{@code )}).
+ * </ul>
+ *
+ * <p>Per variant and round: throughput (queries per second, first submit to last completion), the client JVM's CPU
+ * time per query (all threads, GC included; the server is another process), per-query latency
+ * from the call to its completion (so it includes the wait for a connection, as a caller sees it) at p50 and
+ * p99, the peak number of live platform threads during the variant ({@link ThreadMXBean}: reset before, read
+ * after; virtual threads are not counted), how many more than before it that is, and the platform threads that
+ * ran the queries (the executor's 10, or the virtual-thread scheduler's carrier threads alive after the run).
+ * The variants run interleaved in one fork, each once per round, in a rotated order.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.SingleShotTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+public class ConcurrencyBench {
+
+    static final List<String> VARIANTS = List.of("async", "jdbcPool10", "jooqPool10", "jdbcVirtual", "asyncPlatform10");
+
+    private static final Pattern CARRIER = Pattern.compile("ForkJoinPool-\\d+-worker-\\d+");
+
+    @Param({"10000"})
+    public int queries;
+
+    @Param({"100000"})
+    public int rows;
+
+    private Database db;
+    private Database dbOnPlatformThreads;
+    private ExecutorService dbExecutor;
+    private HikariDataSource pool;
+    private DSLContext dsl;
+    private int round;
+
+    /** Per round and variant: qps, latency percentiles (µs), peak platform threads, their rise, workers. */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.EVENTS)
+    public static class Metrics {
+        public double async_qps, async_p50us, async_p99us, async_peakThreads, async_addedThreads, async_workerThreads;
+        public double jdbcPool10_qps, jdbcPool10_p50us, jdbcPool10_p99us, jdbcPool10_peakThreads, jdbcPool10_addedThreads,
+                jdbcPool10_workerThreads;
+        public double jooqPool10_qps, jooqPool10_p50us, jooqPool10_p99us, jooqPool10_peakThreads, jooqPool10_addedThreads,
+                jooqPool10_workerThreads;
+        public double jdbcVirtual_qps, jdbcVirtual_p50us, jdbcVirtual_p99us, jdbcVirtual_peakThreads,
+                jdbcVirtual_addedThreads, jdbcVirtual_workerThreads;
+        public double asyncPlatform10_qps, asyncPlatform10_p50us, asyncPlatform10_p99us, asyncPlatform10_peakThreads,
+                asyncPlatform10_addedThreads, asyncPlatform10_workerThreads;
+        /** Client CPU (this JVM, all threads) per query, in microseconds. */
+        public double async_cpuUs, jdbcPool10_cpuUs, jooqPool10_cpuUs, jdbcVirtual_cpuUs, asyncPlatform10_cpuUs;
+
+        void cpu(String variant, double us) {
+            switch (variant) {
+                case "async" -> async_cpuUs = us;
+                case "jdbcPool10" -> jdbcPool10_cpuUs = us;
+                case "jooqPool10" -> jooqPool10_cpuUs = us;
+                case "jdbcVirtual" -> jdbcVirtual_cpuUs = us;
+                case "asyncPlatform10" -> asyncPlatform10_cpuUs = us;
+                default -> throw new IllegalStateException(variant);
+            }
+        }
+
+        void set(String variant, double qps, double p50, double p99, double peak, double added, double workers) {
+            switch (variant) {
+                case "async" -> { async_qps = qps; async_p50us = p50; async_p99us = p99; async_peakThreads = peak;
+                    async_addedThreads = added; async_workerThreads = workers; }
+                case "jdbcPool10" -> { jdbcPool10_qps = qps; jdbcPool10_p50us = p50; jdbcPool10_p99us = p99;
+                    jdbcPool10_peakThreads = peak; jdbcPool10_addedThreads = added; jdbcPool10_workerThreads = workers; }
+                case "jooqPool10" -> { jooqPool10_qps = qps; jooqPool10_p50us = p50; jooqPool10_p99us = p99;
+                    jooqPool10_peakThreads = peak; jooqPool10_addedThreads = added; jooqPool10_workerThreads = workers; }
+                case "jdbcVirtual" -> { jdbcVirtual_qps = qps; jdbcVirtual_p50us = p50; jdbcVirtual_p99us = p99;
+                    jdbcVirtual_peakThreads = peak; jdbcVirtual_addedThreads = added; jdbcVirtual_workerThreads = workers; }
+                case "asyncPlatform10" -> { asyncPlatform10_qps = qps; asyncPlatform10_p50us = p50;
+                    asyncPlatform10_p99us = p99; asyncPlatform10_peakThreads = peak;
+                    asyncPlatform10_addedThreads = added; asyncPlatform10_workerThreads = workers; }
+                default -> throw new IllegalStateException(variant);
+            }
+        }
+    }
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        pool = Bench.pool(10, "bench-jdbc");
+        Bench.createTable(pool);
+        Bench.fill(pool, rows);
+        dsl = DSL.using(pool, SQLDialect.POSTGRES);
+        db = Database.builder().url(Bench.rewriteUrl()).poolSize(10).build();
+        dbExecutor = Executors.newFixedThreadPool(10, named("sqlservice-platform-"));
+        dbOnPlatformThreads = Database.builder().url(Bench.rewriteUrl()).poolSize(10).executor(dbExecutor).build();
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        db.close();
+        dbOnPlatformThreads.close();
+        dbExecutor.close();
+        pool.close();
+    }
+
+    @Benchmark
+    public long round(Metrics metrics) {
+        long[] keys = Bench.keys(queries, rows, 1000 + round);
+        long checksum = 0;
+        for (String variant : Bench.rotation(VARIANTS, round)) {
+            checksum += run(variant, keys, metrics);
+        }
+        round++;
+        return checksum;
+    }
+
+    private long run(String variant, long[] keys, Metrics metrics) {
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        System.gc();
+        int before = threads.getThreadCount();
+        threads.resetPeakThreadCount();
+        long[] latency = new long[keys.length];
+        AtomicInteger found = new AtomicInteger();
+        int workers;
+        long start;
+        long elapsed;
+        long cpu = Bench.cpuNanos();
+        switch (variant) {
+            case "async", "asyncPlatform10" -> {
+                AsyncSession session = (variant.equals("async") ? db : dbOnPlatformThreads).session();
+                start = System.nanoTime();
+                fireAndJoin(keys, latency, found, key -> session.first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key))));
+                elapsed = System.nanoTime() - start;
+                workers = variant.equals("async") ? carriers() : 10;
+            }
+            case "jdbcPool10", "jooqPool10" -> {
+                ExecutorService executor = Executors.newFixedThreadPool(10, named("jdbc-pool-"));
+                start = System.nanoTime();
+                if (variant.equals("jdbcPool10")) {
+                    fireAndJoin(keys, latency, found, key -> CompletableFuture.supplyAsync(() -> jdbc(key), executor));
+                } else {
+                    fireAndJoin(keys, latency, found, key -> CompletableFuture.supplyAsync(
+                            () -> dsl.selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)).fetchOptional(), executor));
+                }
+                elapsed = System.nanoTime() - start;
+                executor.close();
+                workers = 10;
+            }
+            case "jdbcVirtual" -> {
+                ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+                Semaphore permits = new Semaphore(10, true);
+                start = System.nanoTime();
+                fireAndJoin(keys, latency, found, key -> CompletableFuture.supplyAsync(() -> {
+                    permits.acquireUninterruptibly();
+                    try {
+                        return jdbc(key);
+                    } finally {
+                        permits.release();
+                    }
+                }, executor));
+                elapsed = System.nanoTime() - start;
+                executor.close();
+                workers = carriers();
+            }
+            default -> throw new IllegalStateException(variant);
+        }
+        int peak = threads.getPeakThreadCount();
+        metrics.cpu(variant, (Bench.cpuNanos() - cpu) / 1e3 / keys.length);
+        if (found.get() != keys.length) {
+            throw new IllegalStateException(variant + " found " + found.get() + " of " + keys.length + " rows");
+        }
+        long[] sorted = Bench.sorted(latency);
+        metrics.set(variant, keys.length / (elapsed / 1e9), Bench.percentile(sorted, 0.50) / 1e3,
+                Bench.percentile(sorted, 0.99) / 1e3, peak, peak - before, workers);
+        return found.get();
+    }
+
+    /** Issues every call at once (each timed from its call to its completion), then waits for all of them. */
+    private static void fireAndJoin(long[] keys, long[] latency, AtomicInteger found,
+            LongFunction<CompletionStage<? extends java.util.Optional<?>>> call) {
+        CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];
+        for (int i = 0; i < keys.length; i++) {
+            int index = i;
+            long issued = System.nanoTime();
+            all[i] = call.apply(keys[i]).toCompletableFuture().whenComplete((row, failure) -> {
+                latency[index] = System.nanoTime() - issued;
+                if (row != null && row.isPresent()) {
+                    found.incrementAndGet();
+                }
+            });
+        }
+        CompletableFuture.allOf(all).join();
+    }
+
+    private java.util.Optional<Bench.Item> jdbc(long key) {
+        try {
+            return java.util.Optional.ofNullable(Bench.jdbcFirst(pool, key));
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Live carrier threads of the virtual-thread scheduler (platform threads that ran virtual threads). */
+    private static int carriers() {
+        int count = 0;
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (CARRIER.matcher(t.getName()).matches()) {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    private static java.util.concurrent.ThreadFactory named(String prefix) {
+        return Thread.ofPlatform().name(prefix, 1).daemon(true).factory();
+    }
+}

@@ -1,0 +1,206 @@
+package dev.sqlservice.bench;
+
+import static dev.sqlservice.bench.BenchItems.BENCH_ITEMS;
+import static org.jooq.impl.DSL.selectFrom;
+
+import com.zaxxer.hikari.HikariDataSource;
+import dev.sqlservice.AsyncSession;
+import dev.sqlservice.Database;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.sql.DataSource;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.jooq.DSLContext;
+import org.jooq.SQLDialect;
+import org.jooq.impl.DSL;
+
+/**
+ * A profiling harness, not part of the suite: runs one library path in a loop so that a JFR recording shows
+ * where its time goes, and splits each call into the time spent inside JDBC {@code execute*} (the server and
+ * the network) and the rest (the client).
+ *
+ * <pre>
+ * java -XX:StartFlightRecording=filename=saveAll.jfr,settings=profile -cp … dev.sqlservice.bench.ProfileMain \
+ *     --what=saveAll|all|jooqAll|allVsFetch|first|async|asyncPlatform|jooqPool|intoArray --n=20000 --repeat=10 [--url=jdbc:postgresql://…]
+ * jfr print --events jdk.ExecutionSample saveAll.jfr   # or: jfr view hot-methods saveAll.jfr
+ * </pre>
+ */
+public final class ProfileMain {
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> options = new LinkedHashMap<>();
+        for (String arg : args) {
+            int eq = arg.indexOf('=');
+            options.put(arg.substring(2, eq < 0 ? arg.length() : eq), eq < 0 ? "true" : arg.substring(eq + 1));
+        }
+        String what = options.getOrDefault("what", "saveAll");
+        int n = Integer.parseInt(options.getOrDefault("n", "20000"));
+        int repeat = Integer.parseInt(options.getOrDefault("repeat", "10"));
+        String url = options.getOrDefault("url", "");
+        EmbeddedPostgres embedded = null;
+        if (url.isEmpty()) {
+            embedded = EmbeddedPostgres.builder().start();
+            url = embedded.getJdbcUrl("postgres", "postgres");
+        }
+        System.setProperty("bench.url", url);
+        AtomicLong jdbcNanos = new AtomicLong();
+        try (HikariDataSource pool = Bench.pool(10, "profile-jdbc");
+                HikariDataSource libraryPool = Bench.pool(10, "profile-library");
+                Database db = Database.builder().dataSource(timed(libraryPool, jdbcNanos)).dialect(SQLDialect.POSTGRES)
+                        .poolSize(10).build();
+                ExecutorService executor = Executors.newFixedThreadPool(10);
+                Database platformDb = Database.builder().url(Bench.rewriteUrl()).poolSize(10).executor(executor).build()) {
+            DSLContext jooq = DSL.using(pool, SQLDialect.POSTGRES);
+            Bench.createTable(pool);
+            if (!what.equals("saveAll") && !what.equals("intoArray")) {
+                Bench.fill(pool, Math.max(n, 100_000));
+            }
+            AsyncSession session = db.session();
+            for (int i = 0; i < repeat; i++) {
+                if (what.equals("saveAll")) {
+                    Bench.resetHalf(pool, n);
+                }
+                List<BenchItemsRecord> records = what.equals("saveAll") ? Bench.records(n, i) : null;
+                long[] keys = Bench.keys(n, 100_000, i);
+                jdbcNanos.set(0);
+                long start = System.nanoTime();
+                switch (what) {
+                    case "saveAll" -> db.blockingSession().saveAll(records);
+                    case "all" -> db.blockingSession().all(selectFrom(BENCH_ITEMS));
+                    case "jooqAll" -> jooq.selectFrom(BENCH_ITEMS).fetch();
+                    case "allVsFetch" -> {
+                        // the calling thread's own CPU time and allocation (GC and JIT threads excluded), A/B in turn
+                        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+                        for (int ab = 0; ab < 2; ab++) {
+                            boolean library = (ab + i) % 2 == 0;
+                            System.gc();
+                            long cpu0 = threads.getCurrentThreadCpuTime();
+                            long bytes0 = threads.getCurrentThreadAllocatedBytes();
+                            int rows = library ? db.blockingSession().all(selectFrom(BENCH_ITEMS)).size()
+                                    : jooq.selectFrom(BENCH_ITEMS).fetch().size();
+                            System.out.printf(Locale.ROOT, "  %s: %d rows, thread CPU %.1f ms, allocated %.1f MB%n",
+                                    library ? "session.all " : "jOOQ fetch()", rows,
+                                    (threads.getCurrentThreadCpuTime() - cpu0) / 1e6,
+                                    (threads.getCurrentThreadAllocatedBytes() - bytes0) / 1e6);
+                        }
+                    }
+                    case "first" -> {
+                        for (long key : keys) {
+                            db.blockingSession().first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)));
+                        }
+                    }
+                    case "async" -> {
+                        CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];
+                        for (int k = 0; k < keys.length; k++) {
+                            all[k] = session.first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(keys[k]))).toCompletableFuture();
+                        }
+                        CompletableFuture.allOf(all).join();
+                    }
+                    case "asyncPlatform" -> {
+                        CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];
+                        for (int k = 0; k < keys.length; k++) {
+                            all[k] = platformDb.session().first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(keys[k])))
+                                    .toCompletableFuture();
+                        }
+                        CompletableFuture.allOf(all).join();
+                    }
+                    case "jooqPool" -> {
+                        CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];
+                        for (int k = 0; k < keys.length; k++) {
+                            long key = keys[k];
+                            all[k] = CompletableFuture.supplyAsync(
+                                    () -> jooq.selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)).fetchOptional(), executor);
+                        }
+                        CompletableFuture.allOf(all).join();
+                    }
+                    case "intoArray" -> {
+                        // the snapshot saveAll takes of each record: values and originals via intoArray()
+                        List<BenchItemsRecord> detached = Bench.records(n, i);
+                        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+                        long bytes = threads.getCurrentThreadAllocatedBytes();
+                        long t0 = System.nanoTime();
+                        long sink = 0;
+                        for (BenchItemsRecord r : detached) {
+                            sink += r.intoArray().length + r.original().intoArray().length;
+                        }
+                        long t1 = System.nanoTime();
+                        long bytes1 = threads.getCurrentThreadAllocatedBytes();
+                        for (BenchItemsRecord r : detached) {
+                            Object[] values = new Object[r.size()];
+                            Object[] originals = new Object[r.size()];
+                            for (int f = 0; f < values.length; f++) {
+                                values[f] = r.get(f);
+                                originals[f] = r.original(f);
+                            }
+                            sink += values.length + originals.length;
+                        }
+                        long t2 = System.nanoTime();
+                        long bytes2 = threads.getCurrentThreadAllocatedBytes();
+                        System.out.printf(Locale.ROOT, "intoArray()+original().intoArray(): %.2f µs and %,d bytes per record;"
+                                + " get(i)/original(i) loop: %.3f µs and %,d bytes per record (%d)%n",
+                                (t1 - t0) / 1e3 / n, (bytes1 - bytes) / n, (t2 - t1) / 1e3 / n, (bytes2 - bytes1) / n, sink);
+                    }
+                    default -> throw new IllegalArgumentException(what);
+                }
+                double total = Bench.millisSince(start);
+                double jdbc = jdbcNanos.get() / 1e6;
+                System.out.printf(Locale.ROOT, "%s n=%d #%d: %.1f ms total, %.1f ms inside JDBC execute (%.0f%%), %.1f ms outside%n",
+                        what, n, i, total, jdbc, 100 * jdbc / total, total - jdbc);
+            }
+        } finally {
+            if (embedded != null) {
+                embedded.close();
+            }
+        }
+    }
+
+    /** A data source whose prepared statements add the time spent in execute* to {@code nanos}. */
+    static DataSource timed(DataSource target, AtomicLong nanos) {
+        return (DataSource) Proxy.newProxyInstance(ProfileMain.class.getClassLoader(), new Class<?>[] {DataSource.class},
+                (proxy, method, args) -> {
+                    Object result = invoke(method, target, args);
+                    if (!(result instanceof Connection c)) {
+                        return result;
+                    }
+                    return Proxy.newProxyInstance(ProfileMain.class.getClassLoader(), new Class<?>[] {Connection.class},
+                            (p2, m2, a2) -> {
+                                Object r2 = invoke(m2, c, a2);
+                                if (!(r2 instanceof PreparedStatement ps)) {
+                                    return r2;
+                                }
+                                return Proxy.newProxyInstance(ProfileMain.class.getClassLoader(),
+                                        new Class<?>[] {PreparedStatement.class}, (p3, m3, a3) -> {
+                                            if (!m3.getName().startsWith("execute")) {
+                                                return invoke(m3, ps, a3);
+                                            }
+                                            long start = System.nanoTime();
+                                            try {
+                                                return invoke(m3, ps, a3);
+                                            } finally {
+                                                nanos.addAndGet(System.nanoTime() - start);
+                                            }
+                                        });
+                            });
+                });
+    }
+
+    private static Object invoke(java.lang.reflect.Method method, Object target, Object[] args) throws Throwable {
+        try {
+            return method.invoke(target, args);
+        } catch (InvocationTargetException e) {
+            throw e.getCause();
+        }
+    }
+
+    private ProfileMain() {}
+}
