@@ -86,12 +86,4 @@ final class Connections {
     int activeConnections() {
         return limit - permits.availablePermits();
     }
-
-    int limit() {
-        return limit;
-    }
-
-    Duration acquisitionTimeout() {
-        return acquisitionTimeout;
-    }
 }
