@@ -308,7 +308,8 @@ public final class Session {
      * with the rows as stored (identity values, defaults, trigger values) and their changed flags reset.
      *
      * <p>All or nothing: the whole call is one transaction (a savepoint inside {@link #transaction}). When the
-     * database rejects any row, nothing is written and every record is restored to its state before the call.
+     * database rejects any row, nothing is written and no record is changed: records are refreshed only after the
+     * transaction (or savepoint) has succeeded.
      *
      * @param records records of tables with a primary key; empty runs no SQL
      * @param <R> the record type
@@ -327,12 +328,9 @@ public final class Session {
             return plan.records();
         }
         Upserts.Attempt<R> attempt = plan.attempt();
-        try {
-            return transaction(tx -> tx.run(ALL_ROWS, attempt::execute));
-        } catch (RuntimeException | Error e) {
-            attempt.restore();
-            throw e;
-        }
+        transaction(tx -> tx.run(ALL_ROWS, attempt::execute));
+        attempt.apply(database.dsl().configuration());
+        return plan.records();
     }
 
     // ---------------------------------------------------------------------------------------------------------

@@ -62,11 +62,10 @@ abstract sealed class UpsertStatements {
     abstract <R extends UpdatableRecord<?>> List<? extends Record> upsert(DSLContext dsl, Upserts.Group<R> group, List<R> rows);
 
     /** Reads the stored rows with these primary keys. */
-    List<? extends Record> select(DSLContext dsl, Table<?> table, List<TableField<?, ?>> key,
-            Collection<List<Object>> keys) {
+    List<? extends Record> select(DSLContext dsl, Table<?> table, List<TableField<?, ?>> key, Collection<?> keys) {
         List<RowN> rows = new ArrayList<>(keys.size());
-        for (List<Object> values : keys) {
-            rows.add(DSL.row(values.toArray()));
+        for (Object value : keys) {
+            rows.add(DSL.row(value instanceof Upserts.CompositeKey composite ? composite.values() : new Object[] {value}));
         }
         return dsl.selectFrom(table).where(DSL.row(key.toArray(Field<?>[]::new)).in(rows)).fetch();
     }
@@ -152,32 +151,32 @@ abstract sealed class UpsertStatements {
             return list.toString();
         }
 
+        @SuppressWarnings("unchecked")
         private static String json(List<? extends Record> rows, Field<?>[] fields, BitSet columns) {
-            StringBuilder json = new StringBuilder(rows.size() * 16 * Math.max(1, columns.cardinality()));
-            json.append('[');
-            String[] keys = new String[fields.length];
-            for (int i = 0; i < fields.length; i++) {
-                keys[i] = columns.get(i) ? quote(new StringBuilder(), fields[i].getName()).append(':').toString() : null;
+            int[] written = columns.stream().toArray();
+            String[] keys = new String[written.length];
+            Converter<Object, Object>[] converters = new Converter[written.length];
+            for (int c = 0; c < written.length; c++) {
+                Field<?> field = fields[written[c]];
+                keys[c] = quote(new StringBuilder(), field.getName()).append(':').toString();
+                converters[c] = (Converter<Object, Object>) field.getConverter();
             }
+            StringBuilder json = new StringBuilder(rows.size() * 24 * Math.max(1, written.length));
+            json.append('[');
             for (int r = 0; r < rows.size(); r++) {
                 Record row = rows.get(r);
                 json.append(r == 0 ? "{" : ",{");
-                boolean first = true;
-                for (int i = 0; i < fields.length; i++) {
-                    if (keys[i] != null) {
-                        json.append(first ? "" : ",").append(keys[i]);
-                        value(json, databaseValue(fields[i], row.get(i)));
-                        first = false;
+                for (int c = 0; c < written.length; c++) {
+                    if (c > 0) {
+                        json.append(',');
                     }
+                    json.append(keys[c]);
+                    Object value = row.get(written[c]);
+                    value(json, value == null ? null : converters[c].to(value));
                 }
                 json.append('}');
             }
             return json.append(']').toString();
-        }
-
-        @SuppressWarnings("unchecked")
-        private static Object databaseValue(Field<?> field, Object value) {
-            return value == null ? null : ((Converter<Object, Object>) field.getConverter()).to(value);
         }
 
         private static void value(StringBuilder json, Object value) {
@@ -215,25 +214,27 @@ abstract sealed class UpsertStatements {
 
         private static StringBuilder quote(StringBuilder json, String s) {
             json.append('"');
+            int plain = 0;
             for (int i = 0; i < s.length(); i++) {
                 char c = s.charAt(i);
+                if (c >= 0x20 && c != '"' && c != '\\') {
+                    continue;
+                }
+                json.append(s, plain, i);
+                plain = i + 1;
                 switch (c) {
                     case '"' -> json.append("\\\"");
                     case '\\' -> json.append("\\\\");
                     case '\n' -> json.append("\\n");
                     case '\r' -> json.append("\\r");
                     case '\t' -> json.append("\\t");
-                    default -> {
-                        if (c < 0x20) {
-                            json.append(String.format("\\u%04x", (int) c));
-                        } else {
-                            json.append(c);
-                        }
-                    }
+                    default -> json.append("\\u00").append(HEX[c >> 4]).append(HEX[c & 0xf]);
                 }
             }
-            return json.append('"');
+            return json.append(s, plain, s.length()).append('"');
         }
+
+        private static final char[] HEX = "0123456789abcdef".toCharArray();
     }
 
     /**

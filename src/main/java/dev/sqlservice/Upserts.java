@@ -37,78 +37,89 @@ final class Upserts {
 
     static <R extends UpdatableRecord<?>> Plan<R> plan(Collection<? extends R> records, SQLDialect dialect) {
         Objects.requireNonNull(records, "records == null");
-        List<R> inputs = new ArrayList<>(records.size());
-        Map<R, Integer> seen = new IdentityHashMap<>();
-        Map<Table<?>, Map<List<Object>, Integer>> keysByTable = new HashMap<>();
+        int count = records.size();
+        List<R> inputs = new ArrayList<>(count);
         Map<Table<?>, List<Entry<R>>> keyedByTable = new LinkedHashMap<>();
         Map<Table<?>, Map<BitSet, List<R>>> generatedByTable = new HashMap<>();
+        Map<R, Integer> generatedSeen = new IdentityHashMap<>();
         Map<Table<?>, KeyShape> shapes = new HashMap<>();
+        // Most records of a call write the same columns: one BitSet per distinct set, not one per record.
+        Map<BitSet, BitSet> columnSets = new HashMap<>();
+        BitSet scratch = new BitSet();
         int index = 0;
         for (R record : records) {
             if (record == null) {
                 throw new NullPointerException("records[" + index + "] == null");
             }
-            Integer earlier = seen.put(record, index);
-            if (earlier != null) {
-                throw new IllegalArgumentException("records[" + earlier + "] and records[" + index
-                        + "] are the same instance; save each record once");
-            }
             Table<?> table = record.getTable();
-            UniqueKey<?> primaryKey = table.getPrimaryKey();
-            if (primaryKey == null) {
-                throw new IllegalArgumentException("records[" + index + "] is a record of table " + table.getName()
-                        + ", which has no primary key; save and saveAll upsert by primary key");
-            }
-            KeyShape shape = shapes.computeIfAbsent(table, KeyShape::of);
-            List<TableField<?, ?>> keyFields = shape.fields();
-            Object[] key = new Object[keyFields.size()];
-            int nulls = 0;
-            for (int k = 0; k < key.length; k++) {
-                key[k] = record.get(shape.indexes()[k]);
-                nulls += key[k] == null ? 1 : 0;
-            }
-            if (nulls > 0 && nulls < key.length) {
-                throw new IllegalArgumentException("records[" + index + "] sets only part of the primary key "
-                        + describe(table, keyFields, key) + "; set all of it, or none for a generated key");
-            }
-            boolean generatedKey = nulls == key.length;
-            if (!generatedKey) {
-                Integer other = keysByTable.computeIfAbsent(table, t -> new HashMap<>()).put(Arrays.asList(key), index);
-                if (other != null) {
-                    throw new IllegalArgumentException("records[" + other + "] and records[" + index
-                            + "] have the same primary key " + describe(table, keyFields, key));
+            KeyShape shape = shapes.get(table);
+            if (shape == null) {
+                if (table.getPrimaryKey() == null) {
+                    throw new IllegalArgumentException("records[" + index + "] is a record of table " + table.getName()
+                            + ", which has no primary key; save and saveAll upsert by primary key");
                 }
+                shape = KeyShape.of(table);
+                shapes.put(table, shape);
             }
+            int[] keyIndexes = shape.indexes();
+            int nulls = 0;
+            for (int k : keyIndexes) {
+                nulls += record.get(k) == null ? 1 : 0;
+            }
+            if (nulls > 0 && nulls < keyIndexes.length) {
+                throw new IllegalArgumentException("records[" + index + "] sets only part of the primary key "
+                        + describe(table, shape.fields(), keyValues(record, keyIndexes)) + "; set all of it, or none for a generated key");
+            }
+            boolean generatedKey = nulls == keyIndexes.length;
             int size = record.size();
-            BitSet columns = new BitSet(size);
+            scratch.clear();
             for (int f = 0; f < size; f++) {
                 if (shape.isKey()[f] ? !generatedKey : record.touched(f)) {
-                    columns.set(f);
+                    scratch.set(f);
                 }
             }
-            List<Entry<R>> keyed = keyedByTable.computeIfAbsent(table, t -> new ArrayList<>());
+            BitSet columns = columnSets.get(scratch);
+            if (columns == null) {
+                columns = (BitSet) scratch.clone();
+                columnSets.put(columns, columns);
+            }
             if (generatedKey) {
+                Integer earlier = generatedSeen.put(record, index);
+                if (earlier != null) {
+                    throw sameInstance(earlier, index);
+                }
                 generatedByTable.computeIfAbsent(table, t -> new LinkedHashMap<>())
                         .computeIfAbsent(columns, c -> new ArrayList<>())
                         .add(record);
             } else {
-                keyed.add(new Entry<>(record, columns));
+                keyedByTable.computeIfAbsent(table, t -> new ArrayList<>())
+                        .add(new Entry<>(record, columns, keyOf(record, keyIndexes), index));
             }
             inputs.add(record);
             index++;
+        }
+        for (List<Entry<R>> keyed : keyedByTable.values()) {
+            // Stable: entries with equal keys stay in input order, so duplicates end up side by side.
+            keyed.sort(BY_KEY);
+            checkDistinct(keyed, shapes);
+        }
+        for (Table<?> table : generatedByTable.keySet()) {
+            keyedByTable.putIfAbsent(table, new ArrayList<>());
         }
         List<Group<R>> groups = new ArrayList<>();
         for (Table<?> table : parentsFirst(keyedByTable.keySet())) {
             // One pass over the table's rows in primary-key order, a statement per run of rows that set the same
             // columns: every saveAll then locks keys in the same global order, so overlapping calls cannot deadlock.
             List<Entry<R>> keyed = keyedByTable.get(table);
-            keyed.sort(Comparator.comparing(Entry::record, byPrimaryKey(primaryKeyIndexes(table))));
             for (int from = 0; from < keyed.size(); ) {
                 BitSet columns = keyed.get(from).columns();
                 int to = from;
-                List<R> run = new ArrayList<>();
-                while (to < keyed.size() && keyed.get(to).columns().equals(columns)) {
-                    run.add(keyed.get(to++).record());
+                while (to < keyed.size() && keyed.get(to).columns() == columns) {
+                    to++;
+                }
+                List<R> run = new ArrayList<>(to - from);
+                for (int i = from; i < to; i++) {
+                    run.add(keyed.get(i).record());
                 }
                 groups.add(new Group<>(table, columns, false, run));
                 from = to;
@@ -117,6 +128,38 @@ final class Upserts {
                     .forEach((columns, members) -> groups.add(new Group<>(table, columns, true, members)));
         }
         return new Plan<>(Collections.unmodifiableList(inputs), groups, UpsertStatements.forDialect(dialect));
+    }
+
+    /**
+     * Fails on the first duplicate in input order (the pair whose later record comes first): the same instance
+     * twice, or two records with the same primary key. The entries are sorted by key, so duplicates are adjacent.
+     */
+    private static <R extends UpdatableRecord<?>> void checkDistinct(List<Entry<R>> sorted, Map<Table<?>, KeyShape> shapes) {
+        Entry<R> earlier = null;
+        Entry<R> later = null;
+        for (int i = 1; i < sorted.size(); i++) {
+            Entry<R> a = sorted.get(i - 1);
+            Entry<R> b = sorted.get(i);
+            if (compareKeys(a.key(), b.key()) == 0 && (later == null || b.index() < later.index())) {
+                earlier = a;
+                later = b;
+            }
+        }
+        if (later == null) {
+            return;
+        }
+        if (earlier.record() == later.record()) {
+            throw sameInstance(earlier.index(), later.index());
+        }
+        Table<?> table = later.record().getTable();
+        KeyShape shape = shapes.get(table);
+        throw new IllegalArgumentException("records[" + earlier.index() + "] and records[" + later.index()
+                + "] have the same primary key " + describe(table, shape.fields(), keyValues(later.record(), shape.indexes())));
+    }
+
+    private static IllegalArgumentException sameInstance(int earlier, int later) {
+        return new IllegalArgumentException("records[" + earlier + "] and records[" + later
+                + "] are the same instance; save each record once");
     }
 
     /** What one {@code saveAll} will run. Immutable; {@link #execute} runs on one connection. */
@@ -139,57 +182,22 @@ final class Upserts {
             return records;
         }
 
-        /** One run of this plan: remembers each record it refreshed, to put them back if the run fails. */
+        /** One run of this plan: collects what the database changed in each record, to apply after the commit. */
         Attempt<R> attempt() {
             return new Attempt<>(this);
-        }
-
-        private void refresh(Group<R> group, List<R> rows, List<? extends Record> stored, DSLContext dsl,
-                List<Snapshot> refreshed) {
-            if (group.generatedKey()) {
-                if (stored.size() != rows.size()) {
-                    throw new DataAccessException("inserted " + rows.size() + " rows into " + group.table().getName()
-                            + " but the database returned " + stored.size());
-                }
-                for (int i = 0; i < rows.size(); i++) {
-                    refreshed.add(copy(stored.get(i), rows.get(i)));
-                }
-                return;
-            }
-            int[] key = primaryKeyIndexes(group.table());
-            Map<List<Object>, R> pending = new HashMap<>(rows.size() * 2);
-            for (R row : rows) {
-                pending.put(keyOf(row, key), row);
-            }
-            for (Record row : stored) {
-                R target = pending.remove(keyOf(row, key));
-                if (target != null) {
-                    refreshed.add(copy(row, target));
-                }
-            }
-            if (!pending.isEmpty()) {
-                for (Record row : statements.select(dsl, group.table(), primaryKeyFields(group.table()), pending.keySet())) {
-                    R target = pending.remove(keyOf(row, key));
-                    if (target != null) {
-                        refreshed.add(copy(row, target));
-                    }
-                }
-            }
-            if (!pending.isEmpty()) {
-                throw new DataAccessException("rows of " + group.table().getName() + " vanished while being saved: "
-                        + pending.keySet() + " (deleted by a concurrent transaction?)");
-            }
         }
     }
 
     /**
-     * One run of a plan. {@link #execute} writes every chunk inside the caller's transaction; when that
-     * transaction fails, at any point up to and including its commit, {@link #restore} puts every refreshed
-     * record back as it was before the call.
+     * One run of a plan. {@link #execute} writes every chunk inside the caller's transaction and leaves the
+     * records alone: it only collects the stored values that differ from the records' values. Once that
+     * transaction (or savepoint) has ended well, {@link #apply} puts those values into the records and resets
+     * their changed flags. A run that fails never touches a record, so there is nothing to undo, and what the
+     * run holds is the differences alone (none, when the database stores exactly what the records say).
      */
     static final class Attempt<R extends UpdatableRecord<?>> {
         private final Plan<R> plan;
-        private final List<Snapshot> refreshed = new ArrayList<>();
+        private final List<Change> changes = new ArrayList<>();
 
         private Attempt(Plan<R> plan) {
             this.plan = plan;
@@ -200,66 +208,160 @@ final class Upserts {
                 int chunk = plan.statements.rowsPerStatement(group);
                 for (int from = 0; from < group.records().size(); from += chunk) {
                     List<R> rows = group.records().subList(from, Math.min(group.records().size(), from + chunk));
-                    plan.refresh(group, rows, plan.statements.upsert(dsl, group, rows), dsl, refreshed);
+                    refresh(group, rows, plan.statements.upsert(dsl, group, rows), dsl);
                 }
             }
             return plan.records;
         }
 
-        void restore() {
-            for (int i = refreshed.size() - 1; i >= 0; i--) {
-                refreshed.get(i).restore();
-            }
-            refreshed.clear();
-        }
-    }
-
-    /** A record's values, originals and changed flags, to put back when the save fails. */
-    private record Snapshot(Record record, Object[] values, Object[] originals, boolean[] changed) {
-        static Snapshot of(Record record) {
-            int n = record.size();
-            boolean[] changed = new boolean[n];
-            Object[] values = new Object[n];
-            Object[] originals = new Object[n];
-            for (int i = 0; i < n; i++) {
-                values[i] = record.get(i);
-                changed[i] = record.touched(i);
-                // An unchanged field's original is its value; reading it would copy the whole record.
-                originals[i] = changed[i] ? record.original(i) : values[i];
-            }
-            return new Snapshot(record, values, originals, changed);
-        }
-
+        /**
+         * Makes every record hold its row as stored, with no field marked changed. Runs on the caller's thread
+         * after the transaction; {@code configuration} only lends jOOQ settings to detached records while their
+         * values are set (without one jOOQ builds a configuration per value).
+         */
         @SuppressWarnings("unchecked")
-        void restore() {
-            Field<Object>[] fields = (Field<Object>[]) record.fields();
-            for (int i = 0; i < fields.length; i++) {
-                record.set(fields[i], originals[i]);
+        void apply(org.jooq.Configuration configuration) {
+            for (int from = 0; from < changes.size(); ) {
+                Record record = changes.get(from).record();
+                org.jooq.Configuration previous = record.configuration();
+                record.attach(configuration);
+                try {
+                    for (; from < changes.size() && changes.get(from).record() == record; from++) {
+                        Change change = changes.get(from);
+                        record.set((Field<Object>) record.field(change.field()), change.value());
+                    }
+                } finally {
+                    record.attach(previous);
+                }
             }
-            record.touched(false);
-            for (int i = 0; i < fields.length; i++) {
-                record.set(fields[i], values[i]);
-                record.touched(i, changed[i]);
+            changes.clear();
+            for (R record : plan.records) {
+                record.touched(false);
+            }
+        }
+
+        private void refresh(Group<R> group, List<R> rows, List<? extends Record> stored, DSLContext dsl) {
+            Table<?> table = group.table();
+            if (group.generatedKey()) {
+                if (stored.size() != rows.size()) {
+                    throw new DataAccessException("inserted " + rows.size() + " rows into " + table.getName()
+                            + " but the database returned " + stored.size());
+                }
+                for (int i = 0; i < rows.size(); i++) {
+                    collect(stored.get(i), rows.get(i));
+                }
+                return;
+            }
+            int[] key = primaryKeyIndexes(table);
+            // The statement inserts in key order and PostgreSQL returns rows in that order: match by position
+            // while the keys agree, by lookup for whatever is left.
+            int matched = 0;
+            while (matched < rows.size() && matched < stored.size()
+                    && compareKeys(keyOf(rows.get(matched), key), keyOf(stored.get(matched), key)) == 0) {
+                collect(stored.get(matched), rows.get(matched));
+                matched++;
+            }
+            if (matched == rows.size()) {
+                return;
+            }
+            Map<Object, R> pending = new HashMap<>(Math.max(16, (rows.size() - matched) * 2));
+            for (R row : rows.subList(matched, rows.size())) {
+                pending.put(keyOf(row, key), row);
+            }
+            for (Record row : stored.subList(matched, stored.size())) {
+                R target = pending.remove(keyOf(row, key));
+                if (target != null) {
+                    collect(row, target);
+                }
+            }
+            if (!pending.isEmpty()) {
+                List<Object> keys = new ArrayList<>(pending.keySet());
+                for (Record row : plan.statements.select(dsl, table, primaryKeyFields(table), keys)) {
+                    R target = pending.remove(keyOf(row, key));
+                    if (target != null) {
+                        collect(row, target);
+                    }
+                }
+            }
+            if (!pending.isEmpty()) {
+                throw new DataAccessException("rows of " + table.getName() + " vanished while being saved: "
+                        + pending.keySet() + " (deleted by a concurrent transaction?)");
+            }
+        }
+
+        private void collect(Record stored, Record target) {
+            int size = target.size();
+            for (int i = 0; i < size; i++) {
+                Object value = stored.get(i);
+                if (!Objects.equals(value, target.get(i))) {
+                    changes.add(new Change(target, i, value));
+                }
             }
         }
     }
 
-    private static Snapshot copy(Record from, Record to) {
-        Snapshot before = Snapshot.of(to);
-        // Setting values on a detached record makes jOOQ build a configuration per value; borrowing the
-        // fetched row's configuration for the copy avoids that, and the record's own attachment is restored.
-        org.jooq.Configuration previous = to.configuration();
-        to.attach(from.configuration());
-        try {
-            to.fromArray(from.intoArray());
-            to.touched(false);
-        } finally {
-            to.attach(previous);
+    /** A stored value that differs from the record's value: set after the commit. */
+    private record Change(Record record, int field, Object value) {}
+
+    private record Entry<R>(R record, BitSet columns, Object key, int index) {}
+
+    private static final Comparator<Entry<?>> BY_KEY = (a, b) -> compareKeys(a.key(), b.key());
+
+    /** A primary key of several columns, compared column by column. */
+    record CompositeKey(Object[] values) {
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof CompositeKey that && Arrays.equals(values, that.values);
         }
-        return before;
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(values);
+        }
+
+        @Override
+        public String toString() {
+            return Arrays.toString(values);
+        }
     }
 
-    private record Entry<R>(R record, BitSet columns) {}
+    /** The key itself for a one-column primary key, a {@link CompositeKey} otherwise. */
+    static Object keyOf(Record record, int[] key) {
+        return key.length == 1 ? record.get(key[0]) : new CompositeKey(keyValues(record, key));
+    }
+
+    private static Object[] keyValues(Record record, int[] key) {
+        Object[] values = new Object[key.length];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = record.get(key[i]);
+        }
+        return values;
+    }
+
+    /**
+     * A total order on key values: natural order where there is one (so 1.0 and 1.00 are the same key, as in
+     * the database), unsigned bytes for binary keys, text otherwise. It only needs to be the same in every call:
+     * it fixes the order in which rows are locked.
+     */
+    @SuppressWarnings("unchecked")
+    static int compareKeys(Object a, Object b) {
+        if (a instanceof CompositeKey x && b instanceof CompositeKey y) {
+            for (int i = 0; i < x.values().length; i++) {
+                int c = compareKeys(x.values()[i], y.values()[i]);
+                if (c != 0) {
+                    return c;
+                }
+            }
+            return 0;
+        }
+        if (a instanceof byte[] x && b instanceof byte[] y) {
+            return Arrays.compareUnsigned(x, y);
+        }
+        if (a instanceof Comparable<?> && a.getClass() == b.getClass()) {
+            return ((Comparable<Object>) a).compareTo(b);
+        }
+        return String.valueOf(a).compareTo(String.valueOf(b));
+    }
 
     /** A table's primary key, computed once per table and call rather than once per record. */
     private record KeyShape(List<TableField<?, ?>> fields, int[] indexes, boolean[] isKey) {
@@ -280,28 +382,6 @@ final class Upserts {
     /** Positions of the primary key's fields among the table's fields (index access avoids jOOQ's field lookup). */
     static int[] primaryKeyIndexes(Table<?> table) {
         return primaryKeyFields(table).stream().mapToInt(f -> table.indexOf(f)).toArray();
-    }
-
-    private static List<Object> keyOf(Record record, int[] key) {
-        Object[] values = new Object[key.length];
-        for (int i = 0; i < values.length; i++) {
-            values[i] = record.get(key[i]);
-        }
-        return Arrays.asList(values);
-    }
-
-    private static <R extends UpdatableRecord<?>> Comparator<R> byPrimaryKey(int[] key) {
-        return (a, b) -> {
-            for (int index : key) {
-                @SuppressWarnings("unchecked")
-                Comparable<Object> x = (Comparable<Object>) a.get(index);
-                int c = x.compareTo(b.get(index));
-                if (c != 0) {
-                    return c;
-                }
-            }
-            return 0;
-        };
     }
 
     /** Tables in an order where each comes after the tables it references (input order otherwise). */
