@@ -46,13 +46,16 @@ final class Upserts {
         // Most records of a call write the same columns: one BitSet per distinct set, not one per record.
         Map<BitSet, BitSet> columnSets = new HashMap<>();
         BitSet scratch = new BitSet();
+        BitSet lastColumns = null;
+        Table<?> lastTable = null;
+        KeyShape lastShape = null;
         int index = 0;
         for (R record : records) {
             if (record == null) {
                 throw new NullPointerException("records[" + index + "] == null");
             }
             Table<?> table = record.getTable();
-            KeyShape shape = shapes.get(table);
+            KeyShape shape = table == lastTable ? lastShape : shapes.get(table);
             if (shape == null) {
                 if (table.getPrimaryKey() == null) {
                     throw new IllegalArgumentException("records[" + index + "] is a record of table " + table.getName()
@@ -61,6 +64,8 @@ final class Upserts {
                 shape = KeyShape.of(table);
                 shapes.put(table, shape);
             }
+            lastTable = table;
+            lastShape = shape;
             int[] keyIndexes = shape.indexes();
             int nulls = 0;
             for (int k : keyIndexes) {
@@ -78,7 +83,7 @@ final class Upserts {
                     scratch.set(f);
                 }
             }
-            BitSet columns = columnSets.get(scratch);
+            BitSet columns = scratch.equals(lastColumns) ? lastColumns : columnSets.get(scratch);
             if (columns == null) {
                 columns = (BitSet) scratch.clone();
                 columnSets.put(columns, columns);
@@ -92,15 +97,20 @@ final class Upserts {
                         .computeIfAbsent(columns, c -> new ArrayList<>())
                         .add(record);
             } else {
-                keyedByTable.computeIfAbsent(table, t -> new ArrayList<>())
-                        .add(new Entry<>(record, columns, keyOf(record, keyIndexes), index));
+                List<Entry<R>> keyed = keyedByTable.get(table);
+                if (keyed == null) {
+                    keyed = new ArrayList<>(keyedByTable.isEmpty() ? count : 16);
+                    keyedByTable.put(table, keyed);
+                }
+                keyed.add(Entry.of(record, columns, keyOf(record, keyIndexes), index));
             }
+            lastColumns = columns;
             inputs.add(record);
             index++;
         }
         for (List<Entry<R>> keyed : keyedByTable.values()) {
             // Stable: entries with equal keys stay in input order, so duplicates end up side by side.
-            keyed.sort(BY_KEY);
+            keyed.sort(comparatorFor(keyed));
             checkDistinct(keyed, shapes);
         }
         for (Table<?> table : generatedByTable.keySet()) {
@@ -303,9 +313,39 @@ final class Upserts {
     /** A stored value that differs from the record's value: set after the commit. */
     private record Change(Record record, int field, Object value) {}
 
-    private record Entry<R>(R record, BitSet columns, Object key, int index) {}
+    /**
+     * A keyed record in the plan; {@code integral} is the key as a {@code long} when it is one integer column
+     * (the common case), so that sorting compares numbers held in the entry instead of chasing boxed keys.
+     */
+    private record Entry<R>(R record, BitSet columns, Object key, int index, long integral) {
+        static <R> Entry<R> of(R record, BitSet columns, Object key, int index) {
+            long integral = key instanceof Long || key instanceof Integer || key instanceof Short || key instanceof Byte
+                    ? ((Number) key).longValue() : 0;
+            return new Entry<>(record, columns, key, index, integral);
+        }
+    }
 
     private static final Comparator<Entry<?>> BY_KEY = (a, b) -> compareKeys(a.key(), b.key());
+
+    private static final Comparator<Entry<?>> BY_INTEGRAL_KEY = (a, b) -> Long.compare(a.integral(), b.integral());
+
+    @SuppressWarnings("unchecked")
+    private static final Comparator<Entry<?>> BY_NATURAL_KEY = (a, b) -> ((Comparable<Object>) a.key()).compareTo(b.key());
+
+    /** {@link #compareKeys}'s order, taking a shortcut when every key has the same integral or comparable class. */
+    private static Comparator<Entry<?>> comparatorFor(List<? extends Entry<?>> entries) {
+        Class<?> type = entries.isEmpty() ? null : entries.getFirst().key().getClass();
+        if (type == null || !Comparable.class.isAssignableFrom(type) || type == CompositeKey.class) {
+            return BY_KEY;
+        }
+        for (Entry<?> entry : entries) {
+            if (entry.key().getClass() != type) {
+                return BY_KEY;
+            }
+        }
+        boolean integral = type == Long.class || type == Integer.class || type == Short.class || type == Byte.class;
+        return integral ? BY_INTEGRAL_KEY : BY_NATURAL_KEY;
+    }
 
     /** A primary key of several columns, compared column by column. */
     record CompositeKey(Object[] values) {
