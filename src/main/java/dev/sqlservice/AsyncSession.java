@@ -308,14 +308,22 @@ public final class AsyncSession {
             }
         };
         try {
-            database.executor().execute(() -> {
-                if (result.isDone()) {
-                    return;
+            database.executor().execute(new Dispatcher.Job() {
+                @Override
+                public void run() {
+                    if (result.isDone()) {
+                        return;
+                    }
+                    try {
+                        result.complete(Calls.run(running, null, () -> call.apply(pooled)));
+                    } catch (Throwable t) {
+                        result.completeExceptionally(t);
+                    }
                 }
-                try {
-                    result.complete(Calls.run(running, null, () -> call.apply(pooled)));
-                } catch (Throwable t) {
-                    result.completeExceptionally(t);
+
+                @Override
+                void expire() {
+                    result.completeExceptionally(database.connections().exhausted());
                 }
             });
         } catch (RejectedExecutionException e) {

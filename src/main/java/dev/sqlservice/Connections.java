@@ -55,9 +55,7 @@ final class Connections {
             throw new DataAccessException("Interrupted while waiting for a connection to " + description, e);
         }
         if (!acquired) {
-            String message = "No connection to " + description + " became free within " + acquisitionTimeout.toMillis()
-                    + " ms (all " + limit + " in use); raise poolSize or acquisitionTimeout, or shorten transactions";
-            throw new DataAccessException(message, new SQLTransientConnectionException(message, "08001"));
+            throw exhausted();
         }
         try {
             return new Lease(dataSource.getConnection(), permits);
@@ -68,6 +66,13 @@ final class Connections {
             permits.release();
             throw e;
         }
+    }
+
+    /** The failure of a call that waited {@code acquisitionTimeout} for a connection. */
+    DataAccessException exhausted() {
+        String message = "No connection to " + description + " became free within " + acquisitionTimeout.toMillis()
+                + " ms (all " + limit + " in use); raise poolSize or acquisitionTimeout, or shorten transactions";
+        return new DataAccessException(message, new SQLTransientConnectionException(message, "08001"));
     }
 
     /** The transaction session the current thread is running {@code work} in, or null. */

@@ -6,7 +6,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
@@ -45,7 +44,7 @@ public final class Database implements AutoCloseable {
     private final DataSource dataSource;
     private final HikariDataSource ownedPool;
     private final Executor executor;
-    private final ExecutorService ownedExecutor;
+    private final Dispatcher ownedExecutor;
     private final java.util.concurrent.ScheduledExecutorService timer;
     private final Configuration configuration;
     private final Configuration firstRowConfiguration;
@@ -60,12 +59,12 @@ public final class Database implements AutoCloseable {
         this.dialect = dialect;
         this.dataSource = dataSource;
         this.ownedPool = ownedPool;
-        this.ownedExecutor = b.executor == null
-                ? Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("sqlservice-", 0).factory())
-                : null;
-        this.executor = b.executor == null ? ownedExecutor : b.executor;
         Settings settings = b.settings == null ? new Settings() : (Settings) b.settings.clone();
         this.timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("sqlservice-timeouts-" + INSTANCES.incrementAndGet()).factory());
+        this.ownedExecutor = b.executor == null
+                ? new Dispatcher(b.poolSize, b.acquisitionTimeout, timer, Thread.ofVirtual().name("sqlservice-", 0).factory())
+                : null;
+        this.executor = b.executor == null ? ownedExecutor : b.executor;
         DefaultConfiguration base = new DefaultConfiguration();
         base.set(dialect).set(settings).set(new Calls(timer));
         if (JdbcUrls.isMySqlFamily(dialect)) {
@@ -295,8 +294,10 @@ public final class Database implements AutoCloseable {
         }
 
         /**
-         * The executor that runs {@link AsyncSession} calls (default: a new virtual thread per call, closed with
-         * the database). It is not shut down by {@link Database#close()}.
+         * The executor that runs {@link AsyncSession} calls. Default: virtual threads, at most {@code poolSize} at
+         * a time, taking calls from one FIFO queue in which a call waits at most {@code acquisitionTimeout}; closed
+         * (after the queued calls ran) with the database. An executor set here gets one task per call and is not
+         * shut down by {@link Database#close()}.
          *
          * @param executor an executor that runs each task on some thread that may block
          * @return this builder

@@ -24,9 +24,10 @@
  * <ul>
  *   <li>{@code Database}, {@code AsyncSession} and the session of {@code blockingSession()} are thread-safe:
  *       build one {@code Database} per database and share it.</li>
- *   <li>{@code AsyncSession} work runs on the database's executor: a new virtual thread per call unless the
- *       builder was given an {@link java.util.concurrent.Executor} (which {@code close()} then leaves alone). Its
- *       stages complete on that thread. Each call outside a transaction borrows a pooled connection for its own
+ *   <li>{@code AsyncSession} work runs on the database's executor: by default at most {@code poolSize} virtual
+ *       threads taking calls from one queue in arrival order, unless the builder was given an
+ *       {@link java.util.concurrent.Executor} (which {@code close()} then leaves alone). Its stages complete on
+ *       that thread. Each call outside a transaction borrows a pooled connection for its own
  *       duration; callers queue in arrival order when the pool is busy.</li>
  *   <li>A transaction's work runs on one executor thread, on one connection. The {@code Session} it is given may
  *       be used only on that thread and only until the work returns. On that thread, calls to the outer

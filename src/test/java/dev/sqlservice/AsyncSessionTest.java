@@ -352,6 +352,45 @@ class AsyncSessionTest {
         }
     }
 
+    @Test
+    void execution__calls_run_on_at_most_pool_size_virtual_threads_in_arrival_order(TestDatabase test) throws Exception {
+        try (Database db = test.builder().poolSize(3).build()) {
+            java.util.concurrent.CountDownLatch threeStarted = new java.util.concurrent.CountDownLatch(3);
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            Set<Thread> threads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            List<Integer> started = java.util.Collections.synchronizedList(new ArrayList<>());
+            List<CompletableFuture<Integer>> calls = new ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                int call = i;
+                calls.add(db.session().transaction(tx -> {
+                    threads.add(Thread.currentThread());
+                    started.add(call);
+                    threeStarted.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                    return tx.one("select :i as i", Map.of("i", call)).get("i", Integer.class);
+                }).toCompletableFuture());
+            }
+
+            assertThat(threeStarted.await(30, TimeUnit.SECONDS)).isTrue();
+            Thread.sleep(200);
+            // Three workers took the first three calls from one FIFO queue; nothing else starts while they run.
+            assertThat(List.copyOf(started)).containsExactlyInAnyOrder(0, 1, 2);
+            release.countDown();
+
+            assertThat(CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))).succeedsWithin(WAIT);
+            for (int i = 0; i < calls.size(); i++) {
+                assertThat(calls.get(i).join()).isEqualTo(i);
+            }
+            assertThat(started).hasSize(200).doesNotHaveDuplicates();
+            assertThat(threads).hasSizeLessThanOrEqualTo(3).allSatisfy(t -> assertThat(t.isVirtual()).isTrue());
+            assertThat(db.activeConnections()).isZero();
+        }
+    }
+
     // ---- transactions ---------------------------------------------------------------------------------------
 
     @Test
