@@ -6,7 +6,9 @@ import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import javax.sql.DataSource;
+import org.jooq.ConnectionProvider;
 import org.jooq.exception.DataAccessException;
 
 /**
@@ -23,6 +25,38 @@ final class Connections {
     private final Duration acquisitionTimeout;
     private final String description;
     private final ThreadLocal<Session> transactionOnThread = new ThreadLocal<>();
+    private final ThreadLocal<Connection> boundToThread = new ThreadLocal<>();
+
+    /**
+     * jOOQ's way to our connections, shared by every call (so a call derives no configuration): the connection
+     * of the call running on this thread; outside any call (say, {@code store()} on a record a call returned),
+     * one borrowed from the data source for the statement and given back after it.
+     */
+    final ConnectionProvider provider = new ConnectionProvider() {
+        @Override
+        public Connection acquire() {
+            Connection bound = boundToThread.get();
+            if (bound != null) {
+                return bound;
+            }
+            try {
+                return dataSource.getConnection();
+            } catch (SQLException e) {
+                throw new DataAccessException("Cannot get a connection to " + description + ": " + e.getMessage(), e);
+            }
+        }
+
+        @Override
+        public void release(Connection connection) {
+            if (connection != boundToThread.get()) {
+                try {
+                    connection.close();
+                } catch (SQLException e) {
+                    throw new DataAccessException("Cannot return a connection to the pool: " + e.getMessage(), e);
+                }
+            }
+        }
+    };
 
     Connections(DataSource dataSource, int limit, Duration acquisitionTimeout, String description) {
         this.dataSource = dataSource;
@@ -73,6 +107,21 @@ final class Connections {
         String message = "No connection to " + description + " became free within " + acquisitionTimeout.toMillis()
                 + " ms (all " + limit + " in use); raise poolSize or acquisitionTimeout, or shorten transactions";
         return new DataAccessException(message, new SQLTransientConnectionException(message, "08001"));
+    }
+
+    /** Runs {@code work} with {@code connection} as the one {@link #provider} hands out on this thread. */
+    <T> T bound(Connection connection, Supplier<T> work) {
+        Connection previous = boundToThread.get();
+        boundToThread.set(connection);
+        try {
+            return work.get();
+        } finally {
+            if (previous == null) {
+                boundToThread.remove();
+            } else {
+                boundToThread.set(previous);
+            }
+        }
     }
 
     /** The transaction session the current thread is running {@code work} in, or null. */

@@ -9,14 +9,12 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
-import org.jooq.Configuration;
 import org.jooq.DSLContext;
 import org.jooq.SQLDialect;
 import org.jooq.conf.Settings;
 import org.jooq.exception.DataAccessException;
 import org.jooq.impl.DSL;
 import org.jooq.impl.DefaultConfiguration;
-import org.jooq.impl.DefaultConnectionProvider;
 
 /**
  * A database: a connection pool, a jOOQ configuration, an executor for asynchronous calls and, optionally, the
@@ -46,9 +44,9 @@ public final class Database implements AutoCloseable {
     private final Executor executor;
     private final Dispatcher ownedExecutor;
     private final java.util.concurrent.ScheduledExecutorService timer;
-    private final Configuration configuration;
-    private final Configuration firstRowConfiguration;
-    private final Configuration twoRowConfiguration;
+    private final DSLContext callDsl;
+    private final DSLContext firstRowDsl;
+    private final DSLContext twoRowDsl;
     private final Connections connections;
     private final AsyncSession asyncSession;
     private final Session blockingSession;
@@ -70,12 +68,14 @@ public final class Database implements AutoCloseable {
         if (JdbcUrls.isMySqlFamily(dialect)) {
             base.set(new MariaDbTimestamps());
         }
-        this.configuration = base;
-        // Derived once: deriving settings per call clones jOOQ's Settings, a measurable share of a point query.
-        this.firstRowConfiguration = base.deriveSettings(s -> s.withMaxRows(1));
-        this.twoRowConfiguration = base.deriveSettings(s -> s.withMaxRows(2));
         this.connections = new Connections(dataSource, b.poolSize, b.acquisitionTimeout, description);
-        this.dsl = DSL.using(configuration.derive(dataSource));
+        this.dsl = DSL.using(base.derive(dataSource));
+        // Built once: deriving a configuration per call (settings, connection) was a measurable share of a point
+        // query; the calls' connection reaches jOOQ through the thread-bound provider instead.
+        base.set(connections.provider);
+        this.callDsl = DSL.using(base);
+        this.firstRowDsl = DSL.using(base.deriveSettings(s -> s.withMaxRows(1)));
+        this.twoRowDsl = DSL.using(base.deriveSettings(s -> s.withMaxRows(2)));
         this.blockingSession = new Session(this, b.statementTimeout);
         this.asyncSession = new AsyncSession(this, blockingSession);
     }
@@ -168,15 +168,17 @@ public final class Database implements AutoCloseable {
         return executor;
     }
 
-    /** jOOQ configuration bound to one connection; {@code maxRows} 0 means no limit. */
-    Configuration configuration(java.sql.Connection connection, int maxRows) {
-        Configuration base = switch (maxRows) {
-            case 0 -> configuration;
-            case 1 -> firstRowConfiguration;
-            case 2 -> twoRowConfiguration;
-            default -> configuration.deriveSettings(s -> s.withMaxRows(maxRows));
+    /**
+     * jOOQ for calls: its statements run on the connection {@link Connections#bound bound} to the calling thread;
+     * {@code maxRows} 0 means no limit.
+     */
+    DSLContext callDsl(int maxRows) {
+        return switch (maxRows) {
+            case 0 -> callDsl;
+            case 1 -> firstRowDsl;
+            case 2 -> twoRowDsl;
+            default -> DSL.using(callDsl.configuration().deriveSettings(s -> s.withMaxRows(maxRows)));
         };
-        return base.derive(new DefaultConnectionProvider(connection));
     }
 
     /**

@@ -20,6 +20,7 @@ import org.jooq.exception.DataAccessException;
 import org.jooq.exception.NoDataFoundException;
 import org.jooq.exception.TooManyRowsException;
 import org.jooq.impl.DSL;
+import org.jooq.impl.DefaultConnectionProvider;
 
 /**
  * The blocking session: the verbs of {@link AsyncSession}, run on the calling thread.
@@ -375,7 +376,7 @@ public final class Session {
             return database.dsl();
         }
         checkUsable();
-        return DSL.using(database.configuration(connection, ALL_ROWS));
+        return DSL.using(database.callDsl(ALL_ROWS).configuration().derive(new DefaultConnectionProvider(connection)));
     }
 
     private <T> T inTransaction(Connection c, Function<? super Session, ? extends T> work) {
@@ -388,7 +389,9 @@ public final class Session {
         }
         database.connections().enterTransaction(session);
         try {
-            T result = work.apply(session);
+            // Bound for the whole work: jOOQ calls on records attached by earlier calls (store(), refresh())
+            // made inside it take part in the transaction.
+            T result = database.connections().bound(c, () -> work.apply(session));
             c.commit();
             return result;
         } catch (Throwable t) {
@@ -440,7 +443,8 @@ public final class Session {
     <T> T run(int maxRows, Function<DSLContext, T> call) {
         if (connection != null) {
             checkUsable();
-            return Calls.run(null, statementTimeout, () -> call.apply(DSL.using(database.configuration(connection, maxRows))));
+            return Calls.run(null, statementTimeout,
+                    () -> database.connections().bound(connection, () -> call.apply(database.callDsl(maxRows))));
         }
         Session current = database.connections().transactionOnThisThread();
         if (current != null) {
@@ -450,7 +454,7 @@ public final class Session {
         database.checkOpen();
         return Calls.run(null, statementTimeout, () -> {
             try (Connections.Lease lease = database.connections().acquire()) {
-                return call.apply(DSL.using(database.configuration(lease.connection(), maxRows)));
+                return database.connections().bound(lease.connection(), () -> call.apply(database.callDsl(maxRows)));
             }
         });
     }

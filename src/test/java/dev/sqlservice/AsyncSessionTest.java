@@ -391,6 +391,28 @@ class AsyncSessionTest {
         }
     }
 
+    @Test
+    void records__returned_by_a_call_stay_attached_to_the_database_after_it(Database db, DSLContext dsl) {
+        UsersRecord ann = join(session.one(selectFrom(USERS).where(USERS.ID.eq(1L))));
+        ann.setName("Annie");
+
+        assertThat(ann.store()).isEqualTo(1);
+        assertThat(dsl.fetchValue(select(USERS.NAME).from(USERS).where(USERS.ID.eq(1L)))).isEqualTo("Annie");
+        assertThat(db.activeConnections()).isZero();
+    }
+
+    @Test
+    void records__stored_inside_transaction_work_take_part_in_the_transaction(DSLContext dsl) {
+        UsersRecord ann = join(session.one(selectFrom(USERS).where(USERS.ID.eq(1L))));
+
+        assertThat(failure(session.transaction(tx -> {
+            ann.setName("Rolled back");
+            ann.store();
+            throw new IllegalStateException("undo");
+        }))).hasMessage("undo");
+        assertThat(dsl.fetchValue(select(USERS.NAME).from(USERS).where(USERS.ID.eq(1L)))).isEqualTo("Ann");
+    }
+
     // ---- transactions ---------------------------------------------------------------------------------------
 
     @Test
