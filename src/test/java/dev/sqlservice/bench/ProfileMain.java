@@ -31,7 +31,7 @@ import org.jooq.impl.DSL;
  *
  * <pre>
  * java -XX:StartFlightRecording=filename=saveAll.jfr,settings=profile -cp … dev.sqlservice.bench.ProfileMain \
- *     --what=saveAll|all|jooqAll|allVsFetch|first|async|asyncPlatform|jooqPool|intoArray --n=20000 --repeat=10 [--url=jdbc:postgresql://…]
+ *     --what=saveAll|all|jooqAll|allVsFetch|serverBound|first|async|asyncPlatform|jooqPool|intoArray --n=20000 --repeat=10 [--url=jdbc:postgresql://…]
  * jfr print --events jdk.ExecutionSample saveAll.jfr   # or: jfr view hot-methods saveAll.jfr
  * </pre>
  */
@@ -92,6 +92,38 @@ public final class ProfileMain {
                                     library ? "session.all " : "jOOQ fetch()", rows,
                                     (threads.getCurrentThreadCpuTime() - cpu0) / 1e6,
                                     (threads.getCurrentThreadAllocatedBytes() - bytes0) / 1e6);
+                        }
+                    }
+                    case "serverBound" -> {
+                        // 10 connections, each query holding its connection for >= 1 ms of server time (pg_sleep,
+                        // no CPU): the pool, not the client's CPU, limits throughput. async vs JDBC on 10 platform
+                        // threads, in alternating order.
+                        String slow = "(select true from pg_sleep(0.001))";
+                        for (int ab = 0; ab < 2; ab++) {
+                            boolean library = (ab + i) % 2 == 0;
+                            CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];
+                            long t0 = System.nanoTime();
+                            for (int k = 0; k < keys.length; k++) {
+                                long key = keys[k];
+                                all[k] = library
+                                        ? session.first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)).and(slow)).toCompletableFuture()
+                                        : CompletableFuture.supplyAsync(() -> {
+                                            try (java.sql.Connection c = pool.getConnection();
+                                                    PreparedStatement ps = c.prepareStatement(
+                                                            "select id, name, qty, price, tags, updated_at from bench_items where id = ? and " + slow)) {
+                                                ps.setLong(1, key);
+                                                try (java.sql.ResultSet rs = ps.executeQuery()) {
+                                                    return rs.next() ? Bench.Item.read(rs) : null;
+                                                }
+                                            } catch (java.sql.SQLException e) {
+                                                throw new IllegalStateException(e);
+                                            }
+                                        }, executor);
+                            }
+                            CompletableFuture.allOf(all).join();
+                            double seconds = (System.nanoTime() - t0) / 1e9;
+                            System.out.printf(Locale.ROOT, "  %s: %,.0f queries/s%n", library ? "async       " : "jdbcPool10  ",
+                                    keys.length / seconds);
                         }
                     }
                     case "first" -> {
