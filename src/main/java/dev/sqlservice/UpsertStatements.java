@@ -180,22 +180,25 @@ abstract sealed class UpsertStatements {
         }
 
         private static void value(StringBuilder json, Object value) {
+            // The most common types first: a type switch tests its cases in order. Primitives are appended
+            // unboxed (append(Object) would make a String of each).
             switch (value) {
                 case null -> json.append("null");
-                case Boolean b -> json.append(b);
-                case Integer n -> json.append(n);
-                case Long n -> json.append(n);
-                case Short n -> json.append(n);
-                case Byte n -> json.append(n);
-                case java.math.BigInteger n -> json.append(n);
+                case String text -> quote(json, text);
+                case Long n -> json.append(n.longValue());
+                case Integer n -> json.append(n.intValue());
                 case java.math.BigDecimal n -> json.append(n.toPlainString());
+                case java.time.OffsetDateTime t -> quote(json, PostgresTimes.format(t));
+                case Boolean b -> json.append(b.booleanValue());
+                case Short n -> json.append(n.intValue());
+                case Byte n -> json.append(n.intValue());
+                case java.math.BigInteger n -> json.append(n);
                 case Double d when Double.isFinite(d) -> json.append(d);
                 case Float f when Float.isFinite(f) -> json.append(f);
                 case JSONB j -> quote(json, j.data());
                 case JSON j -> quote(json, j.data());
                 case EnumType e -> quote(json, e.getLiteral());
                 case byte[] bytes -> quote(json, "\\x" + HexFormat.of().formatHex(bytes));
-                case java.time.OffsetDateTime t -> quote(json, PostgresTimes.format(t));
                 case java.time.LocalDateTime t -> quote(json, PostgresTimes.format(t));
                 case java.time.LocalDate d -> quote(json, PostgresTimes.format(d));
                 case Object[] array -> {
