@@ -61,7 +61,11 @@ import org.openjdk.jmh.annotations.TearDown;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 public class ConcurrencyBench {
 
-    static final List<String> VARIANTS = List.of("async", "jdbcPool10", "jooqPool10", "jdbcVirtual", "asyncPlatform10");
+    static final List<String> VARIANTS = List.of("async", "jdbcPool10", "jooqPool10", "jdbcVirtual", "asyncPlatform10",
+            "asyncServerBound", "jdbcPool10ServerBound");
+
+    /** Keeps each server-bound query on its connection for at least a millisecond, without using CPU. */
+    private static final String SERVER_WORK = "(select true from pg_sleep(0.001))";
 
     private static final Pattern CARRIER = Pattern.compile("ForkJoinPool-\\d+-worker-\\d+");
 
@@ -91,8 +95,13 @@ public class ConcurrencyBench {
                 jdbcVirtual_addedThreads, jdbcVirtual_workerThreads;
         public double asyncPlatform10_qps, asyncPlatform10_p50us, asyncPlatform10_p99us, asyncPlatform10_peakThreads,
                 asyncPlatform10_addedThreads, asyncPlatform10_workerThreads;
+        public double asyncServerBound_qps, asyncServerBound_p50us, asyncServerBound_p99us, asyncServerBound_peakThreads,
+                asyncServerBound_addedThreads, asyncServerBound_workerThreads;
+        public double jdbcPool10ServerBound_qps, jdbcPool10ServerBound_p50us, jdbcPool10ServerBound_p99us,
+                jdbcPool10ServerBound_peakThreads, jdbcPool10ServerBound_addedThreads, jdbcPool10ServerBound_workerThreads;
         /** Client CPU (this JVM, all threads) per query, in microseconds. */
-        public double async_cpuUs, jdbcPool10_cpuUs, jooqPool10_cpuUs, jdbcVirtual_cpuUs, asyncPlatform10_cpuUs;
+        public double async_cpuUs, jdbcPool10_cpuUs, jooqPool10_cpuUs, jdbcVirtual_cpuUs, asyncPlatform10_cpuUs,
+                asyncServerBound_cpuUs, jdbcPool10ServerBound_cpuUs;
 
         void cpu(String variant, double us) {
             switch (variant) {
@@ -101,6 +110,8 @@ public class ConcurrencyBench {
                 case "jooqPool10" -> jooqPool10_cpuUs = us;
                 case "jdbcVirtual" -> jdbcVirtual_cpuUs = us;
                 case "asyncPlatform10" -> asyncPlatform10_cpuUs = us;
+                case "asyncServerBound" -> asyncServerBound_cpuUs = us;
+                case "jdbcPool10ServerBound" -> jdbcPool10ServerBound_cpuUs = us;
                 default -> throw new IllegalStateException(variant);
             }
         }
@@ -118,6 +129,12 @@ public class ConcurrencyBench {
                 case "asyncPlatform10" -> { asyncPlatform10_qps = qps; asyncPlatform10_p50us = p50;
                     asyncPlatform10_p99us = p99; asyncPlatform10_peakThreads = peak;
                     asyncPlatform10_addedThreads = added; asyncPlatform10_workerThreads = workers; }
+                case "asyncServerBound" -> { asyncServerBound_qps = qps; asyncServerBound_p50us = p50;
+                    asyncServerBound_p99us = p99; asyncServerBound_peakThreads = peak;
+                    asyncServerBound_addedThreads = added; asyncServerBound_workerThreads = workers; }
+                case "jdbcPool10ServerBound" -> { jdbcPool10ServerBound_qps = qps; jdbcPool10ServerBound_p50us = p50;
+                    jdbcPool10ServerBound_p99us = p99; jdbcPool10ServerBound_peakThreads = peak;
+                    jdbcPool10ServerBound_addedThreads = added; jdbcPool10ServerBound_workerThreads = workers; }
                 default -> throw new IllegalStateException(variant);
             }
         }
@@ -171,6 +188,22 @@ public class ConcurrencyBench {
                 fireAndJoin(keys, latency, found, key -> session.first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key))));
                 elapsed = System.nanoTime() - start;
                 workers = variant.equals("async") ? carriers() : 10;
+            }
+            case "asyncServerBound" -> {
+                AsyncSession session = db.session();
+                start = System.nanoTime();
+                fireAndJoin(keys, latency, found,
+                        key -> session.first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)).and(SERVER_WORK)));
+                elapsed = System.nanoTime() - start;
+                workers = carriers();
+            }
+            case "jdbcPool10ServerBound" -> {
+                ExecutorService executor = Executors.newFixedThreadPool(10, named("jdbc-pool-"));
+                start = System.nanoTime();
+                fireAndJoin(keys, latency, found, key -> CompletableFuture.supplyAsync(() -> jdbc(key, SERVER_WORK), executor));
+                elapsed = System.nanoTime() - start;
+                executor.close();
+                workers = 10;
             }
             case "jdbcPool10", "jooqPool10" -> {
                 ExecutorService executor = Executors.newFixedThreadPool(10, named("jdbc-pool-"));
@@ -234,6 +267,18 @@ public class ConcurrencyBench {
     private java.util.Optional<Bench.Item> jdbc(long key) {
         try {
             return java.util.Optional.ofNullable(Bench.jdbcFirst(pool, key));
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private java.util.Optional<Bench.Item> jdbc(long key, String andCondition) {
+        try (java.sql.Connection c = pool.getConnection();
+                java.sql.PreparedStatement ps = c.prepareStatement(Bench.SELECT_BY_ID_SQL + " and " + andCondition)) {
+            ps.setLong(1, key);
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                return java.util.Optional.ofNullable(rs.next() ? Bench.Item.read(rs) : null);
+            }
         } catch (java.sql.SQLException e) {
             throw new IllegalStateException(e);
         }
