@@ -24,7 +24,7 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.VerboseMode;
 
 /**
- * Runs the JMH suite: {@code ./mvnw -o -Pbench [-Dbench.mode=full] [-Dbench.url=jdbc:postgresql://…]}.
+ * Runs the JMH suite: {@code ./mvnw -Pbench [-Dbench.mode=full] [-Dbench.url=jdbc:postgresql://…]}.
  *
  * <p>Arguments: {@code --mode=quick|full}, {@code --url=<jdbc url or empty>} (empty: an embedded PostgreSQL 18 is
  * started and stopped), {@code --out=<dir>}; for manual runs also {@code --only=upsert,read,concurrency,memory},
