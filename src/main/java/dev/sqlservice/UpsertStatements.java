@@ -155,11 +155,11 @@ abstract sealed class UpsertStatements {
         private static String json(List<? extends Record> rows, Field<?>[] fields, BitSet columns) {
             int[] written = columns.stream().toArray();
             String[] keys = new String[written.length];
-            Converter<Object, Object>[] converters = new Converter[written.length];
+            List<Converter<Object, Object>> converters = new ArrayList<>(written.length);
             for (int c = 0; c < written.length; c++) {
                 Field<?> field = fields[written[c]];
                 keys[c] = quote(new StringBuilder(), field.getName()).append(':').toString();
-                converters[c] = (Converter<Object, Object>) field.getConverter();
+                converters.add((Converter<Object, Object>) field.getConverter());
             }
             StringBuilder json = new StringBuilder(rows.size() * 24 * Math.max(1, written.length));
             json.append('[');
@@ -172,7 +172,7 @@ abstract sealed class UpsertStatements {
                     }
                     json.append(keys[c]);
                     Object value = row.get(written[c]);
-                    value(json, value == null ? null : converters[c].to(value));
+                    value(json, value == null ? null : converters.get(c).to(value));
                 }
                 json.append('}');
             }

@@ -453,16 +453,16 @@ class HostileInputTest {
                     UsersRecord middle = (UsersRecord) records.get(10_000);
                     UsersRecord last = (UsersRecord) records.getLast();
                     for (UsersRecord u : List.of(first, middle, last)) {
-                        assertThat(u.changed()).as("changed() of user %d", u.getId()).isTrue();
-                        assertThat(u.changed(USERS.ID)).as("changed(id) of user %d", u.getId()).isTrue();
-                        assertThat(u.changed(USERS.EMAIL)).as("changed(email) of user %d", u.getId()).isTrue();
-                        assertThat(u.changed(USERS.CREATED_AT)).as("changed(created_at) of user %d", u.getId()).isTrue();
+                        assertThat(u.touched()).as("changed() of user %d", u.getId()).isTrue();
+                        assertThat(u.touched(USERS.ID)).as("changed(id) of user %d", u.getId()).isTrue();
+                        assertThat(u.touched(USERS.EMAIL)).as("changed(email) of user %d", u.getId()).isTrue();
+                        assertThat(u.touched(USERS.CREATED_AT)).as("changed(created_at) of user %d", u.getId()).isTrue();
                         assertThat(u.original(USERS.NAME)).as("original name of user %d", u.getId()).isNull();
                     }
                     assertThat(first.getName()).isEqualTo("user 1001");
                     assertThat(first.getCreatedAt()).isEqualTo(SEEDED.plusSeconds(1001));
                     assertThat(last.getName()).isNull();
-                    assertThat(last.changed(USERS.NAME)).isTrue();
+                    assertThat(last.touched(USERS.NAME)).isTrue();
                     assertThat(env.dsl().fetchCount(USERS, USERS.ID.gt(1000L))).isZero();
                 }));
 
@@ -808,9 +808,9 @@ class HostileInputTest {
     private static List<Object> stateOf(Record r) {
         List<Object> state = new ArrayList<>();
         for (int i = 0; i < r.size(); i++) {
-            state.add(Arrays.asList(r.field(i).getName(), r.get(i), r.original(i), r.changed(i)));
+            state.add(Arrays.asList(r.field(i).getName(), r.get(i), r.original(i), r.touched(i)));
         }
-        state.add(r.changed());
+        state.add(r.touched());
         return state;
     }
 

@@ -246,7 +246,7 @@ class SaveAllTest {
         UsersRecord clear = new UsersRecord();
         clear.setId(1L);
         clear.setEmail(null);
-        assertThat(clear.changed(USERS.EMAIL)).isTrue();
+        assertThat(clear.touched(USERS.EMAIL)).isTrue();
 
         await(session.saveAll(List.of(clear)));
 
@@ -307,7 +307,7 @@ class SaveAllTest {
         assertThat(normalized(user)).isEqualTo(normalized(storedUser));
         assertThat(normalized(post)).isEqualTo(normalized(storedPost));
         for (Record r : List.of(user, post)) {
-            assertThat(r.changed()).as("changed() of %s", r).isFalse();
+            assertThat(r.touched()).as("changed() of %s", r).isFalse();
             for (int i = 0; i < r.size(); i++) {
                 assertThat(r.original(i)).as("original(%d) of %s", i, r).isEqualTo(r.get(i));
             }
@@ -330,7 +330,7 @@ class SaveAllTest {
         assertThat(edit.getUpdatedAt().toInstant()).isEqualTo(stored.getUpdatedAt().toInstant());
         assertThat(normalized(edit)).isEqualTo(normalized(stored));
         assertThat(edit.getStatus()).isEqualTo(PostStatus.archived);
-        assertThat(edit.changed()).isFalse();
+        assertThat(edit.touched()).isFalse();
     }
 
     @Test
@@ -346,7 +346,7 @@ class SaveAllTest {
         assertThat(stored.toInstant()).isEqualTo(Instant.parse(sql("2021-03-04T03:06:07.123457Z",
                 "2021-03-04T03:06:07.123456Z")));
         assertThat(user.getCreatedAt().toInstant()).isEqualTo(stored.toInstant());
-        assertThat(user.changed()).isFalse();
+        assertThat(user.touched()).isFalse();
     }
 
     // =========================================================================================================
@@ -401,7 +401,7 @@ class SaveAllTest {
         assertThat(dsl.select(POST_TAGS.POST_ID, POST_TAGS.TAG).from(POST_TAGS)
                         .orderBy(POST_TAGS.POST_ID, POST_TAGS.TAG).fetch(r -> r.value1() + ":" + r.value2()))
                 .containsExactly("1:a", "1:b", "2:a", "2:c");
-        assertThat(again.changed()).isFalse();
+        assertThat(again.touched()).isFalse();
     }
 
     @Test
@@ -421,7 +421,7 @@ class SaveAllTest {
         assertThatIllegalArgumentException().isThrownBy(() -> blocking.saveAll(List.of(valid, noTag)));
 
         assertThat(dsl.fetchCount(USERS)).isZero();
-        assertThat(valid.changed(USERS.NAME)).isTrue();
+        assertThat(valid.touched(USERS.NAME)).isTrue();
         assertThat(valid.getCreatedAt()).isNull();
     }
 
@@ -458,7 +458,7 @@ class SaveAllTest {
             UsersRecord stored = dsl.fetchSingle(USERS, USERS.ID.eq(id));
             assertThat(stored.getName()).isEqualTo("new-" + id);
             assertThat(normalized(byId.get(id))).as("record %d", id).isEqualTo(normalized(stored));
-            assertThat(byId.get(id).changed()).isFalse();
+            assertThat(byId.get(id).touched()).isFalse();
         }
     }
 
@@ -529,8 +529,8 @@ class SaveAllTest {
         assertRestored(input, before);
         assertThat(generated.getId()).isNull();
         assertThat(fetched.original(USERS.NAME)).isEqualTo("one");
-        assertThat(fetched.changed(USERS.NAME)).isTrue();
-        assertThat(fetched.changed(USERS.CREATED_AT)).isFalse();
+        assertThat(fetched.touched(USERS.NAME)).isTrue();
+        assertThat(fetched.touched(USERS.CREATED_AT)).isFalse();
     }
 
     @Test
@@ -809,7 +809,7 @@ class SaveAllTest {
         assertThatNullPointerException().isThrownBy(() -> blocking.saveAll(withNull)).withMessage("records[1] == null");
 
         assertThat(dsl.fetchCount(USERS)).isZero();
-        assertThat(valid.changed()).isTrue();
+        assertThat(valid.touched()).isTrue();
         assertThat(valid.getCreatedAt()).isNull();
     }
 
@@ -844,7 +844,7 @@ class SaveAllTest {
                 .withMessageContaining("records[1]").withMessageContaining("records[3]");
 
         assertThat(dsl.fetchCount(USERS)).isZero();
-        assertThat(users.get(0).changed()).isTrue();
+        assertThat(users.get(0).touched()).isTrue();
     }
 
     @Test
@@ -920,7 +920,7 @@ class SaveAllTest {
         await(session.save(keyOnly));
 
         assertThat(dsl.fetchCount(POST_TAGS, POST_TAGS.POST_ID.eq(1L).and(POST_TAGS.TAG.eq("new")))).isEqualTo(1);
-        assertThat(keyOnly.changed()).isFalse();
+        assertThat(keyOnly.touched()).isFalse();
     }
 
     @Test
@@ -932,7 +932,7 @@ class SaveAllTest {
         awaitFailure(session.save(keyOnly), integrity("23502"));
 
         assertThat(dsl.fetchCount(USERS)).isZero();
-        assertThat(keyOnly.changed(USERS.ID)).isTrue();
+        assertThat(keyOnly.touched(USERS.ID)).isTrue();
         assertThat(keyOnly.getName()).isNull();
     }
 
@@ -958,8 +958,8 @@ class SaveAllTest {
         // the records now hold the stored rows
         assertThat(normalized(userKey)).isEqualTo(userRow);
         assertThat(normalized(postKey)).isEqualTo(postRow);
-        assertThat(userKey.changed()).isFalse();
-        assertThat(postKey.changed()).isFalse();
+        assertThat(userKey.touched()).isFalse();
+        assertThat(postKey.touched()).isFalse();
     }
 
     @Test
@@ -979,7 +979,7 @@ class SaveAllTest {
         assertThat(stored.getEmail()).isEqualTo("changed-by-someone@x");
         assertThat(stored.getCreatedAt().toInstant()).isEqualTo(later.toInstant());
         assertThat(normalized(fetched)).isEqualTo(normalized(stored));
-        assertThat(fetched.changed()).isFalse();
+        assertThat(fetched.touched()).isFalse();
     }
 
     @Test
@@ -1107,9 +1107,9 @@ class SaveAllTest {
     private static List<Object> stateOf(Record r) {
         List<Object> state = new ArrayList<>();
         for (int i = 0; i < r.size(); i++) {
-            state.add(Arrays.asList(r.field(i).getName(), r.get(i), r.original(i), r.changed(i)));
+            state.add(Arrays.asList(r.field(i).getName(), r.get(i), r.original(i), r.touched(i)));
         }
-        state.add(r.changed());
+        state.add(r.touched());
         return state;
     }
 

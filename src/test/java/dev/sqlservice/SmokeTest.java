@@ -19,7 +19,7 @@ class SmokeTest {
         UsersRecord saved = session.save(max).toCompletableFuture().join();
         assertThat(saved).isSameAs(max);
         assertThat(max.getCreatedAt()).isNotNull();
-        assertThat(max.changed()).isFalse();
+        assertThat(max.touched()).isFalse();
         UsersRecord jack = new UsersRecord();
         jack.setName("Jack");
         List<UsersRecord> both = session.saveAll(List.of(jack, max)).toCompletableFuture().join();

@@ -115,7 +115,7 @@ public final class Demo {
         } catch (CompletionException e) {
             System.out.println("failed as expected (SQLState " + ((org.jooq.exception.DataAccessException) e.getCause()).sqlState()
                     + "); user 7 exists: " + await(session.oneOrNone(selectFrom(USERS).where(USERS.ID.eq(7L)))).isPresent()
-                    + "; record still changed: " + dup.changed());
+                    + "; record still changed: " + dup.touched());
         }
     }
 
