@@ -21,10 +21,15 @@ import org.jooq.UpdatableRecord;
  * {@code oneOrNone}, {@code execute}, {@code save}, {@code saveAll} and {@code transaction}.
  *
  * <p>Every method checks its arguments on the calling thread (misuse throws at once, before any SQL) and
- * returns a {@link CompletionStage} that completes on the database's executor (virtual threads by default), on
- * which the call borrows a pooled connection for its own duration. Database failures complete the stage
- * exceptionally with jOOQ's {@link org.jooq.exception.DataAccessException}, SQLState kept; the blocking
- * {@link Session} documents each verb's semantics.
+ * returns a {@link CompletionStage}. The call runs on the database's executor (by default at most
+ * {@code poolSize} virtual threads taking calls in arrival order), where it borrows a pooled connection for its
+ * own duration. Callbacks attached before the call ends ({@code thenApply}, {@code whenComplete}, ...) run on a
+ * virtual thread of their own, so they may block, even on other calls; callbacks attached later run on the
+ * thread that attaches them (plain {@link java.util.concurrent.CompletableFuture} rules). Database failures
+ * complete the stage exceptionally with jOOQ's {@link org.jooq.exception.DataAccessException}, SQLState kept; a
+ * call that waited longer than {@code acquisitionTimeout} for its turn fails with SQLState 08001; a call still
+ * queued when the database closes fails with {@link IllegalStateException}. The blocking {@link Session}
+ * documents each verb's semantics.
  *
  * <p>Called from inside {@link #transaction}'s work (on its thread), a method runs at once, in that transaction,
  * and returns a completed stage: waiting for a second connection there could wait forever on a small pool
@@ -314,21 +319,52 @@ public final class AsyncSession {
                     if (result.isDone()) {
                         return;
                     }
+                    T value;
                     try {
-                        result.complete(Calls.run(running, null, () -> call.apply(pooled)));
+                        value = Calls.run(running, null, () -> call.apply(pooled));
                     } catch (Throwable t) {
-                        result.completeExceptionally(t);
+                        settle(result, null, t);
+                        return;
                     }
+                    settle(result, value, null);
                 }
 
                 @Override
                 void expire() {
-                    result.completeExceptionally(database.connections().exhausted());
+                    settle(result, null, database.connections().exhausted());
+                }
+
+                @Override
+                void reject() {
+                    settle(result, null, new IllegalStateException("the Database was closed before this call started"));
                 }
             });
         } catch (RejectedExecutionException e) {
             throw new IllegalStateException("the Database's executor rejected the call: is the Database closed?", e);
         }
         return result;
+    }
+
+    /**
+     * Completes a call's stage. Callbacks already attached to it ({@code thenApply}, {@code whenComplete}, ...)
+     * run where it is completed; so when there are any, it is completed on a new virtual thread: a callback that
+     * blocks (say, joins another call) must hold neither one of the few workers that run calls nor the timer.
+     * Threads waiting in {@code join()} count as dependents too; waking them from a new thread is correct, if
+     * slower.
+     */
+    private static <T> void settle(CompletableFuture<T> result, T value, Throwable failure) {
+        if (result.getNumberOfDependents() == 0) {
+            complete(result, value, failure);
+        } else {
+            Thread.ofVirtual().name("sqlservice-callbacks").start(() -> complete(result, value, failure));
+        }
+    }
+
+    private static <T> void complete(CompletableFuture<T> result, T value, Throwable failure) {
+        if (failure == null) {
+            result.complete(value);
+        } else {
+            result.completeExceptionally(failure);
+        }
     }
 }

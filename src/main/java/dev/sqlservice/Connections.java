@@ -4,6 +4,9 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Map;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -27,10 +30,12 @@ final class Connections {
     private final ThreadLocal<Session> transactionOnThread = new ThreadLocal<>();
     private final ThreadLocal<Connection> boundToThread = new ThreadLocal<>();
 
+    private final Map<Connection, Lease> borrowedOutsideCalls = Collections.synchronizedMap(new IdentityHashMap<>());
+
     /**
      * jOOQ's way to our connections, shared by every call (so a call derives no configuration): the connection
      * of the call running on this thread; outside any call (say, {@code store()} on a record a call returned),
-     * one borrowed from the data source for the statement and given back after it.
+     * a lease taken like any call's (same permits, same timeout) for the statement and given back after it.
      */
     final ConnectionProvider provider = new ConnectionProvider() {
         @Override
@@ -39,21 +44,16 @@ final class Connections {
             if (bound != null) {
                 return bound;
             }
-            try {
-                return dataSource.getConnection();
-            } catch (SQLException e) {
-                throw new DataAccessException("Cannot get a connection to " + description + ": " + e.getMessage(), e);
-            }
+            Lease lease = Connections.this.acquire();
+            borrowedOutsideCalls.put(lease.connection(), lease);
+            return lease.connection();
         }
 
         @Override
         public void release(Connection connection) {
-            if (connection != boundToThread.get()) {
-                try {
-                    connection.close();
-                } catch (SQLException e) {
-                    throw new DataAccessException("Cannot return a connection to the pool: " + e.getMessage(), e);
-                }
+            Lease lease = borrowedOutsideCalls.remove(connection);
+            if (lease != null) {
+                lease.close();
             }
         }
     };

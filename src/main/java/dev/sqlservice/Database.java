@@ -139,8 +139,11 @@ public final class Database implements AutoCloseable {
     }
 
     /**
-     * Closes the pool and the executor if this database created them; waits for running calls of the default
-     * executor to finish. Calls made after closing fail with {@link IllegalStateException}. Idempotent.
+     * Closes the pool and the executor if this database created them. With the default executor, calls still
+     * queued fail with {@link IllegalStateException}, and calls already running get up to
+     * {@code acquisitionTimeout} to finish before the pool closes (a call still running then fails when its
+     * connection is closed). Calls made after closing fail with {@link IllegalStateException}. Runs on the
+     * calling thread; idempotent.
      */
     @Override
     public void close() {

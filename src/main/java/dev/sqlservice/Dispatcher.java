@@ -24,12 +24,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class Dispatcher implements Executor, AutoCloseable {
 
-    /** A queued call that knows how to fail when it waited too long. */
+    /** A queued call that knows how to fail without running. */
     abstract static class Job implements Runnable {
         private final long queuedAt = System.nanoTime();
 
         /** Fails the call: it waited longer than the acquisition timeout. Runs on a worker or the timer thread. */
         abstract void expire();
+
+        /** Fails the call: the database was closed before it started. Runs on the thread closing the database. */
+        abstract void reject();
     }
 
     private final ConcurrentLinkedQueue<Runnable> queue = new ConcurrentLinkedQueue<>();
@@ -39,6 +42,7 @@ final class Dispatcher implements Executor, AutoCloseable {
     private final ThreadFactory factory;
     private final ScheduledFuture<?> sweep;
     private final Object idle = new Object();
+    private final ThreadLocal<Boolean> onWorker = new ThreadLocal<>();
     private volatile boolean closed;
 
     Dispatcher(int maxWorkers, Duration acquisitionTimeout, ScheduledExecutorService timer, ThreadFactory factory) {
@@ -73,19 +77,29 @@ final class Dispatcher implements Executor, AutoCloseable {
     }
 
     private void work() {
+        onWorker.set(Boolean.TRUE);
         do {
             Runnable task;
             while ((task = queue.poll()) != null) {
-                if (task instanceof Job job && overdue(job, System.nanoTime())) {
-                    job.expire();
-                } else {
-                    task.run();
+                // A call must not inherit an interrupt left by the previous one (it would fail at once in the
+                // connection semaphore).
+                Thread.interrupted();
+                try {
+                    if (task instanceof Job job && overdue(job, System.nanoTime())) {
+                        job.expire();
+                    } else {
+                        task.run();
+                    }
+                } catch (Throwable t) {
+                    // Jobs complete their own futures; whatever escapes one must not cost the queue its worker.
+                    Thread.currentThread().getUncaughtExceptionHandler().uncaughtException(Thread.currentThread(), t);
                 }
             }
             workers.decrementAndGet();
             // A call queued between our last poll and the decrement may have seen every worker busy and started
             // none: take it on, unless another worker already has.
         } while (!queue.isEmpty() && rejoin());
+        onWorker.remove();
         synchronized (idle) {
             idle.notifyAll();
         }
@@ -115,18 +129,27 @@ final class Dispatcher implements Executor, AutoCloseable {
         }
     }
 
-    /** Rejects new calls, then waits until every queued and running call has finished. */
+    /**
+     * Rejects new calls, fails the queued ones ({@link Job#reject}), then waits until the running calls have
+     * finished (all but the caller's own, when a call closes the database), for at most the acquisition timeout:
+     * a call stuck longer must not keep the database from closing.
+     */
     @Override
     public void close() {
         closed = true;
+        Runnable queued;
+        while ((queued = queue.poll()) != null) {
+            if (queued instanceof Job job) {
+                job.reject();
+            }
+        }
+        int self = Boolean.TRUE.equals(onWorker.get()) ? 1 : 0;
         boolean interrupted = false;
+        long deadline = System.nanoTime() + timeoutNanos;
         synchronized (idle) {
-            while (workers.get() > 0 || !queue.isEmpty()) {
-                if (workers.get() == 0) {
-                    startWorkerIfBelowLimit();
-                }
+            while (workers.get() > self && System.nanoTime() - deadline < 0) {
                 try {
-                    idle.wait(100);
+                    idle.wait(Math.max(1, Math.min(100, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()))));
                 } catch (InterruptedException e) {
                     interrupted = true;
                 }

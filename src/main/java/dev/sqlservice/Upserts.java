@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.TreeMap;
 import org.jooq.DSLContext;
 import org.jooq.Field;
 import org.jooq.ForeignKey;
@@ -49,6 +50,8 @@ final class Upserts {
         BitSet lastColumns = null;
         Table<?> lastTable = null;
         KeyShape lastShape = null;
+        IllegalArgumentException firstDuplicate = null;
+        int firstDuplicateAt = Integer.MAX_VALUE;
         int index = 0;
         for (R record : records) {
             if (record == null) {
@@ -90,8 +93,9 @@ final class Upserts {
             }
             if (generatedKey) {
                 Integer earlier = generatedSeen.put(record, index);
-                if (earlier != null) {
-                    throw sameInstance(earlier, index);
+                if (earlier != null && firstDuplicate == null) {
+                    firstDuplicate = sameInstance(earlier, index);
+                    firstDuplicateAt = index;
                 }
                 generatedByTable.computeIfAbsent(table, t -> new LinkedHashMap<>())
                         .computeIfAbsent(columns, c -> new ArrayList<>())
@@ -111,7 +115,14 @@ final class Upserts {
         for (List<Entry<R>> keyed : keyedByTable.values()) {
             // Stable: entries with equal keys stay in input order, so duplicates end up side by side.
             keyed.sort(comparatorFor(keyed));
-            checkDistinct(keyed, shapes);
+            Entry<R>[] pair = firstDuplicate(keyed);
+            if (pair != null && pair[1].index() < firstDuplicateAt) {
+                firstDuplicate = duplicate(pair[0], pair[1], shapes);
+                firstDuplicateAt = pair[1].index();
+            }
+        }
+        if (firstDuplicate != null) {
+            throw firstDuplicate;
         }
         for (Table<?> table : generatedByTable.keySet()) {
             keyedByTable.putIfAbsent(table, new ArrayList<>());
@@ -141,30 +152,31 @@ final class Upserts {
     }
 
     /**
-     * Fails on the first duplicate in input order (the pair whose later record comes first): the same instance
-     * twice, or two records with the same primary key. The entries are sorted by key, so duplicates are adjacent.
+     * The first duplicate in input order among entries sorted by key (the adjacent pair whose later record comes
+     * first): the same instance twice, or two records with the same primary key; null when there is none.
      */
-    private static <R extends UpdatableRecord<?>> void checkDistinct(List<Entry<R>> sorted, Map<Table<?>, KeyShape> shapes) {
-        Entry<R> earlier = null;
-        Entry<R> later = null;
+    @SuppressWarnings("unchecked")
+    private static <R extends UpdatableRecord<?>> Entry<R>[] firstDuplicate(List<Entry<R>> sorted) {
+        Entry<R>[] pair = null;
         for (int i = 1; i < sorted.size(); i++) {
             Entry<R> a = sorted.get(i - 1);
             Entry<R> b = sorted.get(i);
-            if (compareKeys(a.key(), b.key()) == 0 && (later == null || b.index() < later.index())) {
-                earlier = a;
-                later = b;
+            if (compareKeys(a.key(), b.key()) == 0 && (pair == null || b.index() < pair[1].index())) {
+                pair = new Entry[] {a, b};
             }
         }
-        if (later == null) {
-            return;
-        }
+        return pair;
+    }
+
+    private static IllegalArgumentException duplicate(Entry<?> earlier, Entry<?> later, Map<Table<?>, KeyShape> shapes) {
         if (earlier.record() == later.record()) {
-            throw sameInstance(earlier.index(), later.index());
+            return sameInstance(earlier.index(), later.index());
         }
-        Table<?> table = later.record().getTable();
+        Record record = (Record) later.record();
+        Table<?> table = ((UpdatableRecord<?>) record).getTable();
         KeyShape shape = shapes.get(table);
-        throw new IllegalArgumentException("records[" + earlier.index() + "] and records[" + later.index()
-                + "] have the same primary key " + describe(table, shape.fields(), keyValues(later.record(), shape.indexes())));
+        return new IllegalArgumentException("records[" + earlier.index() + "] and records[" + later.index()
+                + "] have the same primary key " + describe(table, shape.fields(), keyValues(record, shape.indexes())));
     }
 
     private static IllegalArgumentException sameInstance(int earlier, int later) {
@@ -274,7 +286,9 @@ final class Upserts {
             if (matched == rows.size()) {
                 return;
             }
-            Map<Object, R> pending = new HashMap<>(Math.max(16, (rows.size() - matched) * 2));
+            // Ordered by compareKeys, like the plan: the database may hand a key back in another representation
+            // (a numeric key with another scale, a binary key as a new byte array) than the record holds.
+            Map<Object, R> pending = new TreeMap<>(Upserts::compareKeys);
             for (R row : rows.subList(matched, rows.size())) {
                 pending.put(keyOf(row, key), row);
             }
@@ -295,7 +309,7 @@ final class Upserts {
             }
             if (!pending.isEmpty()) {
                 throw new DataAccessException("rows of " + table.getName() + " vanished while being saved: "
-                        + pending.keySet() + " (deleted by a concurrent transaction?)");
+                        + pending.keySet().stream().map(Upserts::format).toList() + " (deleted by a concurrent transaction?)");
             }
         }
 
@@ -455,6 +469,16 @@ final class Upserts {
         return parents;
     }
 
+    /** A key value for a message: binary values in PostgreSQL's hex form rather than as {@code [B@1b6d3586}. */
+    private static String format(Object key) {
+        return switch (key) {
+            case byte[] bytes -> "\\x" + java.util.HexFormat.of().formatHex(bytes);
+            case CompositeKey composite -> "(" + String.join(", ", Arrays.stream(composite.values()).map(Upserts::format).toList()) + ")";
+            case null -> "null";
+            default -> key.toString();
+        };
+    }
+
     private static String describe(Table<?> table, List<TableField<?, ?>> key, Object[] values) {
         StringBuilder s = new StringBuilder(table.getName()).append('(');
         for (int i = 0; i < key.size(); i++) {
@@ -462,7 +486,7 @@ final class Upserts {
         }
         s.append(")=(");
         for (int i = 0; i < values.length; i++) {
-            s.append(i == 0 ? "" : ", ").append(values[i]);
+            s.append(i == 0 ? "" : ", ").append(format(values[i]));
         }
         return s.append(')').toString();
     }

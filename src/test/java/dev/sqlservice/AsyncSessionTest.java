@@ -367,7 +367,7 @@ class AsyncSessionTest {
                     started.add(call);
                     threeStarted.countDown();
                     try {
-                        release.await();
+                        release.await(30, TimeUnit.SECONDS);
                     } catch (InterruptedException e) {
                         throw new IllegalStateException(e);
                     }
@@ -411,6 +411,85 @@ class AsyncSessionTest {
             throw new IllegalStateException("undo");
         }))).hasMessage("undo");
         assertThat(dsl.fetchValue(select(USERS.NAME).from(USERS).where(USERS.ID.eq(1L)))).isEqualTo("Ann");
+    }
+
+    @Test
+    void execution__callbacks_that_block_on_other_calls_do_not_starve_the_workers(TestDatabase test) {
+        try (Database db = test.builder().poolSize(2).acquisitionTimeout(Duration.ofSeconds(5)).build()) {
+            AsyncSession async = db.session();
+            List<CompletableFuture<Long>> chains = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                // A callback attached before the call completes, which waits for a second call: were it run by
+                // one of the two workers, both would soon be waiting for calls that only they can run.
+                chains.add(async.one("select 1 as one")
+                        .thenApply(first -> join(async.one("select :n as n", Map.of("n", 7))).get("n", Long.class))
+                        .toCompletableFuture());
+            }
+
+            assertThat(CompletableFuture.allOf(chains.toArray(CompletableFuture[]::new))).succeedsWithin(WAIT);
+            assertThat(chains).allSatisfy(c -> assertThat(c.join()).isEqualTo(7L));
+        }
+    }
+
+    @Test
+    void close__fails_the_calls_still_queued_and_waits_for_the_running_one(TestDatabase test) throws Exception {
+        Database db = test.builder().poolSize(1).build();
+        java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        CompletableFuture<Integer> first = db.session().transaction(tx -> {
+            running.countDown();
+            try {
+                release.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            return tx.one("select 1 as one").get("one", Integer.class);
+        }).toCompletableFuture();
+        assertThat(running.await(30, TimeUnit.SECONDS)).isTrue();
+        List<CompletableFuture<Record>> queued = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            queued.add(db.session().one("select 2 as two").toCompletableFuture());
+        }
+
+        Thread closing = Thread.ofVirtual().start(db::close);
+        for (CompletableFuture<Record> call : queued) {
+            assertThat(call).failsWithin(WAIT).withThrowableOfType(ExecutionException.class)
+                    .withCauseInstanceOf(IllegalStateException.class).withMessageContaining("closed");
+        }
+        assertThat(closing.join(Duration.ofMillis(200))).as("close() returned while a call was running").isFalse();
+        release.countDown();
+
+        assertThat(closing.join(WAIT)).isTrue();
+        assertThat(first.join()).isEqualTo(1);
+        assertThat(db.activeConnections()).isZero();
+    }
+
+    @Test
+    void records__stored_outside_calls_wait_for_a_connection_like_any_call(TestDatabase test) throws Exception {
+        try (Database db = test.builder().poolSize(1).acquisitionTimeout(Duration.ofMillis(300)).build()) {
+            UsersRecord ann = join(db.session().one(selectFrom(USERS).where(USERS.ID.eq(1L))));
+            java.util.concurrent.CountDownLatch holding = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            CompletableFuture<Object> holder = db.session().transaction(tx -> {
+                holding.countDown();
+                try {
+                    release.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+                return null;
+            }).toCompletableFuture();
+            assertThat(holding.await(30, TimeUnit.SECONDS)).isTrue();
+
+            ann.setName("Annie");
+            assertThatThrownBy(ann::store).isInstanceOf(DataAccessException.class).hasMessageContaining("acquisitionTimeout")
+                    .satisfies(e -> assertThat(((DataAccessException) e).sqlState()).isEqualTo("08001"));
+            release.countDown();
+            holder.get(30, TimeUnit.SECONDS);
+
+            assertThat(ann.store()).isEqualTo(1);
+            assertThat(db.activeConnections()).isZero();
+        }
     }
 
     // ---- transactions ---------------------------------------------------------------------------------------

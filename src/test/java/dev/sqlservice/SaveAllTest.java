@@ -1,5 +1,6 @@
 package dev.sqlservice;
 
+import static dev.sqlservice.example.schema.Tables.BLOBS;
 import static dev.sqlservice.example.schema.Tables.POSTS;
 import static dev.sqlservice.example.schema.Tables.POST_TAGS;
 import static dev.sqlservice.example.schema.Tables.USERS;
@@ -347,6 +348,30 @@ class SaveAllTest {
                 "2021-03-04T03:06:07.123456Z")));
         assertThat(user.getCreatedAt().toInstant()).isEqualTo(stored.toInstant());
         assertThat(user.touched()).isFalse();
+    }
+
+    @Test
+    void saveAll__matches_binary_keys_the_database_hands_back_as_new_arrays(AsyncSession session, DSLContext dsl) {
+        byte[] existing = {1, 2, 3, (byte) 0xff};
+        byte[] fresh = {0, (byte) 0x80};
+        dsl.insertInto(BLOBS, BLOBS.DIGEST, BLOBS.NAME).values(existing.clone(), "stored").execute();
+        // Only the key: nothing to update, so PostgreSQL returns no row for it and the record is refreshed by a
+        // select; MariaDB refreshes every keyed record that way.
+        var keyOnly = new dev.sqlservice.example.schema.tables.records.BlobsRecord();
+        keyOnly.setDigest(existing.clone());
+        var renamed = new dev.sqlservice.example.schema.tables.records.BlobsRecord();
+        renamed.setDigest(fresh.clone());
+        renamed.setName("fresh");
+
+        await(session.saveAll(List.of(keyOnly, renamed)));
+        renamed.setName("renamed");
+        await(session.save(renamed));
+
+        assertThat(keyOnly.getName()).isEqualTo("stored");
+        assertThat(keyOnly.touched()).isFalse();
+        assertThat(renamed.touched()).isFalse();
+        assertThat(dsl.fetchValue(BLOBS.NAME, BLOBS.DIGEST.eq(fresh))).isEqualTo("renamed");
+        assertThat(dsl.fetchCount(BLOBS)).isEqualTo(2);
     }
 
     // =========================================================================================================
