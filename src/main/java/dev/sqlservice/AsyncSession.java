@@ -301,7 +301,7 @@ public final class AsyncSession {
                 return CompletableFuture.failedFuture(t);
             }
         }
-        Calls.Call running = new Calls.Call();
+        Calls.Call running = Calls.Call.queued();
         CompletableFuture<T> result = new CompletableFuture<>() {
             @Override
             public boolean cancel(boolean mayInterruptIfRunning) {

@@ -30,11 +30,23 @@ final class Calls implements ExecuteListener {
 
     /** The state of one call: the statement it is running, and whether it was cancelled or timed out. */
     static final class Call {
+        /**
+         * When an asynchronous call was queued (0 once it took its connection, or for other calls): its first
+         * connection is waited for only what is left of the acquisition timeout.
+         */
+        private long queuedAt;
         private Statement statement;
         private ScheduledFuture<?> deadline;
         private boolean cancelled;
         private boolean timedOut;
         private Duration timeout;
+
+        /** A call that starts waiting now, in an executor's queue. */
+        static Call queued() {
+            Call call = new Call();
+            call.queuedAt = System.nanoTime();
+            return call;
+        }
 
         /** Cancels the running statement, if any; a statement that has not started yet will not start. */
         synchronized void cancel() {
@@ -61,6 +73,23 @@ final class Calls implements ExecuteListener {
                     // The statement may have just finished; its own outcome is reported to the caller.
                 }
             }
+        }
+    }
+
+    /**
+     * How long the current call may wait for a connection: for an asynchronous call's first connection,
+     * {@code limit} minus the time it spent queued; otherwise {@code limit}.
+     */
+    static long remainingWaitNanos(Duration limit) {
+        Call call = CURRENT.get();
+        long total = limit.toNanos();
+        if (call == null) {
+            return total;
+        }
+        synchronized (call) {
+            long queuedAt = call.queuedAt;
+            call.queuedAt = 0;
+            return queuedAt == 0 ? total : Math.max(0, total - (System.nanoTime() - queuedAt));
         }
     }
 

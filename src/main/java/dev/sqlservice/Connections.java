@@ -83,7 +83,7 @@ final class Connections {
     Lease acquire() {
         boolean acquired;
         try {
-            acquired = permits.tryAcquire(acquisitionTimeout.toNanos(), TimeUnit.NANOSECONDS);
+            acquired = permits.tryAcquire(Calls.remainingWaitNanos(acquisitionTimeout), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new DataAccessException("Interrupted while waiting for a connection to " + description, e);

@@ -246,6 +246,46 @@ class FaultToleranceTest {
     }
 
     @Test
+    void overload__a_queued_call_waits_at_most_the_acquisition_timeout_in_queue_and_pool_together(TestDatabase test)
+            throws Exception {
+        try (Database db = test.builder().poolSize(1).acquisitionTimeout(Duration.ofSeconds(1)).build()) {
+            // The only worker and connection are busy for 0.8 s; meanwhile a blocking transaction queues for the
+            // connection and then keeps it for 3 s. The async call waits in the executor's queue first, then for
+            // the connection: its limit is for both together.
+            CompletableFuture<Object> worker = db.session().transaction(tx -> {
+                sleep(800);
+                return null;
+            }).toCompletableFuture();
+            Thread.sleep(100);
+            Thread blocking = Thread.ofPlatform().start(() -> db.blockingSession().transaction(tx -> {
+                sleep(3_000);
+                return null;
+            }));
+            Thread.sleep(100);
+
+            long start = System.nanoTime();
+            Throwable failure = db.session().one("select 1 as one").toCompletableFuture()
+                    .handle((r, e) -> e).get(30, TimeUnit.SECONDS);
+            long waitedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+
+            assertThat(failure).isInstanceOf(DataAccessException.class).hasMessageContaining("acquisitionTimeout");
+            // About 1 s; a call that restarted its limit when it left the queue would fail after about 1.6 s.
+            assertThat(waitedMillis).isBetween(900L, 1_450L);
+            worker.get(30, TimeUnit.SECONDS);
+            blocking.join();
+            assertThat(db.activeConnections()).isZero();
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Test
     void close__leaves_no_thread_of_the_database_running(TestDatabase test) throws Exception {
         long before = timerThreads();
         Database db = test.builder().statementTimeout(Duration.ofSeconds(5)).build();
