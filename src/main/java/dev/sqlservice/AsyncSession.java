@@ -314,29 +314,38 @@ public final class AsyncSession {
         };
         try {
             database.executor().execute(new Dispatcher.Job() {
+                private boolean ran;
+                private T value;
+                private Throwable failure;
+
                 @Override
-                public void run() {
+                void work() {
                     if (result.isDone()) {
                         return;
                     }
-                    T value;
+                    ran = true;
                     try {
                         value = Calls.run(running, null, () -> call.apply(pooled));
                     } catch (Throwable t) {
-                        settle(result, null, t);
-                        return;
+                        failure = t;
                     }
-                    settle(result, value, null);
+                }
+
+                @Override
+                void finish() {
+                    if (ran) {
+                        complete(result, value, failure);
+                    }
                 }
 
                 @Override
                 void expire() {
-                    settle(result, null, database.connections().exhausted());
+                    settle(result, database.connections().exhausted());
                 }
 
                 @Override
                 void reject() {
-                    settle(result, null, new IllegalStateException("the Database was closed before this call started"));
+                    settle(result, new IllegalStateException("the Database was closed before this call started"));
                 }
             });
         } catch (RejectedExecutionException e) {
@@ -346,17 +355,14 @@ public final class AsyncSession {
     }
 
     /**
-     * Completes a call's stage. Callbacks already attached to it ({@code thenApply}, {@code whenComplete}, ...)
-     * run where it is completed; so when there are any, it is completed on a new virtual thread: a callback that
-     * blocks (say, joins another call) must hold neither one of the few workers that run calls nor the timer.
-     * Threads waiting in {@code join()} count as dependents too; waking them from a new thread is correct, if
-     * slower.
+     * Fails a call that never ran, from the timer thread or the thread closing the database: callbacks already
+     * attached to its stage then run on a new virtual thread, so that one that blocks holds neither.
      */
-    private static <T> void settle(CompletableFuture<T> result, T value, Throwable failure) {
+    private static void settle(CompletableFuture<?> result, Throwable failure) {
         if (result.getNumberOfDependents() == 0) {
-            complete(result, value, failure);
+            result.completeExceptionally(failure);
         } else {
-            Thread.ofVirtual().name("sqlservice-callbacks").start(() -> complete(result, value, failure));
+            Thread.ofVirtual().name("sqlservice-callbacks").start(() -> result.completeExceptionally(failure));
         }
     }
 

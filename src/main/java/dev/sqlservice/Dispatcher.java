@@ -24,15 +24,30 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class Dispatcher implements Executor, AutoCloseable {
 
-    /** A queued call that knows how to fail without running. */
+    /**
+     * A queued call, in two steps: {@link #work} runs it and keeps its outcome, {@link #finish} completes its
+     * stage with that outcome, which runs the callbacks attached to the stage. A worker gives its place up
+     * between the two, so callbacks that block (even on other calls) never hold one of the few workers. Any
+     * other executor runs both steps in {@link #run}.
+     */
     abstract static class Job implements Runnable {
         private final long queuedAt = System.nanoTime();
+
+        abstract void work();
+
+        abstract void finish();
 
         /** Fails the call: it waited longer than the acquisition timeout. Runs on a worker or the timer thread. */
         abstract void expire();
 
         /** Fails the call: the database was closed before it started. Runs on the thread closing the database. */
         abstract void reject();
+
+        @Override
+        public final void run() {
+            work();
+            finish();
+        }
     }
 
     private final ConcurrentLinkedQueue<Runnable> queue = new ConcurrentLinkedQueue<>();
@@ -77,31 +92,58 @@ final class Dispatcher implements Executor, AutoCloseable {
     }
 
     private void work() {
+        boolean holding = true;
         onWorker.set(Boolean.TRUE);
-        do {
-            Runnable task;
-            while ((task = queue.poll()) != null) {
+        try {
+            while (holding) {
+                Runnable task = queue.poll();
+                if (task == null) {
+                    workers.decrementAndGet();
+                    // A call queued between the poll and the decrement may have seen every worker busy and
+                    // started none: take it on, unless another worker has.
+                    holding = !queue.isEmpty() && rejoin();
+                    onWorker.set(holding ? Boolean.TRUE : null);
+                    continue;
+                }
                 // A call must not inherit an interrupt left by the previous one (it would fail at once in the
                 // connection semaphore).
                 Thread.interrupted();
                 try {
-                    if (task instanceof Job job && overdue(job, System.nanoTime())) {
-                        job.expire();
+                    if (task instanceof Job job) {
+                        boolean expired = overdue(job, System.nanoTime());
+                        if (!expired) {
+                            job.work();
+                        }
+                        // The stage's callbacks run next, here: give the worker's place to the queue first.
+                        workers.decrementAndGet();
+                        holding = false;
+                        onWorker.remove();
+                        if (!queue.isEmpty()) {
+                            startWorkerIfBelowLimit();
+                        }
+                        if (expired) {
+                            job.expire();
+                        } else {
+                            job.finish();
+                        }
+                        holding = !queue.isEmpty() && rejoin();
                     } else {
                         task.run();
                     }
                 } catch (Throwable t) {
-                    // Jobs complete their own futures; whatever escapes one must not cost the queue its worker.
+                    // Jobs complete their own stages; whatever escapes one must not cost the queue its worker.
                     Thread.currentThread().getUncaughtExceptionHandler().uncaughtException(Thread.currentThread(), t);
                 }
+                onWorker.set(holding ? Boolean.TRUE : null);
             }
-            workers.decrementAndGet();
-            // A call queued between our last poll and the decrement may have seen every worker busy and started
-            // none: take it on, unless another worker already has.
-        } while (!queue.isEmpty() && rejoin());
-        onWorker.remove();
-        synchronized (idle) {
-            idle.notifyAll();
+        } finally {
+            if (holding) {
+                workers.decrementAndGet();
+            }
+            onWorker.remove();
+            synchronized (idle) {
+                idle.notifyAll();
+            }
         }
     }
 
