@@ -339,13 +339,20 @@ public final class AsyncSession {
                 }
 
                 @Override
+                void finishElsewhere() {
+                    if (ran) {
+                        settle(result, value, failure);
+                    }
+                }
+
+                @Override
                 void expire() {
-                    settle(result, database.connections().exhausted());
+                    settle(result, null, database.connections().exhausted());
                 }
 
                 @Override
                 void reject() {
-                    settle(result, new IllegalStateException("the Database was closed before this call started"));
+                    settle(result, null, new IllegalStateException("the Database was closed before this call started"));
                 }
             });
         } catch (RejectedExecutionException e) {
@@ -355,14 +362,15 @@ public final class AsyncSession {
     }
 
     /**
-     * Fails a call that never ran, from the timer thread or the thread closing the database: callbacks already
-     * attached to its stage then run on a new virtual thread, so that one that blocks holds neither.
+     * Completes a stage from a thread that must not run its callbacks (a worker others wait for, the timer, the
+     * thread closing the database): when callbacks are attached (threads waiting in {@code join()} count too),
+     * on a new virtual thread, so that one that blocks holds none of those.
      */
-    private static void settle(CompletableFuture<?> result, Throwable failure) {
+    private static <T> void settle(CompletableFuture<T> result, T value, Throwable failure) {
         if (result.getNumberOfDependents() == 0) {
-            result.completeExceptionally(failure);
+            complete(result, value, failure);
         } else {
-            Thread.ofVirtual().name("sqlservice-callbacks").start(() -> result.completeExceptionally(failure));
+            Thread.ofVirtual().name("sqlservice-callbacks").start(() -> complete(result, value, failure));
         }
     }
 

@@ -25,17 +25,23 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class Dispatcher implements Executor, AutoCloseable {
 
     /**
-     * A queued call, in two steps: {@link #work} runs it and keeps its outcome, {@link #finish} completes its
-     * stage with that outcome, which runs the callbacks attached to the stage. A worker gives its place up
-     * between the two, so callbacks that block (even on other calls) never hold one of the few workers. Any
-     * other executor runs both steps in {@link #run}.
+     * A queued call, in two steps: {@link #work} runs it and keeps its outcome, then {@link #finish} or
+     * {@link #finishElsewhere} completes its stage with that outcome, which runs the callbacks attached to the
+     * stage. Callbacks that block (even on other calls) must never hold one of the few workers: a worker either
+     * gives its place up before {@code finish()} (when no call waits for it), or has the stage completed on
+     * another thread ({@code finishElsewhere()}, when calls wait). Any other executor runs {@code work()} and
+     * {@code finish()} in {@link #run}.
      */
     abstract static class Job implements Runnable {
         private final long queuedAt = System.nanoTime();
 
         abstract void work();
 
+        /** Completes the stage on this thread. */
         abstract void finish();
+
+        /** Completes the stage on a new virtual thread if callbacks wait on it, on this thread otherwise. */
+        abstract void finishElsewhere();
 
         /** Fails the call: it waited longer than the acquisition timeout. Runs on a worker or the timer thread. */
         abstract void expire();
@@ -114,19 +120,19 @@ final class Dispatcher implements Executor, AutoCloseable {
                         if (!expired) {
                             job.work();
                         }
-                        // The stage's callbacks run next, here: give the worker's place to the queue first.
-                        workers.decrementAndGet();
-                        holding = false;
-                        onWorker.remove();
-                        if (!queue.isEmpty()) {
-                            startWorkerIfBelowLimit();
-                        }
                         if (expired) {
                             job.expire();
+                        } else if (!queue.isEmpty()) {
+                            // Calls are waiting for this worker: the stage's callbacks, if any, run elsewhere.
+                            job.finishElsewhere();
                         } else {
+                            // Nobody waits: give the worker's place up and run the callbacks here.
+                            workers.decrementAndGet();
+                            holding = false;
+                            onWorker.remove();
                             job.finish();
+                            holding = !queue.isEmpty() && rejoin();
                         }
-                        holding = !queue.isEmpty() && rejoin();
                     } else {
                         task.run();
                     }
