@@ -24,8 +24,9 @@ import org.jooq.UpdatableRecord;
  * returns a {@link CompletionStage}. The call runs on the database's executor (by default at most
  * {@code poolSize} virtual threads taking calls in arrival order), where it borrows a pooled connection for its
  * own duration. Callbacks attached before the call ends ({@code thenApply}, {@code whenComplete}, ...) run on a
- * virtual thread of their own, so they may block, even on other calls; callbacks attached later run on the
- * thread that attaches them (plain {@link java.util.concurrent.CompletableFuture} rules). Database failures
+ * virtual thread that is not, or no longer, one of those workers, so they may block, even on other calls;
+ * callbacks attached later run on the thread that attaches them (plain
+ * {@link java.util.concurrent.CompletableFuture} rules). Database failures
  * complete the stage exceptionally with jOOQ's {@link org.jooq.exception.DataAccessException}, SQLState kept; a
  * call that waited longer than {@code acquisitionTimeout} for its turn fails with SQLState 08001; a call still
  * queued when the database closes fails with {@link IllegalStateException}. The blocking {@link Session}
