@@ -29,7 +29,8 @@ import org.jooq.exception.DataAccessException;
 /**
  * The plan of a {@code saveAll}: checks the records (before any SQL), groups them into statements by table and
  * set of changed fields, orders the groups parents-first and the rows by primary key, then runs the statements
- * chunk by chunk and refreshes each record from the row the database returns.
+ * chunk by chunk, keeping the stored values that differ from the records' (from {@code RETURNING}, or a select
+ * by key), and puts them into the records once the transaction has succeeded.
  */
 final class Upserts {
 

@@ -54,7 +54,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@code save} / {@code saveAll}: upserts by primary key, PATCH semantics, refresh of the records, atomicity and
- * restoration of the records on failure, ordering, concurrency and misuse.
+ * records left untouched on failure, ordering, concurrency and misuse.
  */
 @ExampleDatabase
 class SaveAllTest {
@@ -488,7 +488,7 @@ class SaveAllTest {
     }
 
     // =========================================================================================================
-    // 7. Atomicity and restoration of the records
+    // 7. Atomicity; records untouched on failure
     // =========================================================================================================
 
     @Test
