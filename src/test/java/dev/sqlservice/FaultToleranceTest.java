@@ -248,17 +248,17 @@ class FaultToleranceTest {
     @Test
     void overload__a_queued_call_waits_at_most_the_acquisition_timeout_in_queue_and_pool_together(TestDatabase test)
             throws Exception {
-        try (Database db = test.builder().poolSize(1).acquisitionTimeout(Duration.ofSeconds(1)).build()) {
-            // The only worker and connection are busy for 0.8 s; meanwhile a blocking transaction queues for the
-            // connection and then keeps it for 3 s. The async call waits in the executor's queue first, then for
+        try (Database db = test.builder().poolSize(1).acquisitionTimeout(Duration.ofSeconds(2)).build()) {
+            // The only worker and connection are busy for 1.5 s; meanwhile a blocking transaction queues for the
+            // connection and then keeps it for 5 s. The async call waits in the executor's queue first, then for
             // the connection: its limit is for both together.
             CompletableFuture<Object> worker = db.session().transaction(tx -> {
-                sleep(800);
+                sleep(1_500);
                 return null;
             }).toCompletableFuture();
             Thread.sleep(100);
             Thread blocking = Thread.ofPlatform().start(() -> db.blockingSession().transaction(tx -> {
-                sleep(3_000);
+                sleep(5_000);
                 return null;
             }));
             Thread.sleep(100);
@@ -269,8 +269,8 @@ class FaultToleranceTest {
             long waitedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
 
             assertThat(failure).isInstanceOf(DataAccessException.class).hasMessageContaining("acquisitionTimeout");
-            // About 1 s; a call that restarted its limit when it left the queue would fail after about 1.6 s.
-            assertThat(waitedMillis).isBetween(900L, 1_450L);
+            // About 2 s; a call that restarted its limit when it left the queue would fail after about 3.3 s.
+            assertThat(waitedMillis).isBetween(1_900L, 2_900L);
             worker.get(30, TimeUnit.SECONDS);
             blocking.join();
             assertThat(db.activeConnections()).isZero();
