@@ -441,18 +441,9 @@ class AsyncSessionTest {
     @Test
     void close__fails_the_calls_still_queued_and_waits_for_the_running_one(TestDatabase test) throws Exception {
         Database db = test.builder().poolSize(1).build();
-        java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-        CompletableFuture<Integer> first = db.session().transaction(tx -> {
-            running.countDown();
-            try {
-                release.await(30, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
-            return tx.one("select 1 as one").get("one", Integer.class);
-        }).toCompletableFuture();
-        assertThat(running.await(30, TimeUnit.SECONDS)).isTrue();
+        CompletableFuture<Integer> first = holdTheOnlyConnection(db, release,
+                tx -> tx.one("select 1 as one").get("one", Integer.class));
         List<CompletableFuture<Record>> queued = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
             queued.add(db.session().one("select 2 as two").toCompletableFuture());
@@ -475,18 +466,8 @@ class AsyncSessionTest {
     void records__stored_outside_calls_wait_for_a_connection_like_any_call(TestDatabase test) throws Exception {
         try (Database db = test.builder().poolSize(1).acquisitionTimeout(Duration.ofMillis(300)).build()) {
             UsersRecord ann = join(db.session().one(selectFrom(USERS).where(USERS.ID.eq(1L))));
-            java.util.concurrent.CountDownLatch holding = new java.util.concurrent.CountDownLatch(1);
             java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-            CompletableFuture<Object> holder = db.session().transaction(tx -> {
-                holding.countDown();
-                try {
-                    release.await(30, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    throw new IllegalStateException(e);
-                }
-                return null;
-            }).toCompletableFuture();
-            assertThat(holding.await(30, TimeUnit.SECONDS)).isTrue();
+            CompletableFuture<Object> holder = holdTheOnlyConnection(db, release, tx -> null);
 
             ann.setName("Annie");
             assertThatThrownBy(ann::store).isInstanceOf(DataAccessException.class).hasMessageContaining("acquisitionTimeout")
@@ -497,6 +478,26 @@ class AsyncSessionTest {
             assertThat(ann.store()).isEqualTo(1);
             assertThat(db.activeConnections()).isZero();
         }
+    }
+
+    /**
+     * Starts a transaction on a pool of one that keeps its worker and connection until {@code release} (30 s at
+     * most), then returns what {@code then} returns; waits until the transaction has started.
+     */
+    private static <T> CompletableFuture<T> holdTheOnlyConnection(Database db, java.util.concurrent.CountDownLatch release,
+            java.util.function.Function<Session, T> then) throws InterruptedException {
+        java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+        CompletableFuture<T> holder = db.session().transaction(tx -> {
+            started.countDown();
+            try {
+                release.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            return then.apply(tx);
+        }).toCompletableFuture();
+        assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
+        return holder;
     }
 
     // ---- transactions ---------------------------------------------------------------------------------------
