@@ -58,7 +58,7 @@ public final class Database implements AutoCloseable {
         this.dataSource = dataSource;
         this.ownedPool = ownedPool;
         Settings settings = b.settings == null ? new Settings() : (Settings) b.settings.clone();
-        this.timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("sqlservice-timeouts-" + INSTANCES.incrementAndGet()).factory());
+        this.timer = new java.util.concurrent.ScheduledThreadPoolExecutor(1, Thread.ofPlatform().daemon().name("sqlservice-timeouts-" + INSTANCES.incrementAndGet()).factory());
         this.ownedExecutor = b.executor == null
                 ? new Dispatcher(b.poolSize, b.acquisitionTimeout, timer, Thread.ofVirtual().name("sqlservice-", 0).factory())
                 : null;
@@ -161,6 +161,11 @@ public final class Database implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("this Database is closed");
         }
+    }
+
+    /** Tasks waiting on this database's timer (statement deadlines, the queue's sweep): for tests. */
+    int pendingTimerTasks() {
+        return timer instanceof java.util.concurrent.ScheduledThreadPoolExecutor t ? t.getQueue().size() : -1;
     }
 
     Connections connections() {

@@ -63,7 +63,7 @@ final class Dispatcher implements Executor, AutoCloseable {
     private final ThreadFactory factory;
     private final ScheduledFuture<?> sweep;
     private final Object idle = new Object();
-    private final ThreadLocal<Boolean> onWorker = new ThreadLocal<>();
+    private static final ThreadLocal<Boolean> onWorker = new ThreadLocal<>();
     private volatile boolean closed;
 
     Dispatcher(int maxWorkers, Duration acquisitionTimeout, ScheduledExecutorService timer, ThreadFactory factory) {
@@ -72,6 +72,11 @@ final class Dispatcher implements Executor, AutoCloseable {
         this.factory = factory;
         long period = Math.clamp(timeoutNanos / 8, TimeUnit.MILLISECONDS.toNanos(5), TimeUnit.SECONDS.toNanos(1));
         this.sweep = timer.scheduleWithFixedDelay(this::expireOverdue, period, period, TimeUnit.NANOSECONDS);
+    }
+
+    /** Whether the current thread holds one of a dispatcher's worker places (callbacks must never run there). */
+    static boolean isWorkerThread() {
+        return Boolean.TRUE.equals(onWorker.get());
     }
 
     @Override
