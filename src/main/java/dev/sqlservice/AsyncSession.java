@@ -294,10 +294,11 @@ public final class AsyncSession {
     /** The one place where calls leave the caller's thread. */
     private <T> CompletionStage<T> submit(Function<Session, T> call) {
         database.checkOpen();
-        Session transaction = database.connections().transactionOnThisThread();
-        if (transaction != null) {
+        if (database.connections().transactionOnThisThread() != null) {
+            // Inside transaction work: run at once, in that transaction (the pooled session joins it, with this
+            // session's statement timeout).
             try {
-                return CompletableFuture.completedFuture(call.apply(transaction));
+                return CompletableFuture.completedFuture(call.apply(pooled));
             } catch (Throwable t) {
                 return CompletableFuture.failedFuture(t);
             }
@@ -306,11 +307,8 @@ public final class AsyncSession {
         CompletableFuture<T> result = new CompletableFuture<>() {
             @Override
             public boolean cancel(boolean mayInterruptIfRunning) {
-                boolean cancelled = super.cancel(mayInterruptIfRunning);
-                if (cancelled) {
-                    running.cancel();
-                }
-                return cancelled;
+                // A call whose transaction has begun to commit refuses: the stage then reports the commit.
+                return !isDone() && running.cancel() && super.cancel(mayInterruptIfRunning);
             }
         };
         try {
@@ -326,7 +324,7 @@ public final class AsyncSession {
                     }
                     ran = true;
                     try {
-                        value = Calls.run(running, null, () -> call.apply(pooled));
+                        value = Calls.run(running, null, 0, true, () -> call.apply(pooled));
                     } catch (Throwable t) {
                         failure = t;
                     }
@@ -340,20 +338,13 @@ public final class AsyncSession {
                 }
 
                 @Override
-                void finishElsewhere() {
-                    if (ran) {
-                        settle(result, value, failure);
-                    }
-                }
-
-                @Override
                 void expire() {
-                    settle(result, null, database.connections().exhausted());
+                    completeElsewhere(result, database.connections().exhausted());
                 }
 
                 @Override
                 void reject() {
-                    settle(result, null, new IllegalStateException("the Database was closed before this call started"));
+                    completeElsewhere(result, new IllegalStateException("the Database was closed before this call started"));
                 }
             });
         } catch (RejectedExecutionException e) {
@@ -362,17 +353,9 @@ public final class AsyncSession {
         return result;
     }
 
-    /**
-     * Completes a stage from a thread that must not run its callbacks (a worker others wait for, the timer, the
-     * thread closing the database): when callbacks are attached (threads waiting in {@code join()} count too),
-     * on a new virtual thread, so that one that blocks holds none of those.
-     */
-    private static <T> void settle(CompletableFuture<T> result, T value, Throwable failure) {
-        if (result.getNumberOfDependents() == 0) {
-            complete(result, value, failure);
-        } else {
-            Thread.ofVirtual().name("sqlservice-callbacks").start(() -> complete(result, value, failure));
-        }
+    /** Fails a stage on a new virtual thread: the timer or the closing thread must not run its callbacks. */
+    private static void completeElsewhere(CompletableFuture<?> result, Throwable failure) {
+        Thread.ofVirtual().name("sqlservice-callbacks").start(() -> result.completeExceptionally(failure));
     }
 
     private static <T> void complete(CompletableFuture<T> result, T value, Throwable failure) {

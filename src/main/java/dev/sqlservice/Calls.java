@@ -8,38 +8,63 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.jooq.ExecuteContext;
 import org.jooq.ExecuteListener;
 import org.jooq.exception.DataAccessException;
 
 /**
- * Statement timeouts and cancellation: one {@link Call} per session call, known to the thread running it, sees
- * each JDBC statement start and end (through jOOQ's {@link ExecuteListener}), and cancels it on the server with
- * {@link Statement#cancel()} when its timeout expires or its future is cancelled. Timeouts use our own timer
- * (millisecond precision, the same on every driver) instead of JDBC's whole-second {@code setQueryTimeout}.
+ * What a call knows while it runs, and what it reports when it ends: its row limit, its statement timeout, the
+ * statement it is running (seen through jOOQ's {@link ExecuteListener}), whether the caller cancelled it, and the
+ * deadline and cancel of that statement.
+ *
+ * <p>Deadlines use the database's timer (millisecond precision, the same on every driver) instead of JDBC's
+ * whole-second {@code setQueryTimeout}. The timer thread never blocks: a deadline hands the cancel to a new
+ * virtual thread (pgjdbc opens a connection to send a cancel, MariaDB sends {@code KILL QUERY} over one) and
+ * arms a second deadline, {@link Backend#CANCEL_GRACE} later. A statement still running then is given up on:
+ * its connection is aborted (the blocked read fails at once) and evicted from the pool. The call therefore ends
+ * within its timeout plus that grace, whatever the server or the network does, and reports what is known:
+ * <ul>
+ *   <li>the server confirmed the cancel (its cancel error): "timed out after N ms and was cancelled on the
+ *       server", the server's SQLState (57014, 70100);</li>
+ *   <li>the statement finished anyway: its result, as if there had been no deadline (it did take effect);</li>
+ *   <li>the connection had to be aborted: outside a transaction, SQLState 08007 (the statement may have been
+ *       applied); inside one, 08006 (the transaction is rolled back: it never committed).</li>
+ * </ul>
  */
 final class Calls implements ExecuteListener {
 
     private static final ThreadLocal<Call> CURRENT = new ThreadLocal<>();
 
     private final ScheduledExecutorService timer;
+    private final Backend backend;
 
-    Calls(ScheduledExecutorService timer) {
+    Calls(ScheduledExecutorService timer, Backend backend) {
         this.timer = timer;
+        this.backend = backend;
     }
 
-    /** The state of one call: the statement it is running, and whether it was cancelled or timed out. */
+    /** The state of one call. Every field is guarded by the call's monitor. */
     static final class Call {
         /**
          * When an asynchronous call was queued (0 once it took its connection, or for other calls): its first
          * connection is waited for only what is left of the acquisition timeout.
          */
         private long queuedAt;
+        private Duration timeout;
+        private int maxRows;
+        private boolean autoCommit = true;
+        private Thread waitingForConnection;
+        private Connections.Lease lease;
         private Statement statement;
         private ScheduledFuture<?> deadline;
         private boolean cancelled;
+        private boolean committing;
+        /** The running statement passed its deadline and a cancel was sent. */
         private boolean timedOut;
-        private Duration timeout;
+        /** The running statement's connection was aborted: the server did not confirm the cancel in time. */
+        private boolean aborted;
+        private Calls calls;
 
         /** A call that starts waiting now, in an executor's queue. */
         static Call queued() {
@@ -48,32 +73,54 @@ final class Calls implements ExecuteListener {
             return call;
         }
 
-        /** Cancels the running statement, if any; a statement that has not started yet will not start. */
-        synchronized void cancel() {
+        /**
+         * Cancels the call unless its transaction has started to commit: a statement it is running is cancelled
+         * on the server (on another thread: this returns at once), a connection wait ends, and no further
+         * statement starts.
+         *
+         * @return false when the call is committing, so the cancel comes too late
+         */
+        synchronized boolean cancel() {
+            if (committing) {
+                return false;
+            }
             cancelled = true;
-            cancelStatement();
-        }
-
-        synchronized boolean isCancelled() {
-            return cancelled;
+            if (waitingForConnection != null) {
+                waitingForConnection.interrupt();
+            }
+            if (statement != null && !timedOut) {
+                calls.cancelOnServer(this, statement);
+            }
+            return true;
         }
 
         private synchronized void expire(Statement expected) {
-            if (statement == expected) {
+            if (statement == expected && !timedOut && !aborted) {
                 timedOut = true;
-                cancelStatement();
+                calls.cancelOnServer(this, expected);
             }
         }
 
-        private void cancelStatement() {
-            if (statement != null) {
-                try {
-                    statement.cancel();
-                } catch (SQLException ignored) {
-                    // The statement may have just finished; its own outcome is reported to the caller.
+        private synchronized void abortIfStillRunning(Statement expected) {
+            if (statement == expected && !aborted) {
+                aborted = true;
+                if (lease != null) {
+                    lease.abort();
                 }
             }
         }
+    }
+
+    /** Sends the cancel on a new virtual thread, and gives the statement {@link Backend#CANCEL_GRACE} to end. */
+    private void cancelOnServer(Call call, Statement statement) {
+        Thread.ofVirtual().name("sqlservice-cancel").start(() -> {
+            try {
+                statement.cancel();
+            } catch (SQLException | RuntimeException ignored) {
+                // The statement may have just ended, or the network is down: the grace deadline decides.
+            }
+        });
+        timer.schedule(() -> call.abortIfStillRunning(statement), Backend.CANCEL_GRACE.toNanos(), TimeUnit.NANOSECONDS);
     }
 
     /**
@@ -94,16 +141,104 @@ final class Calls implements ExecuteListener {
     }
 
     /**
-     * Runs {@code work} as (part of) the current call with this statement timeout; a nested run keeps the
-     * outer call (so cancelling a transaction reaches the statement running inside it) and sets its own timeout.
+     * Marks the current thread as waiting for a connection, so that cancelling the call interrupts the wait.
+     *
+     * @throws CancellationException when the call was cancelled already
      */
-    static <T> T run(Call call, Duration timeout, java.util.function.Supplier<T> work) {
+    static void startWaitingForConnection() {
+        Call call = CURRENT.get();
+        if (call != null) {
+            synchronized (call) {
+                if (call.cancelled) {
+                    throw new CancellationException("the call was cancelled while it waited for a connection");
+                }
+                call.waitingForConnection = Thread.currentThread();
+            }
+        }
+    }
+
+    /**
+     * Ends the wait that {@link #startWaitingForConnection} began; after it, a cancel no longer interrupts.
+     *
+     * @return whether the call was cancelled meanwhile (the interrupt it caused, if any, is cleared)
+     */
+    static boolean stopWaitingForConnection() {
+        Call call = CURRENT.get();
+        if (call == null) {
+            return false;
+        }
+        synchronized (call) {
+            call.waitingForConnection = null;
+            if (call.cancelled) {
+                Thread.interrupted();
+                return true;
+            }
+            return false;
+        }
+    }
+
+    /** Records the connection the current call's statements run on, so that a stuck one can be aborted. */
+    static void using(Connections.Lease lease) {
+        Call call = CURRENT.get();
+        if (call != null) {
+            synchronized (call) {
+                call.lease = lease;
+            }
+        }
+    }
+
+    /**
+     * Lets the current call's transaction commit, unless the call was cancelled; from then on a cancel comes too
+     * late and is refused.
+     *
+     * @throws CancellationException when the call was cancelled: the caller rolls back instead
+     */
+    static void beginCommit() {
+        Call call = CURRENT.get();
+        if (call != null) {
+            synchronized (call) {
+                if (call.cancelled) {
+                    throw new CancellationException("the call was cancelled before its transaction committed");
+                }
+                call.committing = true;
+            }
+        }
+    }
+
+    /** Whether the current call's connection was aborted (its transaction is then lost). */
+    static boolean connectionAborted() {
+        Call call = CURRENT.get();
+        if (call == null) {
+            return false;
+        }
+        synchronized (call) {
+            return call.aborted;
+        }
+    }
+
+    /**
+     * Runs {@code work} as (part of) the current call, with this statement timeout and row limit for its
+     * statements; a nested run (a transaction's statements) keeps the outer call, so cancelling the transaction
+     * reaches the statement running inside it, and restores the outer timeout and limit afterwards.
+     *
+     * @param call the call, for the outermost run of an asynchronous call; null otherwise
+     * @param maxRows the most rows a statement reads (JDBC {@code maxRows}); 0 for no limit
+     * @param autoCommit whether each statement commits on its own (no transaction), so an aborted statement's
+     *     outcome is unknown
+     */
+    static <T> T run(Call call, Duration timeout, int maxRows, boolean autoCommit, Supplier<T> work) {
         Call outer = CURRENT.get();
         Call current = call != null ? call : outer != null ? outer : new Call();
         Duration previousTimeout;
+        int previousMaxRows;
+        boolean previousAutoCommit;
         synchronized (current) {
             previousTimeout = current.timeout;
+            previousMaxRows = current.maxRows;
+            previousAutoCommit = current.autoCommit;
             current.timeout = timeout;
+            current.maxRows = maxRows;
+            current.autoCommit = autoCommit;
         }
         CURRENT.set(current);
         try {
@@ -111,6 +246,8 @@ final class Calls implements ExecuteListener {
         } finally {
             synchronized (current) {
                 current.timeout = previousTimeout;
+                current.maxRows = previousMaxRows;
+                current.autoCommit = previousAutoCommit;
             }
             if (outer == null) {
                 CURRENT.remove();
@@ -120,61 +257,110 @@ final class Calls implements ExecuteListener {
         }
     }
 
-    private static <T> T translate(Call call, java.util.function.Supplier<T> work) {
+    private static <T> T translate(Call call, Supplier<T> work) {
         try {
             return work.get();
+        } catch (CallFailure e) {
+            throw e;
         } catch (DataAccessException e) {
             boolean timedOut;
+            boolean aborted;
             boolean cancelled;
+            boolean autoCommit;
             Duration timeout;
+            Calls calls;
             synchronized (call) {
                 timedOut = call.timedOut;
+                aborted = call.aborted;
                 cancelled = call.cancelled;
+                autoCommit = call.autoCommit;
                 timeout = call.timeout;
+                calls = call.calls;
                 call.timedOut = false;
-            }
-            if (timedOut) {
-                SQLException cause = e.getCause() instanceof SQLException s ? s : null;
-                String message = "statement timed out after " + timeout.toMillis() + " ms and was cancelled on the server";
-                throw new DataAccessException(message, new SQLTimeoutException(message,
-                        cause == null ? "57014" : cause.getSQLState(), cause == null ? 0 : cause.getErrorCode(), e));
             }
             if (cancelled) {
                 CancellationException cancellation = new CancellationException("the call was cancelled");
                 cancellation.initCause(e);
                 throw cancellation;
             }
-            throw connectionLoss(e);
+            if (aborted) {
+                throw abortedFailure(e, timedOut ? timeout : null, autoCommit);
+            }
+            if (timedOut && calls != null && calls.backend.isCancelConfirmation(e)) {
+                SQLException cause = (SQLException) e.getCause();
+                String message = "statement timed out after " + timeout.toMillis() + " ms and was cancelled on the server";
+                throw new CallFailure(message,
+                        new SQLTimeoutException(message, cause.getSQLState(), cause.getErrorCode(), e));
+            }
+            throw connectionLoss(e, autoCommit);
         }
     }
 
+    private static CallFailure abortedFailure(DataAccessException e, Duration timeout, boolean autoCommit) {
+        String why = (timeout == null ? "the call was cancelled" : "statement timed out after " + timeout.toMillis() + " ms")
+                + "; the server did not confirm the cancel within " + Backend.CANCEL_GRACE.toMillis()
+                + " ms, so its connection was aborted";
+        String message = autoCommit
+                ? why + ": the statement may have been applied (SQLState 08007); retry only what is safe to repeat"
+                : why + ": the transaction was rolled back (it never committed)";
+        return new CallFailure(message, autoCommit
+                ? new SQLTimeoutException(message, "08007", 0, e)
+                : new java.sql.SQLNonTransientConnectionException(message, "08006", e));
+    }
+
     /**
-     * A server shutting down ends its sessions with SQLState 57P01-57P03 (PostgreSQL) or error 1927 (MariaDB):
-     * to the caller that is a lost connection, so it is reported as one (class 08), the original kept as cause.
+     * A failure of the connection while a statement ran. A server shutting down ends its sessions with SQLState
+     * 57P01-57P03 (PostgreSQL) or error 1927 (MariaDB): the statement was stopped, nothing of it committed, and
+     * it is reported as a lost connection (08006). A connection that broke without the server saying so (class
+     * 08, an I/O error) leaves an autocommit statement's outcome unknown: 08007, "may have been applied".
      */
-    static DataAccessException connectionLoss(DataAccessException e) {
+    static DataAccessException connectionLoss(DataAccessException e, boolean autoCommit) {
         String state = e.sqlState();
         int code = e.getCause() instanceof SQLException s ? s.getErrorCode() : 0;
         if (state != null && (state.startsWith("57P0") || code == 1927)) {
             String message = "connection to the database lost (" + state + "): " + e.getMessage();
-            return new DataAccessException(message, new java.sql.SQLNonTransientConnectionException(message, "08006", e));
+            return new CallFailure(message, new java.sql.SQLNonTransientConnectionException(message, "08006", e));
+        }
+        if (autoCommit && state != null && state.startsWith("08") && !state.equals("08001") && !state.equals("08004")) {
+            String message = "the connection failed while the statement ran (" + state + "): the statement may have"
+                    + " been applied (SQLState 08007); retry only what is safe to repeat: " + e.getMessage();
+            return new CallFailure(message, new java.sql.SQLTransientConnectionException(message, "08007", e));
         }
         return e;
+    }
+
+    /** A failure this class has already explained: an enclosing run passes it on unchanged. */
+    static final class CallFailure extends DataAccessException {
+        CallFailure(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 
     @Override
     public void executeStart(ExecuteContext ctx) {
         Call call = CURRENT.get();
-        if (call == null || ctx.statement() == null) {
+        Statement statement = ctx.statement();
+        if (call == null || statement == null) {
             return;
         }
-        Statement statement = ctx.statement();
         synchronized (call) {
             if (call.cancelled) {
                 throw new CancellationException("the call was cancelled before its statement started");
             }
+            if (call.aborted) {
+                throw new DataAccessException("the connection of this call was aborted",
+                        new java.sql.SQLNonTransientConnectionException("the connection of this call was aborted", "08003"));
+            }
+            call.calls = this;
             call.statement = statement;
             call.timedOut = false;
+            try {
+                if (call.maxRows > 0) {
+                    statement.setMaxRows(call.maxRows);
+                }
+            } catch (SQLException e) {
+                throw new DataAccessException("Cannot limit the rows of a statement: " + e.getMessage(), e);
+            }
             if (call.timeout != null) {
                 call.deadline = timer.schedule(() -> call.expire(statement), call.timeout.toNanos(), TimeUnit.NANOSECONDS);
             }
@@ -184,16 +370,19 @@ final class Calls implements ExecuteListener {
     @Override
     public void executeEnd(ExecuteContext ctx) {
         Call call = finish();
-        if (call != null) {
-            synchronized (call) {
-                // MariaDB ends some interrupted statements (SLEEP, BENCHMARK) with a normal, meaningless result.
-                if (call.timedOut) {
-                    throw new DataAccessException("statement interrupted",
-                            new SQLException("Query execution was interrupted", "70100", 1317));
-                }
-                if (call.cancelled) {
-                    throw new CancellationException("the call was cancelled");
-                }
+        if (call == null) {
+            return;
+        }
+        synchronized (call) {
+            if (call.cancelled) {
+                throw new CancellationException("the call was cancelled");
+            }
+            if (call.timedOut && !call.aborted && backend.endsInterruptedQueriesNormally() && ctx.resultSet() != null) {
+                // MariaDB ends some interrupted queries (BENCHMARK) with a normal, meaningless result; a write it
+                // interrupts fails with 1317, so a write that ended normally did take effect and is reported so.
+                String message = "statement timed out after " + call.timeout.toMillis() + " ms and was interrupted on"
+                        + " the server (KILL QUERY); its result is discarded";
+                throw new CallFailure(message, new SQLTimeoutException(message, "70100", 1317));
             }
         }
     }

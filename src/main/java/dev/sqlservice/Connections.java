@@ -1,5 +1,7 @@
 package dev.sqlservice;
 
+import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.pool.HikariPool;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
@@ -7,6 +9,10 @@ import java.time.Duration;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -15,27 +21,41 @@ import org.jooq.ConnectionProvider;
 import org.jooq.exception.DataAccessException;
 
 /**
- * Hands out connections, at most {@code limit} at a time, and knows which transaction the current thread is in.
+ * Hands out connections, at most {@code limit} at a time, to calls and to every jOOQ statement the library's
+ * configurations run, and knows which transaction the current thread is in.
  *
  * <p>Callers queue on a fair semaphore rather than inside the pool: thousands of waiting virtual threads then
- * cost nothing, are served in arrival order, and each waits at most {@code acquisitionTimeout}.
+ * cost nothing, are served in arrival order, and each waits at most {@code acquisitionTimeout} in all (semaphore
+ * and pool together). Every borrowed connection is a {@link Lease}, counted in {@link #activeConnections()},
+ * whoever took it: a call, or a statement of {@link Database#dsl()} or of a record a call returned.
  */
 final class Connections {
 
+    private static final Executor ABORTS = command -> Thread.ofVirtual().name("sqlservice-abort").start(command);
+
     private final DataSource dataSource;
+    private final HikariDataSource ownedPool;
+    private final Backend backend;
     private final Semaphore permits;
     private final int limit;
     private final Duration acquisitionTimeout;
     private final String description;
     private final ThreadLocal<Session> transactionOnThread = new ThreadLocal<>();
     private final ThreadLocal<Connection> boundToThread = new ThreadLocal<>();
+    private final Set<Lease> leased = ConcurrentHashMap.newKeySet();
+    /**
+     * Whether each lease checks its session ({@link Backend#unfitSession}): on a data source handed in, whose
+     * sessions anyone may change at any time, every time (one round trip); the pool the library creates sets its
+     * sessions up itself.
+     */
+    private final boolean checkSessions;
 
     private final Map<Connection, Lease> borrowedOutsideCalls = Collections.synchronizedMap(new IdentityHashMap<>());
 
     /**
-     * jOOQ's way to our connections, shared by every call (so a call derives no configuration): the connection
-     * of the call running on this thread; outside any call (say, {@code store()} on a record a call returned),
-     * a lease taken like any call's (same permits, same timeout) for the statement and given back after it.
+     * jOOQ's way to our connections, shared by every configuration of the database (so a call derives none): the
+     * connection bound to this thread (a call's, or a transaction's while its work runs); otherwise a lease taken
+     * like any call's (same permits, same timeout) for the statement and given back after it.
      */
     final ConnectionProvider provider = new ConnectionProvider() {
         @Override
@@ -58,19 +78,57 @@ final class Connections {
         }
     };
 
-    Connections(DataSource dataSource, int limit, Duration acquisitionTimeout, String description) {
+    /**
+     * @param ownedPool the pool the database created (its connections can be waited for with a deadline and
+     *     evicted), or null for a data source handed in (whose sessions are then checked once per connection)
+     */
+    Connections(DataSource dataSource, HikariDataSource ownedPool, Backend backend, int limit,
+            Duration acquisitionTimeout, String description) {
         this.dataSource = dataSource;
+        this.ownedPool = ownedPool;
+        this.backend = backend;
         this.limit = limit;
         this.permits = new Semaphore(limit, true);
         this.acquisitionTimeout = acquisitionTimeout;
         this.description = description;
+        this.checkSessions = ownedPool == null && backend.checksSessions();
     }
 
-    /** A borrowed connection; closing the lease returns the connection to the pool and frees its permit. */
-    record Lease(Connection connection, Semaphore permits) implements AutoCloseable {
+    /**
+     * A borrowed connection. Closing it returns the connection to the pool (evicting it when it was aborted) and
+     * frees its permit; {@link #abort} ends it at once, from any thread.
+     */
+    final class Lease implements AutoCloseable {
+        private final Connection connection;
+        private volatile boolean aborted;
+
+        private Lease(Connection connection) {
+            this.connection = connection;
+        }
+
+        Connection connection() {
+            return connection;
+        }
+
+        /** Closes the connection's socket without waiting for anything; a statement blocked on it fails. */
+        void abort() {
+            aborted = true;
+            try {
+                connection.abort(ABORTS);
+            } catch (SQLException | RuntimeException ignored) {
+                // Already closed, or the driver cannot abort: closing the lease evicts it all the same.
+            }
+        }
+
         @Override
         public void close() {
+            if (!leased.remove(this)) {
+                return;
+            }
             try {
+                if (aborted && ownedPool != null) {
+                    ownedPool.evictConnection(connection);
+                }
                 connection.close();
             } catch (SQLException e) {
                 throw new DataAccessException("Cannot return a connection to the pool: " + e.getMessage(), e);
@@ -80,25 +138,114 @@ final class Connections {
         }
     }
 
+    /**
+     * Borrows a connection, waiting at most what is left of the acquisition timeout (for the permit and the pool
+     * together). A cancelled call stops waiting at once and takes nothing.
+     *
+     * @throws DataAccessException SQLState 08001 when no connection became free in time
+     * @throws CancellationException when the call was cancelled while it waited
+     */
     Lease acquire() {
-        boolean acquired;
+        long deadline = System.nanoTime() + Calls.remainingWaitNanos(acquisitionTimeout);
+        Calls.startWaitingForConnection();
+        boolean acquired = false;
+        Connection connection = null;
         try {
-            acquired = permits.tryAcquire(Calls.remainingWaitNanos(acquisitionTimeout), TimeUnit.NANOSECONDS);
+            acquired = permits.tryAcquire(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+            if (acquired) {
+                connection = connect(deadline);
+            }
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new DataAccessException("Interrupted while waiting for a connection to " + description, e);
+            if (!Calls.stopWaitingForConnection()) {
+                Thread.currentThread().interrupt();
+                release(acquired, connection);
+                throw new DataAccessException("Interrupted while waiting for a connection to " + description, e);
+            }
+        } catch (RuntimeException | Error e) {
+            Calls.stopWaitingForConnection();
+            release(acquired, connection);
+            throw e;
+        }
+        if (Calls.stopWaitingForConnection()) {
+            release(acquired, connection);
+            throw new CancellationException("the call was cancelled while it waited for a connection");
         }
         if (!acquired) {
             throw exhausted();
         }
+        Lease lease = new Lease(connection);
+        leased.add(lease);
+        return lease;
+    }
+
+    private void release(boolean acquired, Connection connection) {
+        if (connection != null) {
+            try {
+                connection.close();
+            } catch (SQLException ignored) {
+                // Going back to the pool unused; the pool evicts a broken one.
+            }
+        }
+        if (acquired) {
+            permits.release();
+        }
+    }
+
+    /** A connection from the pool, within the deadline when the pool is ours; its session checked when it is not. */
+    private Connection connect(long deadline) throws InterruptedException {
+        Connection connection;
         try {
-            return new Lease(dataSource.getConnection(), permits);
+            if (ownedPool != null && ownedPool.getHikariPoolMXBean() instanceof HikariPool pool) {
+                connection = pool.getConnection(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+            } else {
+                connection = dataSource.getConnection();
+            }
+        } catch (SQLTransientConnectionException e) {
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+            DataAccessException failure = exhausted();
+            failure.addSuppressed(e);
+            throw failure;
         } catch (SQLException e) {
-            permits.release();
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
             throw new DataAccessException("Cannot get a connection to " + description + ": " + e.getMessage(), e);
-        } catch (RuntimeException | Error e) {
-            permits.release();
+        }
+        if (checkSessions) {
+            checkSession(connection);
+        }
+        return connection;
+    }
+
+    private void checkSession(Connection connection) {
+        try {
+            String unfit = backend.unfitSession(connection);
+            if (unfit != null) {
+                throw new UnfitSessionException(unfit);
+            }
+        } catch (SQLException e) {
+            closeQuietly(connection);
+            throw new DataAccessException("Cannot check a connection of " + description + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            closeQuietly(connection);
             throw e;
+        }
+    }
+
+    /** A data source whose sessions the library cannot use correctly. */
+    static final class UnfitSessionException extends DataAccessException {
+        UnfitSessionException(String message) {
+            super(message);
+        }
+    }
+
+    private static void closeQuietly(Connection connection) {
+        try {
+            connection.close();
+        } catch (SQLException ignored) {
+            // Already failing for a better reason.
         }
     }
 
@@ -107,6 +254,13 @@ final class Connections {
         String message = "No connection to " + description + " became free within " + acquisitionTimeout.toMillis()
                 + " ms (all " + limit + " in use); raise poolSize or acquisitionTimeout, or shorten transactions";
         return new DataAccessException(message, new SQLTransientConnectionException(message, "08001"));
+    }
+
+    /** Aborts every connection still borrowed: the database is closing and will not wait for them any longer. */
+    void abortAll() {
+        for (Lease lease : leased) {
+            lease.abort();
+        }
     }
 
     /** Runs {@code work} with {@code connection} as the one {@link #provider} hands out on this thread. */

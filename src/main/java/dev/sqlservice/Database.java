@@ -44,12 +44,11 @@ public final class Database implements AutoCloseable {
     private final Executor executor;
     private final Dispatcher ownedExecutor;
     private final java.util.concurrent.ScheduledExecutorService timer;
-    private final DSLContext callDsl;
-    private final DSLContext firstRowDsl;
-    private final DSLContext twoRowDsl;
+    private final Backend backend;
     private final Connections connections;
     private final AsyncSession asyncSession;
     private final Session blockingSession;
+    /** jOOQ over {@link #connections}: statements run on the connection bound to the thread, or borrow one. */
     private final DSLContext dsl;
     private volatile boolean closed;
 
@@ -58,24 +57,27 @@ public final class Database implements AutoCloseable {
         this.dataSource = dataSource;
         this.ownedPool = ownedPool;
         Settings settings = b.settings == null ? new Settings() : (Settings) b.settings.clone();
-        this.timer = new java.util.concurrent.ScheduledThreadPoolExecutor(1, Thread.ofPlatform().daemon().name("sqlservice-timeouts-" + INSTANCES.incrementAndGet()).factory());
+        this.backend = Backend.of(dialect);
+        java.util.concurrent.ScheduledThreadPoolExecutor timer = new java.util.concurrent.ScheduledThreadPoolExecutor(1,
+                Thread.ofPlatform().daemon().name("sqlservice-timeouts-" + INSTANCES.incrementAndGet()).factory());
+        // A statement that ends before its deadline takes its timer task out of the queue at once: memory does not
+        // grow with throughput.
+        timer.setRemoveOnCancelPolicy(true);
+        this.timer = timer;
         this.ownedExecutor = b.executor == null
                 ? new Dispatcher(b.poolSize, b.acquisitionTimeout, timer, Thread.ofVirtual().name("sqlservice-", 0).factory())
                 : null;
         this.executor = b.executor == null ? ownedExecutor : b.executor;
+        this.connections = new Connections(dataSource, ownedPool, backend, b.poolSize, b.acquisitionTimeout, description);
         DefaultConfiguration base = new DefaultConfiguration();
-        base.set(dialect).set(settings).set(new Calls(timer));
+        base.set(dialect).set(settings).set(new Calls(timer, backend)).set(connections.provider);
         if (JdbcUrls.isMySqlFamily(dialect)) {
             base.set(new MariaDbTimestamps());
         }
-        this.connections = new Connections(dataSource, b.poolSize, b.acquisitionTimeout, description);
-        this.dsl = DSL.using(base.derive(dataSource));
         // Built once: deriving a configuration per call (settings, connection) was a measurable share of a point
-        // query; the calls' connection reaches jOOQ through the thread-bound provider instead.
-        base.set(connections.provider);
-        this.callDsl = DSL.using(base);
-        this.firstRowDsl = DSL.using(base.deriveSettings(s -> s.withMaxRows(1)));
-        this.twoRowDsl = DSL.using(base.deriveSettings(s -> s.withMaxRows(2)));
+        // query. Row limits are set on each statement by Calls, never in these settings: records a call returns
+        // keep this configuration, and later reads through them must not inherit a call's limit.
+        this.dsl = DSL.using(base);
         this.blockingSession = new Session(this, b.statementTimeout);
         this.asyncSession = new AsyncSession(this, blockingSession);
     }
@@ -110,9 +112,10 @@ public final class Database implements AutoCloseable {
     }
 
     /**
-     * jOOQ's own API as an escape hatch: a {@link DSLContext} over the pool (each statement borrows a connection
-     * and returns it). It does not take part in {@link Session#transaction} unless given that session's
-     * {@link Session#dsl()}.
+     * jOOQ's own API as an escape hatch: a {@link DSLContext} over the pool. Each statement (or open cursor)
+     * borrows a connection like a call does: it counts in {@link #activeConnections()}, waits at most
+     * {@code acquisitionTimeout} (then fails with SQLState 08001) and gives the connection back when it ends. On
+     * the thread running {@link Session#transaction} work it takes part in that transaction instead.
      *
      * @return the same thread-safe instance on every call
      */
@@ -151,6 +154,8 @@ public final class Database implements AutoCloseable {
         if (ownedExecutor != null) {
             ownedExecutor.close();
         }
+        // Calls still running after the executor's grace (stuck on a dead network, say) are not waited for.
+        connections.abortAll();
         if (ownedPool != null) {
             ownedPool.close();
         }
@@ -176,17 +181,9 @@ public final class Database implements AutoCloseable {
         return executor;
     }
 
-    /**
-     * jOOQ for calls: its statements run on the connection {@link Connections#bound bound} to the calling thread;
-     * {@code maxRows} 0 means no limit.
-     */
-    DSLContext callDsl(int maxRows) {
-        return switch (maxRows) {
-            case 0 -> callDsl;
-            case 1 -> firstRowDsl;
-            case 2 -> twoRowDsl;
-            default -> DSL.using(callDsl.configuration().deriveSettings(s -> s.withMaxRows(maxRows)));
-        };
+    /** jOOQ for calls: its statements run on the connection {@link Connections#bound bound} to the calling thread. */
+    DSLContext callDsl() {
+        return dsl;
     }
 
     /**
@@ -392,10 +389,7 @@ public final class Database implements AutoCloseable {
                 config.setMaximumPoolSize(poolSize);
                 config.setConnectionTimeout(Math.max(250, acquisitionTimeout.toMillis()));
                 config.setPoolName("sqlservice " + description);
-                if (JdbcUrls.isMySqlFamily(resolved)) {
-                    // OffsetDateTime values travel as UTC (MariaDbTimestamps); TIMESTAMP columns then read back the same.
-                    config.setConnectionInitSql("set time_zone = '+00:00'");
-                }
+                config.setConnectionInitSql(Backend.of(resolved).sessionInitSql());
                 try {
                     pool = new HikariDataSource(config);
                 } catch (RuntimeException e) {
@@ -416,6 +410,7 @@ public final class Database implements AutoCloseable {
                 }
             }
             try {
+                Backend.of(resolved);
                 if (!migrations.isEmpty()) {
                     String vendor = JdbcUrls.vendor(resolved);
                     Flyway.configure()
@@ -425,11 +420,28 @@ public final class Database implements AutoCloseable {
                             .load()
                             .migrate();
                 }
-                return new Database(this, resolved, source, pool, description);
+                Database database = new Database(this, resolved, source, pool, description);
+                if (pool == null && database.backend.checksSessions()) {
+                    checkSessions(database);
+                }
+                return database;
             } catch (RuntimeException | Error e) {
                 if (pool != null) {
                     pool.close();
                 }
+                throw e;
+            }
+        }
+
+        /** A data source handed in must give sessions the library can use: checked on one connection now. */
+        private static void checkSessions(Database database) {
+            try {
+                database.connections().acquire().close();
+            } catch (Connections.UnfitSessionException e) {
+                database.close();
+                throw new IllegalArgumentException(e.getMessage(), e);
+            } catch (RuntimeException | Error e) {
+                database.close();
                 throw e;
             }
         }

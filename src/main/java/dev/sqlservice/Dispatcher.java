@@ -25,12 +25,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class Dispatcher implements Executor, AutoCloseable {
 
     /**
-     * A queued call, in two steps: {@link #work} runs it and keeps its outcome, then {@link #finish} or
-     * {@link #finishElsewhere} completes its stage with that outcome, which runs the callbacks attached to the
-     * stage. Callbacks that block (even on other calls) must never hold one of the few workers: a worker either
-     * gives its place up before {@code finish()} (when no call waits for it), or has the stage completed on
-     * another thread ({@code finishElsewhere()}, when calls wait). Any other executor runs {@code work()} and
-     * {@code finish()} in {@link #run}.
+     * A queued call, in two steps: {@link #work} runs it and keeps its outcome, then {@link #finish} completes its
+     * stage with that outcome, which runs the callbacks attached to the stage. Callbacks may block (even on other
+     * calls), so they must never hold one of the few worker places: a worker gives its place up before
+     * {@code finish()}, and takes one again afterwards only if one is free. Any other executor runs
+     * {@code work()} and {@code finish()} in {@link #run}.
      */
     abstract static class Job implements Runnable {
         private final long queuedAt = System.nanoTime();
@@ -40,13 +39,13 @@ final class Dispatcher implements Executor, AutoCloseable {
         /** Completes the stage on this thread. */
         abstract void finish();
 
-        /** Completes the stage on a new virtual thread if callbacks wait on it, on this thread otherwise. */
-        abstract void finishElsewhere();
-
-        /** Fails the call: it waited longer than the acquisition timeout. Runs on a worker or the timer thread. */
+        /**
+         * Fails the call: it waited longer than the acquisition timeout. Runs on a worker or the timer thread, so
+         * it must hand the stage's callbacks to another thread.
+         */
         abstract void expire();
 
-        /** Fails the call: the database was closed before it started. Runs on the thread closing the database. */
+        /** Fails the call: the database was closed before it started; must not run callbacks on this thread. */
         abstract void reject();
 
         @Override
@@ -70,8 +69,8 @@ final class Dispatcher implements Executor, AutoCloseable {
         this.maxWorkers = maxWorkers;
         this.timeoutNanos = acquisitionTimeout.toNanos();
         this.factory = factory;
-        long period = Math.clamp(timeoutNanos / 8, TimeUnit.MILLISECONDS.toNanos(5), TimeUnit.SECONDS.toNanos(1));
-        this.sweep = timer.scheduleWithFixedDelay(this::expireOverdue, period, period, TimeUnit.NANOSECONDS);
+        long period = Math.clamp(timeoutNanos / 8, TimeUnit.MILLISECONDS.toNanos(5), TimeUnit.MILLISECONDS.toNanos(50));
+        this.sweep = timer.scheduleWithFixedDelay(this::sweep, period, period, TimeUnit.NANOSECONDS);
     }
 
     /** Whether the current thread holds one of a dispatcher's worker places (callbacks must never run there). */
@@ -109,43 +108,32 @@ final class Dispatcher implements Executor, AutoCloseable {
             while (holding) {
                 Runnable task = queue.poll();
                 if (task == null) {
-                    workers.decrementAndGet();
-                    // A call queued between the poll and the decrement may have seen every worker busy and
-                    // started none: take it on, unless another worker has.
-                    holding = !queue.isEmpty() && rejoin();
-                    onWorker.set(holding ? Boolean.TRUE : null);
+                    holding = giveUpPlace();
                     continue;
                 }
                 // A call must not inherit an interrupt left by the previous one (it would fail at once in the
                 // connection semaphore).
                 Thread.interrupted();
                 try {
-                    if (task instanceof Job job) {
-                        boolean expired = overdue(job, System.nanoTime());
-                        if (!expired) {
-                            job.work();
-                        }
-                        if (expired) {
-                            job.expire();
-                        } else if (!queue.isEmpty()) {
-                            // Calls are waiting for this worker: the stage's callbacks, if any, run elsewhere.
-                            job.finishElsewhere();
-                        } else {
-                            // Nobody waits: give the worker's place up and run the callbacks here.
-                            workers.decrementAndGet();
-                            holding = false;
-                            onWorker.remove();
-                            job.finish();
-                            holding = !queue.isEmpty() && rejoin();
-                        }
-                    } else {
+                    if (!(task instanceof Job job)) {
                         task.run();
+                    } else if (overdue(job, System.nanoTime())) {
+                        job.expire();
+                    } else {
+                        job.work();
+                        // The place goes back before the stage completes: its callbacks run on this thread, but
+                        // never while a queued call waits for the place. The place is taken again if still free.
+                        workers.decrementAndGet();
+                        holding = false;
+                        onWorker.remove();
+                        job.finish();
+                        holding = !queue.isEmpty() && rejoin();
+                        onWorker.set(holding ? Boolean.TRUE : null);
                     }
                 } catch (Throwable t) {
                     // Jobs complete their own stages; whatever escapes one must not cost the queue its worker.
                     Thread.currentThread().getUncaughtExceptionHandler().uncaughtException(Thread.currentThread(), t);
                 }
-                onWorker.set(holding ? Boolean.TRUE : null);
             }
         } finally {
             if (holding) {
@@ -156,6 +144,19 @@ final class Dispatcher implements Executor, AutoCloseable {
                 idle.notifyAll();
             }
         }
+    }
+
+    /**
+     * Leaves the queue. A call queued between the last poll and the decrement may have seen every worker busy and
+     * started none: take it on, unless another worker has.
+     *
+     * @return whether this thread holds a place again
+     */
+    private boolean giveUpPlace() {
+        workers.decrementAndGet();
+        boolean holding = !queue.isEmpty() && rejoin();
+        onWorker.set(holding ? Boolean.TRUE : null);
+        return holding;
     }
 
     private boolean rejoin() {
@@ -171,13 +172,24 @@ final class Dispatcher implements Executor, AutoCloseable {
         return now - job.queuedAt > timeoutNanos;
     }
 
-    /** The queue is FIFO and every job has the same limit, so the overdue ones are at its head. */
-    private void expireOverdue() {
+    /**
+     * The sweep: fails the overdue calls (the queue is FIFO and every job has the same limit, so they are at its
+     * head), and starts a worker for calls still queued while a place is free (its worker may be busy running a
+     * stage's callbacks that block).
+     */
+    private void sweep() {
         long now = System.nanoTime();
         Runnable head;
         while ((head = queue.peek()) instanceof Job job && overdue(job, now)) {
             if (queue.remove(head)) {
                 job.expire();
+            }
+        }
+        if (!queue.isEmpty() && !closed) {
+            try {
+                startWorkerIfBelowLimit();
+            } catch (RuntimeException | Error e) {
+                // No thread to be had now; the next sweep tries again (an exception here would end the sweep).
             }
         }
     }

@@ -358,11 +358,20 @@ public final class Session {
         }
         Session current = database.connections().transactionOnThisThread();
         if (current != null) {
-            return current.transaction(work);
+            return current.withTimeoutOf(this).transaction(work);
         }
-        try (Connections.Lease lease = database.connections().acquire()) {
-            return inTransaction(lease.connection(), work);
-        }
+        database.checkOpen();
+        return Calls.run(null, statementTimeout, ALL_ROWS, false, () -> {
+            try (Connections.Lease lease = database.connections().acquire()) {
+                Calls.using(lease);
+                return inTransaction(lease.connection(), work);
+            }
+        });
+    }
+
+    /** This transaction's session with the statement timeout of {@code other}, if it has one. */
+    private Session withTimeoutOf(Session other) {
+        return other.statementTimeout == null ? this : withStatementTimeout(other.statementTimeout);
     }
 
     /**
@@ -376,7 +385,7 @@ public final class Session {
             return database.dsl();
         }
         checkUsable();
-        return DSL.using(database.callDsl(ALL_ROWS).configuration().derive(new DefaultConnectionProvider(connection)));
+        return DSL.using(database.callDsl().configuration().derive(new DefaultConnectionProvider(connection)));
     }
 
     private <T> T inTransaction(Connection c, Function<? super Session, ? extends T> work) {
@@ -389,19 +398,18 @@ public final class Session {
         }
         database.connections().enterTransaction(session);
         try {
-            // Bound for the whole work: jOOQ calls on records attached by earlier calls (store(), refresh())
-            // made inside it take part in the transaction.
+            // Bound for the whole work: jOOQ calls on records attached by earlier calls (store(), refresh()) and
+            // on Database.dsl() made inside it take part in the transaction.
             T result = database.connections().bound(c, () -> work.apply(session));
-            c.commit();
+            // A call cancelled while its work ran must not commit; from here on a cancel comes too late.
+            Calls.beginCommit();
+            commit(c);
             return result;
         } catch (Throwable t) {
             try {
                 c.rollback();
             } catch (SQLException e) {
                 t.addSuppressed(e);
-            }
-            if (t instanceof SQLException e) {
-                throw translate("commit", e);
             }
             throw sneakyThrow(t);
         } finally {
@@ -412,6 +420,28 @@ public final class Session {
             } catch (SQLException ignored) {
                 // The pool resets autocommit on return and evicts connections that fail to.
             }
+        }
+    }
+
+    /**
+     * Commits; a commit that fails on a broken connection may or may not have reached the server: that is said
+     * (SQLState 08007), unless the connection was aborted or closed before the commit was sent (08006, 08003).
+     */
+    private static void commit(Connection c) {
+        try {
+            c.commit();
+        } catch (SQLException e) {
+            String state = e.getSQLState();
+            if (Calls.connectionAborted()) {
+                String message = "Cannot commit: the connection was aborted, so the transaction was rolled back";
+                throw new DataAccessException(message, new java.sql.SQLNonTransientConnectionException(message, "08006", e));
+            }
+            if (state != null && state.startsWith("08") && !state.equals("08003")) {
+                String message = "Cannot commit, the connection failed (" + state + "): the transaction may have been"
+                        + " committed (SQLState 08007); check before retrying: " + e.getMessage();
+                throw new DataAccessException(message, new java.sql.SQLTransientConnectionException(message, "08007", e));
+            }
+            throw translate("commit", e);
         }
     }
 
@@ -439,22 +469,25 @@ public final class Session {
         }
     }
 
-    /** Runs a call on this session's connection, the current thread's transaction, or a borrowed one. */
+    /**
+     * Runs a call on this session's connection, the current thread's transaction, or a borrowed one; its
+     * statements read at most {@code maxRows} rows (0: no limit).
+     */
     <T> T run(int maxRows, Function<DSLContext, T> call) {
         if (connection != null) {
             checkUsable();
-            return Calls.run(null, statementTimeout,
-                    () -> database.connections().bound(connection, () -> call.apply(database.callDsl(maxRows))));
+            return Calls.run(null, statementTimeout, maxRows, false,
+                    () -> database.connections().bound(connection, () -> call.apply(database.callDsl())));
         }
         Session current = database.connections().transactionOnThisThread();
         if (current != null) {
-            Session inTransaction = statementTimeout == null ? current : current.withStatementTimeout(statementTimeout);
-            return inTransaction.run(maxRows, call);
+            return current.withTimeoutOf(this).run(maxRows, call);
         }
         database.checkOpen();
-        return Calls.run(null, statementTimeout, () -> {
+        return Calls.run(null, statementTimeout, maxRows, true, () -> {
             try (Connections.Lease lease = database.connections().acquire()) {
-                return database.connections().bound(lease.connection(), () -> call.apply(database.callDsl(maxRows)));
+                Calls.using(lease);
+                return database.connections().bound(lease.connection(), () -> call.apply(database.callDsl()));
             }
         });
     }

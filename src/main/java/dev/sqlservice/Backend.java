@@ -1,0 +1,120 @@
+package dev.sqlservice;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Set;
+import org.jooq.SQLDialect;
+import org.jooq.exception.DataAccessException;
+
+/**
+ * What the library must know of one kind of database server, chosen once at {@code build()}: how it confirms a
+ * cancel, what its sessions need, and which driver settings bound a dead connection.
+ */
+abstract sealed class Backend {
+
+    /** How long a cancelled statement may take to end before its connection is aborted. */
+    static final Duration CANCEL_GRACE = Duration.ofSeconds(1);
+
+    /**
+     * The backend of a dialect.
+     *
+     * @throws IllegalArgumentException for a dialect sqlservice does not support, naming the supported ones
+     */
+    static Backend of(SQLDialect dialect) {
+        return switch (dialect.family()) {
+            case POSTGRES -> Postgres.INSTANCE;
+            case MARIADB, MYSQL -> MariaDb.INSTANCE;
+            default -> throw new IllegalArgumentException("sqlservice does not support the dialect " + dialect
+                    + "; supported: POSTGRES, MARIADB, MYSQL");
+        };
+    }
+
+    /** Whether this failure is the server saying that it cancelled the statement on request. */
+    abstract boolean isCancelConfirmation(DataAccessException e);
+
+    /** Whether an interrupted query may end with a normal (meaningless) result instead of an error. */
+    abstract boolean endsInterruptedQueriesNormally();
+
+    /** Whether {@link #unfitSession} checks anything. */
+    boolean checksSessions() {
+        return false;
+    }
+
+    /**
+     * Checks a connection of a data source the library did not configure, the first time it is used.
+     *
+     * @return null when the session is fit for the library, otherwise why it is not
+     */
+    String unfitSession(Connection connection) throws SQLException {
+        return null;
+    }
+
+    /** SQL run on each new connection of the pool the library creates; null for none. */
+    String sessionInitSql() {
+        return null;
+    }
+
+    static final class Postgres extends Backend {
+        static final Postgres INSTANCE = new Postgres();
+
+        @Override
+        boolean isCancelConfirmation(DataAccessException e) {
+            return "57014".equals(e.sqlState());
+        }
+
+        @Override
+        boolean endsInterruptedQueriesNormally() {
+            return false;
+        }
+    }
+
+    /**
+     * MariaDB and MySQL. {@code OffsetDateTime} values travel as UTC ({@link MariaDbTimestamps}), and
+     * {@code TIMESTAMP} columns are read and written in the session time zone: every session must use UTC, or
+     * instants are stored shifted without any error.
+     */
+    static final class MariaDb extends Backend {
+        static final MariaDb INSTANCE = new MariaDb();
+        private static final Set<String> UTC = Set.of("+00:00", "+0:00", "UTC", "Etc/UTC", "Z", "GMT", "Etc/GMT");
+        private static final int QUERY_INTERRUPTED = 1317;
+
+        @Override
+        boolean isCancelConfirmation(DataAccessException e) {
+            return e.getCause() instanceof SQLException s && s.getErrorCode() == QUERY_INTERRUPTED;
+        }
+
+        @Override
+        boolean endsInterruptedQueriesNormally() {
+            return true;
+        }
+
+        @Override
+        boolean checksSessions() {
+            return true;
+        }
+
+        @Override
+        String unfitSession(Connection connection) throws SQLException {
+            try (Statement s = connection.createStatement();
+                    ResultSet r = s.executeQuery("select @@session.time_zone, @@system_time_zone")) {
+                r.next();
+                String zone = r.getString(1);
+                if (UTC.contains(zone) || "SYSTEM".equalsIgnoreCase(zone) && UTC.contains(r.getString(2))) {
+                    return null;
+                }
+                return "the dataSource's sessions use time_zone '" + zone + "', but sqlservice reads and writes"
+                        + " TIMESTAMP values as UTC and needs time_zone = '+00:00' on every connection (otherwise"
+                        + " OffsetDateTime values are stored shifted): set it in your pool (HikariCP:"
+                        + " connectionInitSql \"set time_zone = '+00:00'\"), or build with url(...) instead";
+            }
+        }
+
+        @Override
+        String sessionInitSql() {
+            return "set time_zone = '+00:00'";
+        }
+    }
+}
