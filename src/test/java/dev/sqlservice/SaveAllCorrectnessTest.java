@@ -398,7 +398,7 @@ class SaveAllCorrectnessTest {
     /** Waits until {@code waiting} transactions of this database wait for a row lock, the calls all still running. */
     private void awaitLockWaits(DSLContext dsl, int waiting, CompletableFuture<?>... calls) throws InterruptedException {
         String sql = sql("select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
-                // MariaDB's innodb_trx does not list these waits; its process list shows them as an update running on
+                // MariaDB 10.11's innodb_trx did not list these waits: count inserts still running after 300 ms
                 "select count(*) from information_schema.processlist where db = database() and command = 'Query'"
                         + " and info like '%insert into%' and time_ms > 300");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
