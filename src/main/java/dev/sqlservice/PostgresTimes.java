@@ -9,10 +9,15 @@ import java.time.ZoneOffset;
  * Dates and times as PostgreSQL's input functions read them, for every year jOOQ can store: ISO-8601 for years
  * 1 to 9999, else PostgreSQL's own form ({@code 10000-01-01 00:00:00+00:00}, {@code 0001-06-01 12:00:00 BC}),
  * since Java's ISO form of those years ({@code +10000-…}, {@code 0000-…}) is not PostgreSQL input.
+ *
+ * <p>Times are sent rounded to microseconds, PostgreSQL's resolution, half up (as pgjdbc sends jOOQ's own
+ * binds), so the value stored is the value {@link #toMicros} computes in Java: primary keys can then be matched
+ * to the rows stored for them.
  */
 final class PostgresTimes {
 
     static String format(OffsetDateTime value) {
+        value = toMicros(value);
         if (inIsoRange(value.getYear())) {
             return value.toString();
         }
@@ -21,6 +26,7 @@ final class PostgresTimes {
     }
 
     static String format(LocalDateTime value) {
+        value = toMicros(value);
         return inIsoRange(value.getYear()) ? value.toString()
                 : date(value.getYear(), value.getMonthValue(), value.getDayOfMonth(), " " + value.toLocalTime());
     }
@@ -28,6 +34,18 @@ final class PostgresTimes {
     static String format(LocalDate value) {
         return inIsoRange(value.getYear()) ? value.toString()
                 : date(value.getYear(), value.getMonthValue(), value.getDayOfMonth(), "");
+    }
+
+    /** The value PostgreSQL stores for this one (at the default precision, 6): rounded to microseconds, half up. */
+    static OffsetDateTime toMicros(OffsetDateTime value) {
+        int belowMicros = value.getNano() % 1000;
+        return belowMicros == 0 ? value : value.plusNanos(belowMicros >= 500 ? 1000 - belowMicros : -belowMicros);
+    }
+
+    /** The value PostgreSQL stores for this one (at the default precision, 6): rounded to microseconds, half up. */
+    static LocalDateTime toMicros(LocalDateTime value) {
+        int belowMicros = value.getNano() % 1000;
+        return belowMicros == 0 ? value : value.plusNanos(belowMicros >= 500 ? 1000 - belowMicros : -belowMicros);
     }
 
     private static boolean inIsoRange(int year) {

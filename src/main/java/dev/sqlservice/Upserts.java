@@ -1,5 +1,11 @@
 package dev.sqlservice;
 
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
@@ -15,7 +21,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.UUID;
 import org.jooq.DSLContext;
+import org.jooq.DataType;
 import org.jooq.Field;
 import org.jooq.ForeignKey;
 import org.jooq.Record;
@@ -31,11 +39,33 @@ import org.jooq.exception.DataAccessException;
  * set of changed fields, orders the groups parents-first and the rows by primary key, then runs the statements
  * chunk by chunk, keeping the stored values that differ from the records' (from {@code RETURNING}, or a select
  * by key), and puts them into the records once the transaction has succeeded.
+ *
+ * <p><b>Keys as the database compares them.</b> Primary keys are compared through a {@link KeyColumn canonical
+ * form} per column that is equal exactly when the database finds the keys equal, and ordered the same way in
+ * every call: {@code timestamptz} by instant (at the column's stored precision: PostgreSQL rounds to
+ * microseconds, MariaDB truncates), {@code numeric(p, s)} by value at the column's scale, {@code char(n)} without
+ * trailing spaces, {@code uuid} and binary keys as unsigned bytes, text as Java strings (PostgreSQL's
+ * deterministic collations compare text by its bytes). Two records with equal keys are rejected before any SQL.
+ * Where the database's equality is coarser than that form (a case- or accent-insensitive collation, MariaDB's
+ * defaults among them; PostgreSQL's nondeterministic collations; {@code citext}), the database decides: each
+ * record is matched to its stored row by the database's own comparison, a record whose key the database finds
+ * equal to a stored row's updates that row and takes its key as stored, and two records of one call that reach
+ * the same row fail the call (SQLState 21000, nothing written). Overlapping calls cannot deadlock as long as
+ * they spell such keys the same way.
+ *
+ * <p><b>Parents first</b> follows the foreign keys jOOQ knows ({@link Table#getReferences()} of the generated
+ * tables). Foreign keys it does not see are not ordered: on PostgreSQL, those declared only on the partitions of
+ * a partitioned table (jOOQ's metadata reads the partitioned table's own constraints). Save such parents and
+ * children in separate calls (parents first), or declare the foreign key on the partitioned table itself.
  */
 final class Upserts {
 
-    /** Records with the same table and the same columns to write: one statement per chunk of them. */
-    record Group<R extends UpdatableRecord<?>>(Table<?> table, BitSet columns, boolean generatedKey, List<R> records) {}
+    /**
+     * Records with the same table and the same columns to write: one statement per chunk of them, in key order.
+     * {@code keyed} is every record of the table with a key, in key order ({@code records} is a part of it).
+     */
+    record Group<R extends UpdatableRecord<?>>(Table<?> table, KeyShape keys, BitSet columns, boolean generatedKey,
+            List<R> records, List<R> keyed) {}
 
     static <R extends UpdatableRecord<?>> Plan<R> plan(Collection<? extends R> records, SQLDialect dialect) {
         Objects.requireNonNull(records, "records == null");
@@ -65,7 +95,7 @@ final class Upserts {
                     throw new IllegalArgumentException("records[" + index + "] is a record of table " + table.getName()
                             + ", which has no primary key; save and saveAll upsert by primary key");
                 }
-                shape = KeyShape.of(table);
+                shape = KeyShape.of(table, dialect);
                 shapes.put(table, shape);
             }
             lastTable = table;
@@ -107,7 +137,7 @@ final class Upserts {
                     keyed = new ArrayList<>(keyedByTable.isEmpty() ? count : 16);
                     keyedByTable.put(table, keyed);
                 }
-                keyed.add(Entry.of(record, columns, keyOf(record, keyIndexes), index));
+                keyed.add(Entry.of(record, columns, shape.keyOf(record), index));
             }
             lastColumns = columns;
             inputs.add(record);
@@ -131,23 +161,25 @@ final class Upserts {
         List<Group<R>> groups = new ArrayList<>();
         for (Table<?> table : parentsFirst(keyedByTable.keySet())) {
             // One pass over the table's rows in primary-key order, a statement per run of rows that set the same
-            // columns: every saveAll then locks keys in the same global order, so overlapping calls cannot deadlock.
-            List<Entry<R>> keyed = keyedByTable.get(table);
-            for (int from = 0; from < keyed.size(); ) {
-                BitSet columns = keyed.get(from).columns();
+            // columns; statements take their rows in that order too. Every saveAll then locks keys in the same
+            // global order, so overlapping calls cannot deadlock.
+            List<Entry<R>> entries = keyedByTable.get(table);
+            List<R> keyed = new ArrayList<>(entries.size());
+            for (Entry<R> entry : entries) {
+                keyed.add(entry.record());
+            }
+            KeyShape shape = shapes.get(table);
+            for (int from = 0; from < entries.size(); ) {
+                BitSet columns = entries.get(from).columns();
                 int to = from;
-                while (to < keyed.size() && keyed.get(to).columns() == columns) {
+                while (to < entries.size() && entries.get(to).columns() == columns) {
                     to++;
                 }
-                List<R> run = new ArrayList<>(to - from);
-                for (int i = from; i < to; i++) {
-                    run.add(keyed.get(i).record());
-                }
-                groups.add(new Group<>(table, columns, false, run));
+                groups.add(new Group<>(table, shape, columns, false, keyed.subList(from, to), keyed));
                 from = to;
             }
             generatedByTable.getOrDefault(table, Map.of())
-                    .forEach((columns, members) -> groups.add(new Group<>(table, columns, true, members)));
+                    .forEach((columns, members) -> groups.add(new Group<>(table, shape, columns, true, members, List.of())));
         }
         return new Plan<>(Collections.unmodifiableList(inputs), groups, UpsertStatements.forDialect(dialect));
     }
@@ -221,6 +253,8 @@ final class Upserts {
     static final class Attempt<R extends UpdatableRecord<?>> {
         private final Plan<R> plan;
         private final List<Change> changes = new ArrayList<>();
+        /** Per table, stored keys the database matched to a record whose key Java tells apart from them. */
+        private Map<Table<?>, Map<Object, R>> reachedByKey;
 
         private Attempt(Plan<R> plan) {
             this.plan = plan;
@@ -228,10 +262,13 @@ final class Upserts {
 
         List<R> execute(DSLContext dsl) {
             for (Group<R> group : plan.groups) {
-                int chunk = plan.statements.rowsPerStatement(group);
-                for (int from = 0; from < group.records().size(); from += chunk) {
-                    List<R> rows = group.records().subList(from, Math.min(group.records().size(), from + chunk));
-                    refresh(group, rows, plan.statements.upsert(dsl, group, rows), dsl);
+                List<R> records = group.records();
+                // Statements bounded by rows and bytes, each taking the next rows in key order.
+                for (int from = 0; from < records.size(); ) {
+                    List<R> rest = records.subList(from, records.size());
+                    UpsertStatements.Written written = plan.statements.upsert(dsl, group, rest);
+                    refresh(group, rest.subList(0, written.rows()), written.stored(), dsl);
+                    from += written.rows();
                 }
             }
             return plan.records;
@@ -275,43 +312,96 @@ final class Upserts {
                 }
                 return;
             }
-            int[] key = primaryKeyIndexes(table);
-            // The statement inserts in key order and PostgreSQL returns rows in that order: match by position
-            // while the keys agree, by lookup for whatever is left.
+            KeyShape keys = group.keys();
+            // The statement takes its rows in key order and PostgreSQL returns them in that order: match by
+            // position while the keys agree, by lookup for whatever is left.
             int matched = 0;
             while (matched < rows.size() && matched < stored.size()
-                    && compareKeys(keyOf(rows.get(matched), key), keyOf(stored.get(matched), key)) == 0) {
+                    && compareKeys(keys.keyOf(rows.get(matched)), keys.keyOf(stored.get(matched))) == 0) {
                 collect(stored.get(matched), rows.get(matched));
                 matched++;
             }
             if (matched == rows.size()) {
                 return;
             }
-            // Ordered by compareKeys, like the plan: the database may hand a key back in another representation
-            // (a numeric key with another scale, a binary key as a new byte array) than the record holds.
-            Map<Object, R> pending = new TreeMap<>(Upserts::compareKeys);
-            for (R row : rows.subList(matched, rows.size())) {
-                pending.put(keyOf(row, key), row);
-            }
-            for (Record row : stored.subList(matched, stored.size())) {
-                R target = pending.remove(keyOf(row, key));
-                if (target != null) {
-                    collect(row, target);
+            List<R> pending = rows.subList(matched, rows.size());
+            if (matched < stored.size()) {
+                Map<Object, R> byKey = new TreeMap<>(Upserts::compareKeys);
+                for (R row : pending) {
+                    byKey.put(keys.keyOf(row), row);
                 }
-            }
-            if (!pending.isEmpty()) {
-                List<Object> keys = new ArrayList<>(pending.keySet());
-                for (Record row : plan.statements.select(dsl, table, primaryKeyFields(table), keys)) {
-                    R target = pending.remove(keyOf(row, key));
+                for (Record row : stored.subList(matched, stored.size())) {
+                    R target = byKey.remove(keys.keyOf(row));
                     if (target != null) {
                         collect(row, target);
                     }
                 }
+                pending = new ArrayList<>(byKey.values());
             }
             if (!pending.isEmpty()) {
-                throw new DataAccessException("rows of " + table.getName() + " vanished while being saved: "
-                        + pending.keySet().stream().map(Upserts::format).toList() + " (deleted by a concurrent transaction?)");
+                matchInDatabase(group, pending, dsl);
             }
+        }
+
+        /**
+         * Reads the rows of records the statement did not report back (no change to make, or a key the database
+         * compares differently from their canonical form: a collation, a type unknown here), matched by the
+         * database itself. A record whose key the database finds equal to another record's of the call fails it.
+         */
+        private void matchInDatabase(Group<R> group, List<R> pending, DSLContext dsl) {
+            KeyShape keys = group.keys();
+            BitSet found = new BitSet(pending.size());
+            int position = group.table().fields().length;
+            for (Record row : plan.statements.match(dsl, group, pending)) {
+                int index = ((Number) row.get(position)).intValue() - 1;
+                R target = pending.get(index);
+                Object storedKey = keys.keyOf(row);
+                if (compareKeys(storedKey, keys.keyOf(target)) != 0) {
+                    // The database found equal what Java tells apart: no other record of the call may reach that row.
+                    R other = recordWithKey(group.keyed(), keys, storedKey);
+                    if (other == null) {
+                        if (reachedByKey == null) {
+                            reachedByKey = new HashMap<>();
+                        }
+                        other = reachedByKey.computeIfAbsent(group.table(), t -> new TreeMap<>(Upserts::compareKeys))
+                                .putIfAbsent(storedKey, target);
+                    }
+                    if (other != null && other != target) {
+                        throw sameRowTwice(group.table(), keys, other, target);
+                    }
+                }
+                found.set(index);
+                collect(row, target);
+            }
+            if (found.cardinality() < pending.size()) {
+                List<String> vanished = new ArrayList<>();
+                for (int i = found.nextClearBit(0); i < pending.size(); i = found.nextClearBit(i + 1)) {
+                    vanished.add(format(keys.keyOf(pending.get(i))));
+                }
+                throw new DataAccessException("rows of " + group.table().getName() + " vanished while being saved: "
+                        + vanished + " (deleted by a concurrent transaction?)");
+            }
+        }
+
+        /** Two records of the call that the database saved into one row: the call fails, nothing is written. */
+        private DataAccessException sameRowTwice(Table<?> table, KeyShape keys, R a, R b) {
+            int i = indexOf(a);
+            int j = indexOf(b);
+            String message = "records[" + Math.min(i, j) + "] and records[" + Math.max(i, j) + "] have primary keys "
+                    + describe(table, keys.fields(), keyValues(i < j ? a : b, keys.indexes())) + " and "
+                    + describe(table, keys.fields(), keyValues(i < j ? b : a, keys.indexes()))
+                    + " that the database finds equal (a collation that ignores case, accents or trailing spaces?)"
+                    + "; save each row once";
+            return new DataAccessException(message, new java.sql.SQLException(message, "21000"));
+        }
+
+        private int indexOf(R record) {
+            for (int i = 0; i < plan.records.size(); i++) {
+                if (plan.records.get(i) == record) {
+                    return i;
+                }
+            }
+            return -1;
         }
 
         private void collect(Record stored, Record target) {
@@ -350,7 +440,7 @@ final class Upserts {
     /** {@link #compareKeys}'s order, taking a shortcut when every key has the same integral or comparable class. */
     private static Comparator<Entry<?>> comparatorFor(List<? extends Entry<?>> entries) {
         Class<?> type = entries.isEmpty() ? null : entries.getFirst().key().getClass();
-        if (type == null || !Comparable.class.isAssignableFrom(type) || type == CompositeKey.class) {
+        if (type == null || !Comparable.class.isAssignableFrom(type) || type == CompositeKey.class || type == UUID.class) {
             return BY_KEY;
         }
         for (Entry<?> entry : entries) {
@@ -380,11 +470,6 @@ final class Upserts {
         }
     }
 
-    /** The key itself for a one-column primary key, a {@link CompositeKey} otherwise. */
-    static Object keyOf(Record record, int[] key) {
-        return key.length == 1 ? record.get(key[0]) : new CompositeKey(keyValues(record, key));
-    }
-
     private static Object[] keyValues(Record record, int[] key) {
         Object[] values = new Object[key.length];
         for (int i = 0; i < values.length; i++) {
@@ -394,8 +479,8 @@ final class Upserts {
     }
 
     /**
-     * A total order on key values: natural order where there is one (so 1.0 and 1.00 are the same key, as in
-     * the database), unsigned bytes for binary keys, text otherwise. It only needs to be the same in every call:
+     * A total order on canonical key values ({@link KeyColumn}): natural order where there is one, unsigned bytes
+     * for binary keys and UUIDs (as the database orders them), text otherwise. It must be the same in every call:
      * it fixes the order in which rows are locked.
      */
     @SuppressWarnings("unchecked")
@@ -412,21 +497,164 @@ final class Upserts {
         if (a instanceof byte[] x && b instanceof byte[] y) {
             return Arrays.compareUnsigned(x, y);
         }
+        if (a instanceof UUID x && b instanceof UUID y) {
+            int c = Long.compareUnsigned(x.getMostSignificantBits(), y.getMostSignificantBits());
+            return c != 0 ? c : Long.compareUnsigned(x.getLeastSignificantBits(), y.getLeastSignificantBits());
+        }
         if (a instanceof Comparable<?> && a.getClass() == b.getClass()) {
             return ((Comparable<Object>) a).compareTo(b);
         }
         return String.valueOf(a).compareTo(String.valueOf(b));
     }
 
+    /** The record of {@code keyed} (in key order) whose canonical key is {@code key}, or null. */
+    private static <R extends Record> R recordWithKey(List<R> keyed, KeyShape keys, Object key) {
+        int low = 0;
+        int high = keyed.size() - 1;
+        while (low <= high) {
+            int middle = (low + high) >>> 1;
+            int c = compareKeys(keys.keyOf(keyed.get(middle)), key);
+            if (c == 0) {
+                return keyed.get(middle);
+            }
+            if (c < 0) {
+                low = middle + 1;
+            } else {
+                high = middle - 1;
+            }
+        }
+        return null;
+    }
+
     /** A table's primary key, computed once per table and call rather than once per record. */
-    private record KeyShape(List<TableField<?, ?>> fields, int[] indexes, boolean[] isKey) {
-        static KeyShape of(Table<?> table) {
+    record KeyShape(List<TableField<?, ?>> fields, int[] indexes, boolean[] isKey, KeyColumn[] columns) {
+        static KeyShape of(Table<?> table, SQLDialect dialect) {
+            List<TableField<?, ?>> fields = primaryKeyFields(table);
             int[] indexes = primaryKeyIndexes(table);
             boolean[] isKey = new boolean[table.fields().length];
-            for (int index : indexes) {
-                isKey[index] = true;
+            KeyColumn[] columns = new KeyColumn[indexes.length];
+            for (int k = 0; k < indexes.length; k++) {
+                isKey[indexes[k]] = true;
+                columns[k] = KeyColumn.of(fields.get(k).getDataType(), dialect);
             }
-            return new KeyShape(primaryKeyFields(table), indexes, isKey);
+            return new KeyShape(fields, indexes, isKey, columns);
+        }
+
+        /**
+         * The canonical key of a record or of a stored row: the value itself for a one-column key, a
+         * {@link CompositeKey} otherwise.
+         */
+        Object keyOf(Record record) {
+            if (indexes.length == 1) {
+                return columns[0].canonical(record.get(indexes[0]));
+            }
+            Object[] values = new Object[indexes.length];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = columns[i].canonical(record.get(indexes[i]));
+            }
+            return new CompositeKey(values);
+        }
+    }
+
+    /**
+     * How the database compares the values of one primary-key column: {@link #canonical} maps a value to the value
+     * the column stores for it, of the same Java type, which equals another exactly when the database finds the
+     * two equal (for the kinds below; values of other types are taken as they are) and orders the same way in
+     * every call.
+     */
+    record KeyColumn(Kind kind, int digits, SQLDialect family) {
+        enum Kind {
+            /** Compared as the Java value is. */
+            AS_IS,
+            /** {@code numeric(p, s)}: the value rounded to the column's scale, half away from zero. */
+            DECIMAL,
+            /** {@code char(n)}: padded with spaces, which comparisons ignore. */
+            PADDED,
+            /** {@code real}, {@code double precision}: -0.0 equals 0.0. */
+            FLOATING,
+            /** Timestamps: the instant the column stores at its precision ({@code digits}), per backend, in UTC. */
+            TIMESTAMP
+        }
+
+        private static final KeyColumn AS_IS = new KeyColumn(Kind.AS_IS, 0, SQLDialect.DEFAULT);
+        /** 2000-01-01T00:00:00Z, PostgreSQL's epoch, around which it rounds timestamps to fewer digits. */
+        private static final long POSTGRES_EPOCH = 946_684_800L;
+
+        static KeyColumn of(DataType<?> type, SQLDialect dialect) {
+            Class<?> javaType = type.getType();
+            if (javaType == BigDecimal.class && type.scaleDefined()) {
+                return new KeyColumn(Kind.DECIMAL, type.scale(), dialect.family());
+            }
+            if (javaType == String.class && type.getSQLDataType() != null
+                    && Set.of("char", "nchar").contains(type.getSQLDataType().getTypeName())) {
+                return new KeyColumn(Kind.PADDED, 0, dialect.family());
+            }
+            if (javaType == Double.class || javaType == Float.class) {
+                return new KeyColumn(Kind.FLOATING, 0, dialect.family());
+            }
+            if (javaType == OffsetDateTime.class || javaType == LocalDateTime.class) {
+                int digits = type.precisionDefined() ? Math.min(6, Math.max(0, type.precision())) : 6;
+                return new KeyColumn(Kind.TIMESTAMP, digits, dialect.family());
+            }
+            return AS_IS;
+        }
+
+        Object canonical(Object value) {
+            if (kind == Kind.AS_IS || value == null) {
+                return value;
+            }
+            return switch (kind) {
+                case DECIMAL -> value instanceof BigDecimal d ? d.setScale(digits, RoundingMode.HALF_UP) : value;
+                case PADDED -> value instanceof String text ? withoutTrailingSpaces(text) : value;
+                case FLOATING -> value instanceof Double d && d == 0 ? (Object) 0.0d
+                        : value instanceof Float f && f == 0 ? (Object) 0.0f : value;
+                case TIMESTAMP -> switch (value) {
+                    case OffsetDateTime t -> OffsetDateTime.ofInstant(
+                            stored(family == SQLDialect.POSTGRES ? PostgresTimes.toMicros(t).toInstant() : t.toInstant()), ZoneOffset.UTC);
+                    case LocalDateTime t -> {
+                        Instant stored = stored((family == SQLDialect.POSTGRES ? PostgresTimes.toMicros(t) : t).toInstant(ZoneOffset.UTC));
+                        yield LocalDateTime.ofEpochSecond(stored.getEpochSecond(), stored.getNano(), ZoneOffset.UTC);
+                    }
+                    default -> value;
+                };
+                case AS_IS -> value;
+            };
+        }
+
+        /**
+         * The instant a column of {@code digits} fractional digits stores for this one: PostgreSQL rounds half away
+         * from zero around its epoch (after the microseconds {@link PostgresTimes} rounded before sending),
+         * MariaDB truncates, MySQL rounds.
+         */
+        private Instant stored(Instant value) {
+            if (digits >= 6 && family == SQLDialect.POSTGRES) {
+                return value;
+            }
+            long unit = (long) Math.pow(10, 9 - digits);
+            int nano = value.getNano();
+            if (family == SQLDialect.POSTGRES) {
+                long scale = unit / 1000;
+                try {
+                    long micros = Math.addExact(Math.multiplyExact(value.getEpochSecond() - POSTGRES_EPOCH, 1_000_000L), nano / 1000);
+                    long rounded = micros >= 0 ? (micros + scale / 2) / scale * scale : -((-micros + scale / 2) / scale * scale);
+                    return Instant.ofEpochSecond(POSTGRES_EPOCH + Math.floorDiv(rounded, 1_000_000L),
+                            Math.floorMod(rounded, 1_000_000L) * 1000);
+                } catch (ArithmeticException beyondPostgresRange) {
+                    return value;
+                }
+            }
+            if (family == SQLDialect.MYSQL) {
+                return Instant.ofEpochSecond(value.getEpochSecond(), (nano + unit / 2) / unit * unit);
+            }
+            return Instant.ofEpochSecond(value.getEpochSecond(), nano - nano % unit);
+        }
+
+        private static String withoutTrailingSpaces(String text) {
+            int end = text.length();
+            while (end > 0 && text.charAt(end - 1) == ' ') {
+                end--;
+            }
+            return end == text.length() ? text : text.substring(0, end);
         }
     }
 
