@@ -46,7 +46,7 @@ class CodegenTest {
         Files.writeString(migrations.resolve("V1__qualified.sql"), "create table public.codegen_probe (id integer primary key);\n");
         Path output = dir.resolve("generated");
         try {
-            Outcome outcome = codegen(server(test), CONFIG.toString(), migrations.toString(), output.toString());
+            Outcome outcome = codegen(server(test), migrations, output);
 
             assertThat(outcome.failure()).as("codegen failed:%n%s", outcome.output()).isNull();
             assertThat(dsl.fetchValue("select to_regclass('public.codegen_probe')::text"))
@@ -77,12 +77,12 @@ class CodegenTest {
         server.put("user", role);
         server.put("password", "");
         try {
-            Outcome outcome = codegen(server, CONFIG.toString(), migrations.toString(), dir.resolve("generated").toString());
+            Outcome outcome = codegen(server, migrations, dir.resolve("generated"));
 
             assertThat(outcome.failure()).as("codegen's failure").isNotNull();
             assertThat(outcome.failure().getMessage()).as("what codegen reports")
                     .contains("V2__broken.sql")
-                    .contains("create tabel broken");
+                    .contains("syntax error at or near \"tabel\"");
             assertThat(List.of(outcome.failure().getSuppressed())).as("the cleanup's failure, kept as suppressed")
                     .anySatisfy(s -> assertThat(s).hasMessageContaining("sqlservice_codegen_"));
         } finally {
@@ -103,8 +103,8 @@ class CodegenTest {
         Files.writeString(migrations.resolve("V1__nothing_yet.sql"), "select 1;\n");
         Path output = dir.resolve("target").resolve("generated-sources").resolve("jooq");
 
-        Outcome first = codegen(server(test), CONFIG.toString(), migrations.toString(), output.toString());
-        Outcome second = codegen(server(test), CONFIG.toString(), migrations.toString(), output.toString());
+        Outcome first = codegen(server(test), migrations, output);
+        Outcome second = codegen(server(test), migrations, output);
 
         assertThat(first.failure()).as("the first run failed:%n%s", first.output()).isNull();
         assertThat(second.output()).as("the second run, on unchanged inputs").contains("up to date");
@@ -114,7 +114,7 @@ class CodegenTest {
 
     private record Outcome(Throwable failure, String output) {}
 
-    /** The connection settings of the test run's server, as the build's -Dcodegen.* properties carry them. */
+    /** The connection settings of the test run's server, as -Dcodegen.url, .user and .password give them. */
     private static Map<String, String> server(TestDatabase test) {
         Map<String, String> settings = new LinkedHashMap<>();
         settings.put("url", test.url());
@@ -123,30 +123,35 @@ class CodegenTest {
         return settings;
     }
 
-    /** Runs Codegen's main in this JVM with the server settings, capturing what it prints. */
-    private static Outcome codegen(Map<String, String> server, String... args) throws Exception {
-        Method main = compiledCodegen().getMethod("main", String[].class);
+    /**
+     * Runs Codegen in this JVM, as the build's fork runs its main: the settings in its environment (CODEGEN_URL,
+     * CODEGEN_USER, CODEGEN_PASSWORD), the arguments the example schema's generation gets; captures what it prints.
+     */
+    private static Outcome codegen(Map<String, String> server, Path migrations, Path output) throws Exception {
+        Method run = compiledCodegen().getDeclaredMethod("run", String[].class, Map.class);
+        run.setAccessible(true);
+        Map<String, String> environment = new LinkedHashMap<>();
+        server.forEach((key, value) -> environment.put("CODEGEN_" + key.toUpperCase(java.util.Locale.ROOT), value));
+        String[] args = {CONFIG.toString(), migrations.toString(), output.toString(), "dev.sqlservice.codegen.probe"};
         PrintStream out = System.out;
         ByteArrayOutputStream printed = new ByteArrayOutputStream();
         Throwable failure = null;
-        server.forEach((key, value) -> System.setProperty("codegen." + key, value));
         System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
         try {
-            main.invoke(null, (Object) args);
+            run.invoke(null, args, environment);
         } catch (InvocationTargetException e) {
             failure = e.getCause();
         } finally {
             System.setOut(out);
-            server.keySet().forEach(key -> System.clearProperty("codegen." + key));
         }
-        String output = printed.toString(StandardCharsets.UTF_8);
+        String shown = printed.toString(StandardCharsets.UTF_8);
         if (failure != null) {
             StringWriter trace = new StringWriter();
             failure.printStackTrace(new PrintWriter(trace));
-            output += trace;
+            shown += trace;
         }
-        out.print(output);
-        return new Outcome(failure, output);
+        out.print(shown);
+        return new Outcome(failure, shown);
     }
 
     private static Class<?> compiled;
