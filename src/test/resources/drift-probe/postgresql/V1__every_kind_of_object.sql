@@ -6,13 +6,16 @@ create domain year as integer check (value between 1800 and 2200);
 create domain email_address as text check (value like '%@%');
 
 create type mood as enum ('sad', 'ok', 'happy');
+create domain cheerful_mood as mood check (value <> 'sad');
 
 create table people (
     id       bigint generated always as identity primary key,
     born     year          not null,
     email    email_address unique,
     mood     mood,
+    usual    cheerful_mood,
     moods    mood[],
+    years    year[],
     tags     text[]        not null default '{}',
     scores   integer[],
     grid     double precision[][],
