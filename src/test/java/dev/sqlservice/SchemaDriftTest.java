@@ -72,6 +72,36 @@ class SchemaDriftTest {
         }
     }
 
+    @Test
+    void drift__is_reported_on_domains_arrays_views_and_partitions_when_a_migration_changes_them(TestDatabase test,
+            @TempDir Path extraMigrations) throws Exception {
+        assumeTrue(test.dialect().family() == SQLDialect.POSTGRES, "domains, partitions, functions: PostgreSQL only");
+        Files.writeString(extraMigrations.resolve("V2__drift.sql"), """
+                drop view adults;
+                alter table people alter column born type integer;
+                alter table people alter column scores type bigint[];
+                alter table people alter column years type integer[];
+                create view adults as select id, born, email, mood from people where born < 2008;
+                alter table measurements alter column value set not null;
+                """);
+        String schema = "drift_probe_changed";
+        try {
+            migrate(test, schema, PROBE_MIGRATIONS, "filesystem:" + extraMigrations);
+
+            assertThat(driftIn(test, schema)).containsExactlyInAnyOrder(
+                    "column people.born: generated type year, database type integer",
+                    "column people.scores: generated type integer array, database type bigint array",
+                    "column people.years: generated type year array, database type integer array",
+                    "table adults: generated columns [id, born, email], database columns [id, born, email, mood]",
+                    "column adults.born: generated type year, database type integer",
+                    "column measurements.value: generated nullable, database not null",
+                    "column measurements_2025.value: generated nullable, database not null",
+                    "column measurements_rest.value: generated nullable, database not null");
+        } finally {
+            drop(test, schema);
+        }
+    }
+
     /** The differences SchemaDrift finds between the probe's generated classes and the schema, as its current one. */
     private static List<String> driftIn(TestDatabase test, String schema) {
         try (Database db = test.builder().poolSize(1).build()) {
