@@ -383,9 +383,8 @@ public final class Database implements AutoCloseable {
             if (url != null) {
                 description = JdbcUrls.describe(url);
                 HikariConfig config = new HikariConfig();
-                config.setJdbcUrl(url);
-                config.setUsername(username);
-                config.setPassword(password);
+                // Not the URL: the pool would log it (DEBUG) and quote it. The data source keeps its secrets apart.
+                config.setDataSource(new UrlDataSource(url, username, password));
                 config.setMaximumPoolSize(poolSize);
                 config.setConnectionTimeout(Math.max(250, acquisitionTimeout.toMillis()));
                 config.setPoolName("sqlservice " + description);

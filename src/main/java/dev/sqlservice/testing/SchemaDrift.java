@@ -9,19 +9,26 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Function;
 import org.jooq.DSLContext;
+import org.jooq.DataType;
 import org.jooq.Field;
 import org.jooq.ForeignKey;
 import org.jooq.Named;
 import org.jooq.SQLDialect;
 import org.jooq.Schema;
 import org.jooq.Table;
+import org.jooq.TableOptions;
 import org.jooq.UniqueKey;
 
 /**
- * Compares the schema that generated jOOQ classes declare with the schema a live database really has: tables,
- * columns (order, type, nullability), primary keys, unique keys and foreign keys, with their constraint names.
- * Flyway's history table is ignored. A non-empty result means a migration and the generated code disagree:
- * regenerate, or fix the migration.
+ * Compares the schema that generated jOOQ classes declare with the schema a live database really has: tables
+ * (partitions, views and materialized views too), columns (order, type, nullability), primary keys, unique keys and
+ * foreign keys, with their constraint names. Flyway's history table is ignored. A non-empty result means a
+ * migration and the generated code disagree: regenerate, or fix the migration.
+ *
+ * <p>Types compare by name: a column typed by a domain by the domain's name, an enum or other user-defined type by
+ * its unqualified name, an array as its element type whatever its declared dimensions (PostgreSQL's array types
+ * have none: {@code integer[][]} is {@code integer[]}). Not compared: routines (the table classes jOOQ generates
+ * for set-returning functions are skipped), check constraints, enum literals, indexes and triggers.
  *
  * <pre>{@code
  * assertThat(SchemaDrift.between(DefaultSchema.DEFAULT_SCHEMA, dsl, false)).isEmpty();
@@ -145,9 +152,30 @@ public final class SchemaDrift {
         return described;
     }
 
-    /** The type's own name: user-defined types (enums) are schema-qualified only outside the search path. */
     private static String typeName(Field<?> field) {
-        String name = field.getDataType().getTypeName().replace("\"", "");
+        return typeName(field.getDataType());
+    }
+
+    /**
+     * The name both sides agree on. Generated classes type a domain column with the domain's base type and carry
+     * the domain, jOOQ's reading of the database knows only the domain's name: the domain's name, then. User-defined
+     * types (enums) are schema-qualified only outside the search path: unqualified. Arrays: the element type's
+     * name and one " array", as PostgreSQL's array types have no dimensions (generated classes keep the declared
+     * ones).
+     */
+    private static String typeName(DataType<?> type) {
+        if (type.isArray()) {
+            DataType<?> element = type.getArrayBaseDataType();
+            if (element != null && !element.isArray()) {
+                return typeName(element) + " array";
+            }
+            return unqualified(type.getTypeName()).replaceAll("( array)+$", " array");
+        }
+        return unqualified(type.getDomain() != null ? type.getDomain().getName() : type.getTypeName());
+    }
+
+    private static String unqualified(String typeName) {
+        String name = typeName.replace("\"", "");
         return name.substring(name.lastIndexOf('.') + 1);
     }
 
@@ -155,9 +183,12 @@ public final class SchemaDrift {
         return field.getDataType().nullable() ? "nullable" : "not null";
     }
 
+    /** The tables by name; table-valued functions are routines, not tables, and the database lists none. */
     private static Map<String, Table<?>> byName(List<Table<?>> tables) {
         Map<String, Table<?>> byName = new TreeMap<>();
-        tables.forEach(t -> byName.put(lower(t), t));
+        tables.stream()
+                .filter(t -> t.getTableType() != TableOptions.TableType.FUNCTION)
+                .forEach(t -> byName.put(lower(t), t));
         return byName;
     }
 

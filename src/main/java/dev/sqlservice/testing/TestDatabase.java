@@ -12,9 +12,10 @@ import org.jooq.SQLDialect;
 
 /**
  * A migrated database made for one test run: its connection settings, a shared {@link Database} over it, and a
- * way to empty it. Thread-safe.
+ * way to empty it. Thread-safe. It is shared by every test class with the same migrations, so tests cannot close
+ * or drop it: the harness does when the run ends.
  */
-public final class TestDatabase implements AutoCloseable {
+public final class TestDatabase {
 
     private static final AtomicInteger SEQUENCE = new AtomicInteger();
 
@@ -109,9 +110,8 @@ public final class TestDatabase implements AutoCloseable {
         return List.copyOf(names);
     }
 
-    /** Closes the shared database, then drops the test database (or stops the embedded server). */
-    @Override
-    public void close() {
+    /** Closes the shared database, then drops the test database; only the harness does, when the run ends. */
+    void close() {
         database.close();
         onClose.run();
     }
