@@ -408,32 +408,6 @@ class NetworkFaultTest {
         assertThat(outcome.message()).as("%s", outcome).contains("acquisitionTimeout");
     }
 
-    // ---- 6. A queued call's whole wait never exceeds acquisitionTimeout
-
-    @Test
-    void acquisition__a_queued_calls_whole_wait_stays_within_the_acquisition_timeout_when_connection_creation_hangs()
-            throws Exception {
-        Database db = open(proxied().poolSize(1).acquisitionTimeout(Duration.ofSeconds(2)));
-        warm(db, 1);
-        CompletionStage<Object> holder = db.session().transaction(tx -> {
-            tx.execute("select 1");
-            pause(1_200);
-            return null;
-        });
-        Thread.sleep(100);
-        proxy.blackhole();
-        proxy.reset(); // the pooled connection dies; new ones are accepted and never answered
-
-        long start = System.nanoTime();
-        Outcome outcome = await("a call queued behind a 1.2 s transaction, then waiting for a connection the pool"
-                + " cannot open (acquisitionTimeout 2 s)", db.session().one("select 1 as one"), start);
-        Outcome held = await("the transaction holding the only worker", holder, start);
-
-        assertEndedWithin(outcome, 2_000 + SLACK);
-        assertThat(outcome.sqlState()).as("%s; %s", outcome, held).isEqualTo("08001");
-        assertThat(outcome.message()).as("%s", outcome).contains("acquisitionTimeout");
-    }
-
     // ---- 5. close() is bounded and opens nothing afterwards
 
     @Test
@@ -471,6 +445,32 @@ class NetworkFaultTest {
         assertThat(awaitTrue(() -> proxy.openConnections() == 0, Duration.ofSeconds(3)))
                 .as("connections still open 2 s after close() and the heal: %d", proxy.openConnections())
                 .isTrue();
+    }
+
+    // ---- 6. A queued call's whole wait never exceeds acquisitionTimeout
+
+    @Test
+    void acquisition__a_queued_calls_whole_wait_stays_within_the_acquisition_timeout_when_connection_creation_hangs()
+            throws Exception {
+        Database db = open(proxied().poolSize(1).acquisitionTimeout(Duration.ofSeconds(2)));
+        warm(db, 1);
+        CompletionStage<Object> holder = db.session().transaction(tx -> {
+            tx.execute("select 1");
+            pause(1_200);
+            return null;
+        });
+        Thread.sleep(100);
+        proxy.blackhole();
+        proxy.reset(); // the pooled connection dies; new ones are accepted and never answered
+
+        long start = System.nanoTime();
+        Outcome outcome = await("a call queued behind a 1.2 s transaction, then waiting for a connection the pool"
+                + " cannot open (acquisitionTimeout 2 s)", db.session().one("select 1 as one"), start);
+        Outcome held = await("the transaction holding the only worker", holder, start);
+
+        assertEndedWithin(outcome, 2_000 + SLACK);
+        assertThat(outcome.sqlState()).as("%s; %s", outcome, held).isEqualTo("08001");
+        assertThat(outcome.message()).as("%s", outcome).contains("acquisitionTimeout");
     }
 
     // ---- 7. Recovery
