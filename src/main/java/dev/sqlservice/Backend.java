@@ -5,6 +5,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Properties;
 import java.util.Set;
 import org.jooq.SQLDialect;
 import org.jooq.exception.DataAccessException;
@@ -57,6 +58,37 @@ abstract sealed class Backend {
         return null;
     }
 
+    /**
+     * Driver settings for the connections of the pool the library creates: connecting and logging in end within
+     * {@code connect}, a cancel signal within {@link #CANCEL_GRACE}, and dead peers are looked for (TCP keepalive).
+     * Settings in the user's URL win.
+     */
+    abstract Properties driverDefaults(Duration connect);
+
+    /** Driver settings for a liveness probe's own connection: every read ends within {@code bound} too. */
+    abstract Properties probeSettings(Duration bound);
+
+    /** The server's id of a connection's session (PostgreSQL's backend pid, MariaDB's thread id). */
+    abstract long sessionId(Connection connection) throws SQLException;
+
+    /** A query with one bind, the {@link #sessionId}, returning a row while that session is alive on the server. */
+    abstract String sessionAliveSql();
+
+    /** A driver getter of the physical connection under a pool's proxy, found by name (no driver class needed). */
+    static long driverLong(Connection connection, String getter) throws SQLException {
+        Connection physical = connection.unwrap(Connection.class);
+        try {
+            return ((Number) physical.getClass().getMethod(getter).invoke(physical)).longValue();
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new SQLException("cannot read the session id (" + getter + ") of " + physical.getClass().getName(), e);
+        }
+    }
+
+    /** Whole seconds, rounded up, at least one: the unit of pgjdbc's timeouts. */
+    static String seconds(Duration duration) {
+        return Long.toString(Math.max(1, (duration.toMillis() + 999) / 1000));
+    }
+
     static final class Postgres extends Backend {
         static final Postgres INSTANCE = new Postgres();
 
@@ -68,6 +100,35 @@ abstract sealed class Backend {
         @Override
         boolean endsInterruptedQueriesNormally() {
             return false;
+        }
+
+        @Override
+        Properties driverDefaults(Duration connect) {
+            Properties p = new Properties();
+            p.setProperty("connectTimeout", seconds(connect));
+            // pgjdbc's default 0 waits forever for a server that accepted the TCP connection but never answers.
+            p.setProperty("loginTimeout", seconds(connect));
+            p.setProperty("cancelSignalTimeout", seconds(CANCEL_GRACE));
+            p.setProperty("tcpKeepAlive", "true");
+            return p;
+        }
+
+        @Override
+        Properties probeSettings(Duration bound) {
+            Properties p = driverDefaults(bound);
+            p.setProperty("socketTimeout", seconds(bound));
+            p.setProperty("ApplicationName", "sqlservice liveness probe");
+            return p;
+        }
+
+        @Override
+        long sessionId(Connection connection) throws SQLException {
+            return driverLong(connection, "getBackendPID");
+        }
+
+        @Override
+        String sessionAliveSql() {
+            return "select 1 from pg_stat_activity where pid = ?";
         }
     }
 
@@ -115,6 +176,32 @@ abstract sealed class Backend {
         @Override
         String sessionInitSql() {
             return "set time_zone = '+00:00'";
+        }
+
+        @Override
+        Properties driverDefaults(Duration connect) {
+            Properties p = new Properties();
+            // Connector/J also bounds Statement.cancel() (a new connection sending KILL QUERY) and abort() with it.
+            p.setProperty("connectTimeout", Long.toString(Math.max(1, connect.toMillis())));
+            p.setProperty("tcpKeepAlive", "true");
+            return p;
+        }
+
+        @Override
+        Properties probeSettings(Duration bound) {
+            Properties p = driverDefaults(bound);
+            p.setProperty("socketTimeout", Long.toString(Math.max(1, bound.toMillis())));
+            return p;
+        }
+
+        @Override
+        long sessionId(Connection connection) throws SQLException {
+            return driverLong(connection, "getThreadId");
+        }
+
+        @Override
+        String sessionAliveSql() {
+            return "select 1 from information_schema.processlist where id = ?";
         }
     }
 }

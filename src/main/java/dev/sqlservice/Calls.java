@@ -38,10 +38,18 @@ final class Calls implements ExecuteListener {
 
     private final ScheduledExecutorService timer;
     private final Backend backend;
+    /** Null when dead connections are not looked for (a data source handed in). */
+    private final Liveness liveness;
+    /** The calls running a statement, while {@link #liveness} watches them. */
+    private final java.util.Set<Call> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    Calls(ScheduledExecutorService timer, Backend backend) {
+    Calls(ScheduledExecutorService timer, Backend backend, Liveness liveness) {
         this.timer = timer;
         this.backend = backend;
+        this.liveness = liveness;
+        if (liveness != null) {
+            timer.scheduleWithFixedDelay(this::watch, liveness.sweepNanos(), liveness.sweepNanos(), TimeUnit.NANOSECONDS);
+        }
     }
 
     /** The state of one call. Every field is guarded by the call's monitor. */
@@ -64,6 +72,11 @@ final class Calls implements ExecuteListener {
         private boolean timedOut;
         /** The running statement's connection was aborted: the server did not confirm the cancel in time. */
         private boolean aborted;
+        /** Why the connection was aborted, for the failure's message. */
+        private String abortReason;
+        /** When the running statement started, or its session was last found alive. */
+        private long quietSince;
+        private boolean probing;
         private Calls calls;
 
         /** A call that starts waiting now, in an executor's queue. */
@@ -89,7 +102,7 @@ final class Calls implements ExecuteListener {
                 waitingForConnection.interrupt();
             }
             if (statement != null && !timedOut) {
-                calls.cancelOnServer(this, statement);
+                calls.cancelOnServer(this, statement, "the call was cancelled");
             }
             return true;
         }
@@ -97,13 +110,14 @@ final class Calls implements ExecuteListener {
         private synchronized void expire(Statement expected) {
             if (statement == expected && !timedOut && !aborted) {
                 timedOut = true;
-                calls.cancelOnServer(this, expected);
+                calls.cancelOnServer(this, expected, "statement timed out after " + timeout.toMillis() + " ms");
             }
         }
 
-        private synchronized void abortIfStillRunning(Statement expected) {
+        private synchronized void abortIfStillRunning(Statement expected, String reason) {
             if (statement == expected && !aborted) {
                 aborted = true;
+                abortReason = reason;
                 if (lease != null) {
                     lease.abort();
                 }
@@ -111,8 +125,15 @@ final class Calls implements ExecuteListener {
         }
     }
 
-    /** Sends the cancel on a new virtual thread, and gives the statement {@link Backend#CANCEL_GRACE} to end. */
-    private void cancelOnServer(Call call, Statement statement) {
+    /**
+     * Sends the cancel on a new virtual thread (never on the timer or the caller), and gives the statement
+     * {@link Backend#CANCEL_GRACE} to end before its connection is aborted. A cancel the server does not confirm
+     * may still reach it later and stop the session's next statement: such a connection is never reused.
+     */
+    private void cancelOnServer(Call call, Statement statement, String why) {
+        if (call.lease != null) {
+            call.lease.cancelSent();
+        }
         Thread.ofVirtual().name("sqlservice-cancel").start(() -> {
             try {
                 statement.cancel();
@@ -120,7 +141,42 @@ final class Calls implements ExecuteListener {
                 // The statement may have just ended, or the network is down: the grace deadline decides.
             }
         });
-        timer.schedule(() -> call.abortIfStillRunning(statement), Backend.CANCEL_GRACE.toNanos(), TimeUnit.NANOSECONDS);
+        String reason = why + "; the server did not confirm the cancel within " + Backend.CANCEL_GRACE.toMillis() + " ms";
+        timer.schedule(() -> call.abortIfStillRunning(statement, reason), Backend.CANCEL_GRACE.toNanos(),
+                TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * Probes, on virtual threads, the sessions of statements that have been quiet for half the dead-connection
+     * timeout; aborts the connection of a session found dead or not answering. Runs on the timer: never blocks.
+     */
+    private void watch() {
+        long now = System.nanoTime();
+        for (Call call : running) {
+            Statement statement;
+            Connections.Lease lease;
+            synchronized (call) {
+                if (call.statement == null || call.probing || call.aborted || call.lease == null
+                        || now - call.quietSince < liveness.quietNanos()) {
+                    continue;
+                }
+                call.probing = true;
+                statement = call.statement;
+                lease = call.lease;
+            }
+            Thread.ofVirtual().name("sqlservice-liveness").start(() -> {
+                boolean alive = liveness.isAlive(lease.connection());
+                synchronized (call) {
+                    call.probing = false;
+                    if (alive) {
+                        call.quietSince = System.nanoTime();
+                        return;
+                    }
+                }
+                call.abortIfStillRunning(statement, "the connection showed no sign of life for "
+                        + liveness.timeout().toMillis() + " ms (deadConnectionTimeout)");
+            });
+        }
     }
 
     /**
@@ -265,6 +321,7 @@ final class Calls implements ExecuteListener {
         } catch (DataAccessException e) {
             boolean timedOut;
             boolean aborted;
+            String abortReason;
             boolean cancelled;
             boolean autoCommit;
             Duration timeout;
@@ -272,6 +329,7 @@ final class Calls implements ExecuteListener {
             synchronized (call) {
                 timedOut = call.timedOut;
                 aborted = call.aborted;
+                abortReason = call.abortReason;
                 cancelled = call.cancelled;
                 autoCommit = call.autoCommit;
                 timeout = call.timeout;
@@ -284,9 +342,14 @@ final class Calls implements ExecuteListener {
                 throw cancellation;
             }
             if (aborted) {
-                throw abortedFailure(e, timedOut ? timeout : null, autoCommit);
+                throw abortedFailure(e, abortReason, autoCommit);
             }
             if (timedOut && calls != null && calls.backend.isCancelConfirmation(e)) {
+                synchronized (call) {
+                    if (call.lease != null) {
+                        call.lease.cancelConfirmed();
+                    }
+                }
                 SQLException cause = (SQLException) e.getCause();
                 String message = "statement timed out after " + timeout.toMillis() + " ms and was cancelled on the server";
                 throw new CallFailure(message,
@@ -296,10 +359,8 @@ final class Calls implements ExecuteListener {
         }
     }
 
-    private static CallFailure abortedFailure(DataAccessException e, Duration timeout, boolean autoCommit) {
-        String why = (timeout == null ? "the call was cancelled" : "statement timed out after " + timeout.toMillis() + " ms")
-                + "; the server did not confirm the cancel within " + Backend.CANCEL_GRACE.toMillis()
-                + " ms, so its connection was aborted";
+    private static CallFailure abortedFailure(DataAccessException e, String reason, boolean autoCommit) {
+        String why = reason + ", so its connection was aborted";
         String message = autoCommit
                 ? why + ": the statement may have been applied (SQLState 08007); retry only what is safe to repeat"
                 : why + ": the transaction was rolled back (it never committed)";
@@ -354,6 +415,10 @@ final class Calls implements ExecuteListener {
             call.calls = this;
             call.statement = statement;
             call.timedOut = false;
+            if (liveness != null) {
+                call.quietSince = System.nanoTime();
+                running.add(call);
+            }
             try {
                 if (call.maxRows > 0) {
                     statement.setMaxRows(call.maxRows);
@@ -399,6 +464,9 @@ final class Calls implements ExecuteListener {
         }
         synchronized (call) {
             call.statement = null;
+            if (call.calls != null && call.calls.liveness != null) {
+                call.calls.running.remove(call);
+            }
             if (call.deadline != null) {
                 call.deadline.cancel(false);
                 call.deadline = null;

@@ -36,6 +36,8 @@ final class Connections {
     private final DataSource dataSource;
     private final HikariDataSource ownedPool;
     private final Backend backend;
+    /** Bounds transaction control calls on the network; null for a data source handed in. */
+    private final Duration deadConnectionTimeout;
     private final Semaphore permits;
     private final int limit;
     private final Duration acquisitionTimeout;
@@ -82,11 +84,12 @@ final class Connections {
      * @param ownedPool the pool the database created (its connections can be waited for with a deadline and
      *     evicted), or null for a data source handed in (whose sessions are then checked once per connection)
      */
-    Connections(DataSource dataSource, HikariDataSource ownedPool, Backend backend, int limit,
-            Duration acquisitionTimeout, String description) {
+    Connections(DataSource dataSource, HikariDataSource ownedPool, Backend backend, Duration deadConnectionTimeout,
+            int limit, Duration acquisitionTimeout, String description) {
         this.dataSource = dataSource;
         this.ownedPool = ownedPool;
         this.backend = backend;
+        this.deadConnectionTimeout = deadConnectionTimeout;
         this.limit = limit;
         this.permits = new Semaphore(limit, true);
         this.acquisitionTimeout = acquisitionTimeout;
@@ -101,6 +104,7 @@ final class Connections {
     final class Lease implements AutoCloseable {
         private final Connection connection;
         private volatile boolean aborted;
+        private volatile boolean cancelUnconfirmed;
 
         private Lease(Connection connection) {
             this.connection = connection;
@@ -110,14 +114,29 @@ final class Connections {
             return connection;
         }
 
-        /** Closes the connection's socket without waiting for anything; a statement blocked on it fails. */
+        /**
+         * Closes the connection's socket, on another thread (MariaDB's driver first tries a {@code KILL}, which
+         * blocks): returns at once; a statement blocked on the connection then fails.
+         */
         void abort() {
             aborted = true;
-            try {
-                connection.abort(ABORTS);
-            } catch (SQLException | RuntimeException ignored) {
-                // Already closed, or the driver cannot abort: closing the lease evicts it all the same.
-            }
+            ABORTS.execute(() -> {
+                try {
+                    connection.abort(ABORTS);
+                } catch (SQLException | RuntimeException ignored) {
+                    // Already closed, or the driver cannot abort: closing the lease evicts it all the same.
+                }
+            });
+        }
+
+        /** A cancel was sent for a statement of this connection; until the server confirms it, it may still land. */
+        void cancelSent() {
+            cancelUnconfirmed = true;
+        }
+
+        /** The server reported the statement cancelled: no cancel is left in flight. */
+        void cancelConfirmed() {
+            cancelUnconfirmed = false;
         }
 
         @Override
@@ -126,8 +145,13 @@ final class Connections {
                 return;
             }
             try {
-                if (aborted && ownedPool != null) {
-                    ownedPool.evictConnection(connection);
+                if (aborted || cancelUnconfirmed) {
+                    // Never handed out again: aborted, or a cancel may still stop its next statement.
+                    if (ownedPool != null) {
+                        ownedPool.evictConnection(connection);
+                    } else if (!aborted) {
+                        abort();
+                    }
                 }
                 connection.close();
             } catch (SQLException e) {
@@ -254,6 +278,35 @@ final class Connections {
         String message = "No connection to " + description + " became free within " + acquisitionTimeout.toMillis()
                 + " ms (all " + limit + " in use); raise poolSize or acquisitionTimeout, or shorten transactions";
         return new DataAccessException(message, new SQLTransientConnectionException(message, "08001"));
+    }
+
+    /** A JDBC call on a connection that may block on the network (commit, rollback, autocommit). */
+    @FunctionalInterface
+    interface NetworkCall {
+        void run() throws SQLException;
+    }
+
+    /**
+     * Runs {@code call} with the connection's network timeout bounded by the dead-connection timeout, when there
+     * is one: a transaction control statement on a dead connection then fails instead of waiting forever.
+     */
+    void bounded(Connection connection, NetworkCall call) throws SQLException {
+        if (deadConnectionTimeout == null) {
+            call.run();
+            return;
+        }
+        int previous = connection.getNetworkTimeout();
+        int bound = (int) Math.min(Integer.MAX_VALUE, deadConnectionTimeout.toMillis());
+        connection.setNetworkTimeout(ABORTS, previous == 0 ? bound : Math.min(previous, bound));
+        try {
+            call.run();
+        } finally {
+            try {
+                connection.setNetworkTimeout(ABORTS, previous);
+            } catch (SQLException ignored) {
+                // A broken connection: the pool evicts it.
+            }
+        }
     }
 
     /** Aborts every connection still borrowed: the database is closing and will not wait for them any longer. */

@@ -2,6 +2,7 @@ package dev.sqlservice;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -41,6 +42,9 @@ public final class Database implements AutoCloseable {
     private final SQLDialect dialect;
     private final DataSource dataSource;
     private final HikariDataSource ownedPool;
+    /** The data source behind the owned pool, and the one liveness probes use; null for a data source handed in. */
+    private final UrlDataSource connectionSource;
+    private final Liveness liveness;
     private final Executor executor;
     private final Dispatcher ownedExecutor;
     private final java.util.concurrent.ScheduledExecutorService timer;
@@ -52,12 +56,17 @@ public final class Database implements AutoCloseable {
     private final DSLContext dsl;
     private volatile boolean closed;
 
-    private Database(Builder b, SQLDialect dialect, DataSource dataSource, HikariDataSource ownedPool, String description) {
+    private Database(Builder b, SQLDialect dialect, DataSource dataSource, HikariDataSource ownedPool,
+            UrlDataSource connectionSource, String description) {
         this.dialect = dialect;
         this.dataSource = dataSource;
         this.ownedPool = ownedPool;
+        this.connectionSource = connectionSource;
         Settings settings = b.settings == null ? new Settings() : (Settings) b.settings.clone();
         this.backend = Backend.of(dialect);
+        this.liveness = ownedPool == null ? null : new Liveness(
+                new UrlDataSource(b.url, b.username, b.password).withDefaults(backend.probeSettings(b.deadConnectionTimeout.dividedBy(4))),
+                backend, b.deadConnectionTimeout);
         java.util.concurrent.ScheduledThreadPoolExecutor timer = new java.util.concurrent.ScheduledThreadPoolExecutor(1,
                 Thread.ofPlatform().daemon().name("sqlservice-timeouts-" + INSTANCES.incrementAndGet()).factory());
         // A statement that ends before its deadline takes its timer task out of the queue at once: memory does not
@@ -68,9 +77,10 @@ public final class Database implements AutoCloseable {
                 ? new Dispatcher(b.poolSize, b.acquisitionTimeout, timer, Thread.ofVirtual().name("sqlservice-", 0).factory())
                 : null;
         this.executor = b.executor == null ? ownedExecutor : b.executor;
-        this.connections = new Connections(dataSource, ownedPool, backend, b.poolSize, b.acquisitionTimeout, description);
+        this.connections = new Connections(dataSource, ownedPool, backend, liveness == null ? null : b.deadConnectionTimeout,
+                b.poolSize, b.acquisitionTimeout, description);
         DefaultConfiguration base = new DefaultConfiguration();
-        base.set(dialect).set(settings).set(new Calls(timer, backend)).set(connections.provider);
+        base.set(dialect).set(settings).set(new Calls(timer, backend, liveness)).set(connections.provider);
         if (JdbcUrls.isMySqlFamily(dialect)) {
             base.set(new MariaDbTimestamps());
         }
@@ -154,8 +164,13 @@ public final class Database implements AutoCloseable {
         if (ownedExecutor != null) {
             ownedExecutor.close();
         }
-        // Calls still running after the executor's grace (stuck on a dead network, say) are not waited for.
+        // Calls still running after the executor's grace (stuck on a dead network, say) are not waited for, and
+        // no connection opens from now on (one being opened is closed when it arrives).
         connections.abortAll();
+        if (connectionSource != null) {
+            connectionSource.close();
+            liveness.close();
+        }
         if (ownedPool != null) {
             ownedPool.close();
         }
@@ -200,6 +215,7 @@ public final class Database implements AutoCloseable {
         private int poolSize = 10;
         private Duration acquisitionTimeout = Duration.ofSeconds(30);
         private Duration statementTimeout;
+        private Duration deadConnectionTimeout = Duration.ofSeconds(60);
         private Executor executor;
         private Settings settings;
         private List<String> migrations = List.of();
@@ -301,6 +317,24 @@ public final class Database implements AutoCloseable {
         }
 
         /**
+         * How long a statement may run on a connection that shows no sign of life before it is given up (default
+         * 60 seconds): a call on a silently dead connection (a network partition, a crashed host) then fails with
+         * a {@code DataAccessException} (SQLState 08007 outside a transaction: it may have been applied; 08006
+         * inside one: rolled back) instead of waiting forever. Queries that run longer on a healthy network are
+         * not affected: after half this time a new connection asks the server whether the statement's session is
+         * still there, and a live one restarts the clock. Also bounds commit and rollback on the network. Applies
+         * to the pool created from {@link #url(String)}; a {@link #dataSource(DataSource)} handed in keeps its own
+         * driver settings.
+         *
+         * @param deadConnectionTimeout positive duration, at least 200 ms
+         * @return this builder
+         */
+        public Builder deadConnectionTimeout(Duration deadConnectionTimeout) {
+            this.deadConnectionTimeout = deadConnectionTimeout;
+            return this;
+        }
+
+        /**
          * The executor that runs {@link AsyncSession} calls. Default: virtual threads, at most {@code poolSize} at
          * a time, taking calls from one FIFO queue in which a call waits at most {@code acquisitionTimeout}; closed
          * (after the queued calls ran) with the database. An executor set here gets one task per call and is not
@@ -366,6 +400,10 @@ public final class Database implements AutoCloseable {
             if (statementTimeout != null) {
                 requirePositive("statementTimeout", statementTimeout);
             }
+            requirePositive("deadConnectionTimeout", deadConnectionTimeout);
+            if (deadConnectionTimeout.toMillis() < 200) {
+                throw new IllegalArgumentException("deadConnectionTimeout must be at least 200 ms, got " + deadConnectionTimeout);
+            }
             for (String location : migrations) {
                 if (location == null || location.isBlank()) {
                     throw new IllegalArgumentException("migrate locations must not be null or blank");
@@ -378,20 +416,36 @@ public final class Database implements AutoCloseable {
             }
 
             HikariDataSource pool = null;
+            UrlDataSource connectionSource = null;
             DataSource source = dataSource;
             String description;
             if (url != null) {
                 description = JdbcUrls.describe(url);
                 HikariConfig config = new HikariConfig();
                 // Not the URL: the pool would log it (DEBUG) and quote it. The data source keeps its secrets apart.
-                config.setDataSource(new UrlDataSource(url, username, password));
+                // Connecting and logging in end within the acquisition timeout (10 s at most), so a server that
+                // accepts connections but never answers cannot hold the pool's connection creation forever.
+                Duration connect = acquisitionTimeout.compareTo(Duration.ofSeconds(10)) < 0 ? acquisitionTimeout : Duration.ofSeconds(10);
+                connectionSource = new UrlDataSource(url, username, password).withDefaults(Backend.of(resolved).driverDefaults(connect));
+                config.setDataSource(connectionSource);
                 config.setMaximumPoolSize(poolSize);
                 config.setConnectionTimeout(Math.max(250, acquisitionTimeout.toMillis()));
+                // Checking a connection before handing it out must fit in the acquisition timeout (HikariCP's
+                // default, 5 s, does not when acquisitionTimeout is 5 s or less).
+                config.setValidationTimeout(Math.clamp(acquisitionTimeout.toMillis() / 4, 250, 5_000));
                 config.setPoolName("sqlservice " + description);
                 config.setConnectionInitSql(Backend.of(resolved).sessionInitSql());
+                // The first connection is waited for below, within acquisitionTimeout, not by the pool's own
+                // start (which waits as long as the driver's whole-second login timeout, and more).
+                config.setInitializationFailTimeout(-1);
                 try {
+                    firstConnection(connectionSource, acquisitionTimeout);
                     pool = new HikariDataSource(config);
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | SQLException e) {
+                    connectionSource.close();
+                    if (pool != null) {
+                        pool.close();
+                    }
                     throw connectFailure(description, e, JdbcUrls.secrets(url, password));
                 }
                 source = pool;
@@ -419,16 +473,61 @@ public final class Database implements AutoCloseable {
                             .load()
                             .migrate();
                 }
-                Database database = new Database(this, resolved, source, pool, description);
+                Database database = new Database(this, resolved, source, pool, connectionSource, description);
                 if (pool == null && database.backend.checksSessions()) {
                     checkSessions(database);
                 }
                 return database;
             } catch (RuntimeException | Error e) {
+                if (connectionSource != null) {
+                    connectionSource.close();
+                }
                 if (pool != null) {
                     pool.close();
                 }
                 throw e;
+            }
+        }
+
+        /**
+         * Connects once, waiting at most {@code limit}: a wrong password or an unknown database fails at once with
+         * the driver's reason; a server that does not answer fails when the limit is up (and a connection that
+         * opens later is closed, since the caller then closes the source).
+         */
+        private static void firstConnection(UrlDataSource source, Duration limit) throws SQLException {
+            java.util.concurrent.CompletableFuture<java.sql.Connection> connecting = new java.util.concurrent.CompletableFuture<>();
+            Thread.ofVirtual().name("sqlservice-connect").start(() -> {
+                try {
+                    connecting.complete(source.getConnection());
+                } catch (Throwable t) {
+                    connecting.completeExceptionally(t);
+                }
+            });
+            try {
+                connecting.get(limit.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS).close();
+            } catch (java.util.concurrent.TimeoutException e) {
+                connecting.thenAccept(Builder::closeQuietly);
+                throw new SQLException("no answer within acquisitionTimeout (" + limit.toMillis() + " ms)", "08001");
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (e.getCause() instanceof SQLException sql) {
+                    throw sql;
+                }
+                if (e.getCause() instanceof RuntimeException r) {
+                    throw r;
+                }
+                throw new SQLException(String.valueOf(e.getCause()), "08001", e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                connecting.thenAccept(Builder::closeQuietly);
+                throw new SQLException("interrupted while connecting", "08001", e);
+            }
+        }
+
+        private static void closeQuietly(java.sql.Connection connection) {
+            try {
+                connection.close();
+            } catch (SQLException ignored) {
+                // Not used.
             }
         }
 

@@ -391,8 +391,9 @@ public final class Session {
     private <T> T inTransaction(Connection c, Function<? super Session, ? extends T> work) {
         Transaction state = new Transaction();
         Session session = new Session(database, c, state, statementTimeout);
+        Connections connections = database.connections();
         try {
-            c.setAutoCommit(false);
+            connections.bounded(c, () -> c.setAutoCommit(false));
         } catch (SQLException e) {
             throw translate("begin a transaction", e);
         }
@@ -403,11 +404,11 @@ public final class Session {
             T result = database.connections().bound(c, () -> work.apply(session));
             // A call cancelled while its work ran must not commit; from here on a cancel comes too late.
             Calls.beginCommit();
-            commit(c);
+            commit(connections, c);
             return result;
         } catch (Throwable t) {
             try {
-                c.rollback();
+                connections.bounded(c, c::rollback);
             } catch (SQLException e) {
                 t.addSuppressed(e);
             }
@@ -416,7 +417,7 @@ public final class Session {
             state.ended = true;
             database.connections().leaveTransaction();
             try {
-                c.setAutoCommit(true);
+                connections.bounded(c, () -> c.setAutoCommit(true));
             } catch (SQLException ignored) {
                 // The pool resets autocommit on return and evicts connections that fail to.
             }
@@ -427,9 +428,9 @@ public final class Session {
      * Commits; a commit that fails on a broken connection may or may not have reached the server: that is said
      * (SQLState 08007), unless the connection was aborted or closed before the commit was sent (08006, 08003).
      */
-    private static void commit(Connection c) {
+    private static void commit(Connections connections, Connection c) {
         try {
-            c.commit();
+            connections.bounded(c, c::commit);
         } catch (SQLException e) {
             String state = e.getSQLState();
             if (Calls.connectionAborted()) {

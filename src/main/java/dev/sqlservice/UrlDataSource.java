@@ -20,6 +20,8 @@ final class UrlDataSource implements DataSource {
     private final String url;
     private final Properties properties = new Properties();
     private final String description;
+    private volatile int loginTimeoutSeconds;
+    private volatile boolean closed;
 
     /**
      * @throws IllegalArgumentException when the URL holds a secret where its driver reads no parameter
@@ -38,9 +40,53 @@ final class UrlDataSource implements DataSource {
         this.description = JdbcUrls.describe(url);
     }
 
+    /**
+     * Adds driver settings that the URL does not set itself: the user's URL always wins.
+     *
+     * @return this data source
+     */
+    UrlDataSource withDefaults(Properties defaults) {
+        String query = url.indexOf('?') < 0 ? "" : url.substring(url.indexOf('?') + 1).toLowerCase(java.util.Locale.ROOT);
+        for (String name : defaults.stringPropertyNames()) {
+            String key = name.toLowerCase(java.util.Locale.ROOT);
+            boolean inUrl = ("&" + query).contains("&" + key + "=");
+            if (!inUrl && properties.getProperty(name) == null) {
+                properties.setProperty(name, defaults.getProperty(name));
+            }
+        }
+        return this;
+    }
+
+    /**
+     * Opens no connection any more; one being opened while this closes is closed as soon as it is open, so that
+     * nothing outlives the {@link Database}.
+     */
+    void close() {
+        closed = true;
+    }
+
     @Override
     public Connection getConnection() throws SQLException {
-        return DriverManager.getConnection(url, properties);
+        if (closed) {
+            throw closedFailure();
+        }
+        return opened(DriverManager.getConnection(url, properties));
+    }
+
+    private Connection opened(Connection connection) throws SQLException {
+        if (closed) {
+            try {
+                connection.close();
+            } catch (SQLException ignored) {
+                // Not to be used anyway.
+            }
+            throw closedFailure();
+        }
+        return connection;
+    }
+
+    private SQLException closedFailure() {
+        return new SQLException("the Database of " + description + " is closed", "08003");
     }
 
     @Override
@@ -49,18 +95,24 @@ final class UrlDataSource implements DataSource {
         withCredentials.putAll(properties);
         withCredentials.setProperty("user", username);
         withCredentials.setProperty("password", password);
-        return DriverManager.getConnection(url, withCredentials);
+        if (closed) {
+            throw closedFailure();
+        }
+        return opened(DriverManager.getConnection(url, withCredentials));
     }
 
-    /** What HikariCP's own driver data source does: the drivers read DriverManager's login timeout. */
+    /**
+     * Kept, not passed on: DriverManager's login timeout is global to the JVM (HikariCP's own driver data source
+     * sets it there); the drivers get theirs as properties ({@link Backend#driverDefaults}).
+     */
     @Override
     public void setLoginTimeout(int seconds) {
-        DriverManager.setLoginTimeout(seconds);
+        loginTimeoutSeconds = seconds;
     }
 
     @Override
     public int getLoginTimeout() {
-        return DriverManager.getLoginTimeout();
+        return loginTimeoutSeconds;
     }
 
     @Override
