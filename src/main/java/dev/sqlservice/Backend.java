@@ -74,6 +74,14 @@ abstract sealed class Backend {
     /** A query with one bind, the {@link #sessionId}, returning a row while that session is alive on the server. */
     abstract String sessionAliveSql();
 
+    /**
+     * Ends a connection at once from any thread: a statement blocked reading from it fails. Returns quickly; the
+     * caller runs it on a thread of its own all the same.
+     */
+    void abort(Connection connection, java.util.concurrent.Executor executor) throws SQLException {
+        connection.abort(executor);
+    }
+
     /** A driver getter of the physical connection under a pool's proxy, found by name (no driver class needed). */
     static long driverLong(Connection connection, String getter) throws SQLException {
         Connection physical = connection.unwrap(Connection.class);
@@ -197,6 +205,34 @@ abstract sealed class Backend {
         @Override
         long sessionId(Connection connection) throws SQLException {
             return driverLong(connection, "getThreadId");
+        }
+
+        /**
+         * Connector/J's {@code abort()} first sends {@code KILL} over a new connection and closes the socket only
+         * after that (on a dead network: after its connect timeout). The socket itself is closed first here, so
+         * the blocked read fails at once; {@code abort()} then only tidies up.
+         */
+        @Override
+        void abort(Connection connection, java.util.concurrent.Executor executor) throws SQLException {
+            try {
+                Connection physical = connection.unwrap(Connection.class);
+                Object client = physical.getClass().getMethod("getClient").invoke(physical);
+                for (Class<?> type = client.getClass(); type != null; type = type.getSuperclass()) {
+                    try {
+                        java.lang.reflect.Field field = type.getDeclaredField("socket");
+                        field.setAccessible(true);
+                        if (field.get(client) instanceof java.net.Socket socket) {
+                            socket.close();
+                        }
+                        break;
+                    } catch (NoSuchFieldException next) {
+                        // look in the superclass
+                    }
+                }
+            } catch (ReflectiveOperationException | RuntimeException | java.io.IOException e) {
+                // Another driver version: its own abort() does the job, only more slowly.
+            }
+            connection.abort(executor);
         }
 
         @Override

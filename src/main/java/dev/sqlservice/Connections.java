@@ -122,7 +122,7 @@ final class Connections {
             aborted = true;
             ABORTS.execute(() -> {
                 try {
-                    connection.abort(ABORTS);
+                    backend.abort(connection, ABORTS);
                 } catch (SQLException | RuntimeException ignored) {
                     // Already closed, or the driver cannot abort: closing the lease evicts it all the same.
                 }
