@@ -88,6 +88,7 @@ public final class FaultReport {
         try {
             blackhole(Duration.ofMillis(200));
             blackhole(null);
+            blackhole(null, Duration.ofSeconds(5));
             cancelOnDeadNetwork();
             latency();
             reset();
@@ -103,12 +104,21 @@ public final class FaultReport {
 
     /** A 5 s statement running when the network goes silent, with or without a statement timeout. */
     private void blackhole(Duration statementTimeout) throws Exception {
-        String fault = statementTimeout == null ? "blackhole, no statement timeout"
-                : "blackhole, statementTimeout " + statementTimeout.toMillis() + " ms";
+        blackhole(statementTimeout, null);
+    }
+
+    /** The same, with the builder's deadConnectionTimeout set (null: its default, 60 s). */
+    private void blackhole(Duration statementTimeout, Duration deadConnectionTimeout) throws Exception {
+        String fault = (statementTimeout == null ? "blackhole, no statement timeout"
+                : "blackhole, statementTimeout " + statementTimeout.toMillis() + " ms")
+                + (deadConnectionTimeout == null ? "" : ", deadConnectionTimeout " + deadConnectionTimeout.toSeconds() + " s");
         try (FaultProxy proxy = proxy()) {
             Database.Builder builder = builder(proxy).poolSize(2).acquisitionTimeout(Duration.ofSeconds(5));
             if (statementTimeout != null) {
                 builder.statementTimeout(statementTimeout);
+            }
+            if (deadConnectionTimeout != null) {
+                builder.deadConnectionTimeout(deadConnectionTimeout);
             }
             Database db = builder.build();
             warm(db, 2);
