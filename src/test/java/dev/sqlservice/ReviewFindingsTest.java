@@ -119,7 +119,7 @@ class ReviewFindingsTest {
     }
 
     // DEFECT (hang, issue 13 point 4 "no call hangs forever on a dead connection"): the liveness probe
-    // (Liveness.isAlive, Liveness.java:40-52; Backend.sessionAliveSql) asks over a NEW connection whether the
+    // (Liveness.isAlive, Liveness.java:54-70; Backend.sessionAliveSql, Backend.java:130,203) asks over a NEW connection whether the
     // server session still exists (pg_stat_activity / processlist). When only the established connection is dead
     // (a NAT or firewall dropping the flow's state, a load balancer failover) the server session is alive, so
     // every probe answers "alive", quietSince is reset, and the call waits forever despite deadConnectionTimeout.
@@ -155,7 +155,7 @@ class ReviewFindingsTest {
     }
 
     // DEFECT (silent wrong data, issue 12 item 3; README "the pool's sessions use time_zone = '+00:00'"): on MariaDB
-    // the library's own pool sets the time zone only when a connection is created (Database.java:267,
+    // the library's own pool sets the time zone only when a connection is created (Database.java:437,
     // connectionInitSql); any statement that changes it (here a call's own "set time_zone") leaves the pooled
     // session shifted, and every later OffsetDateTime write on it is stored shifted while the refresh hides it.
     // A dataSource handed in is checked on every lease (Connections.checkSessions), the owned pool never.
