@@ -307,7 +307,9 @@ public final class AsyncSession {
         CompletableFuture<T> result = new CompletableFuture<>() {
             @Override
             public boolean cancel(boolean mayInterruptIfRunning) {
-                // A call whose transaction has begun to commit refuses: the stage then reports the commit.
+                // Refused once a transaction has begun to commit (the stage reports the commit), and once a
+                // statement outside a transaction was sent: the server is asked to cancel it, and the stage then
+                // reports what the server says (cancelled when it confirms, the result when the statement won).
                 return !isDone() && running.cancel() && super.cancel(mayInterruptIfRunning);
             }
         };

@@ -27,7 +27,8 @@ abstract sealed class Backend {
     static Backend of(SQLDialect dialect) {
         return switch (dialect.family()) {
             case POSTGRES -> Postgres.INSTANCE;
-            case MARIADB, MYSQL -> MariaDb.INSTANCE;
+            case MARIADB -> MariaDb.MARIADB;
+            case MYSQL -> MariaDb.MYSQL;
             default -> throw new IllegalArgumentException("sqlservice does not support the dialect " + dialect
                     + "; supported: POSTGRES, MARIADB, MYSQL");
         };
@@ -53,6 +54,14 @@ abstract sealed class Backend {
         return null;
     }
 
+    /**
+     * The SQL of a statement as it is sent, given the SQL jOOQ rendered: a backend may wrap it so that it does
+     * not depend on session state anyone could have changed.
+     */
+    String statementSql(String sql, int maxRows) {
+        return sql;
+    }
+
     /** SQL run on each new connection of the pool the library creates; null for none. */
     String sessionInitSql() {
         return null;
@@ -71,7 +80,10 @@ abstract sealed class Backend {
     /** The server's id of a connection's session (PostgreSQL's backend pid, MariaDB's thread id). */
     abstract long sessionId(Connection connection) throws SQLException;
 
-    /** A query with one bind, the {@link #sessionId}, returning a row while that session is alive on the server. */
+    /**
+     * A query with one bind, the {@link #sessionId}, returning a row while that session is running a statement on
+     * the server (not idle: a session that finished while our statement is still outstanding lost its client).
+     */
     abstract String sessionAliveSql();
 
     /**
@@ -136,17 +148,44 @@ abstract sealed class Backend {
 
         @Override
         String sessionAliveSql() {
-            return "select 1 from pg_stat_activity where pid = ?";
+            return "select 1 from pg_stat_activity where pid = ? and state in ('active', 'fastpath function call')";
         }
     }
 
     /**
      * MariaDB and MySQL. {@code OffsetDateTime} values travel as UTC ({@link MariaDbTimestamps}), and
-     * {@code TIMESTAMP} columns are read and written in the session time zone: every session must use UTC, or
-     * instants are stored shifted without any error.
+     * {@code TIMESTAMP} columns are read and written in the session time zone, which any statement (or a pool
+     * handed in) may have changed: instants would then be stored and read shifted, without any error. On MariaDB
+     * every query and write the library sends therefore runs with {@code SET STATEMENT time_zone = '+00:00' FOR},
+     * whatever the session says, at no extra round trip. MySQL has no {@code SET STATEMENT}: its sessions are set
+     * to UTC when the library's pool opens them, and those of a data source handed in are checked on every lease.
      */
     static final class MariaDb extends Backend {
-        static final MariaDb INSTANCE = new MariaDb();
+        static final MariaDb MARIADB = new MariaDb(false);
+        static final MariaDb MYSQL = new MariaDb(true);
+        private static final java.util.regex.Pattern QUERY_OR_WRITE =
+                java.util.regex.Pattern.compile("(?i)[\\s(]*(select|insert|update|delete|replace|with)\\b");
+        private final boolean mysql;
+
+        private MariaDb(boolean mysql) {
+            this.mysql = mysql;
+        }
+
+        /**
+         * Connector/J applies JDBC {@code maxRows} by prefixing {@code SET STATEMENT sql_select_limit = n FOR},
+         * which it no longer does to a statement that starts with our own {@code SET STATEMENT}: the limit joins
+         * ours.
+         */
+        @Override
+        String statementSql(String sql, int maxRows) {
+            java.util.regex.Matcher m = QUERY_OR_WRITE.matcher(sql);
+            if (mysql || !m.lookingAt()) {
+                return sql;
+            }
+            boolean query = m.group(1).equalsIgnoreCase("select") || m.group(1).equalsIgnoreCase("with");
+            return "set statement time_zone = '+00:00'" + (maxRows > 0 && query ? ", sql_select_limit = " + maxRows : "")
+                    + " for " + sql;
+        }
         private static final Set<String> UTC = Set.of("+00:00", "+0:00", "UTC", "Etc/UTC", "Z", "GMT", "Etc/GMT");
         private static final int QUERY_INTERRUPTED = 1317;
 
@@ -162,7 +201,7 @@ abstract sealed class Backend {
 
         @Override
         boolean checksSessions() {
-            return true;
+            return mysql;
         }
 
         @Override
@@ -237,7 +276,7 @@ abstract sealed class Backend {
 
         @Override
         String sessionAliveSql() {
-            return "select 1 from information_schema.processlist where id = ?";
+            return "select 1 from information_schema.processlist where id = ? and command <> 'Sleep'";
         }
     }
 }

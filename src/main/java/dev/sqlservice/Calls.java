@@ -67,6 +67,13 @@ final class Calls implements ExecuteListener {
         private Statement statement;
         private ScheduledFuture<?> deadline;
         private boolean cancelled;
+        /**
+         * The caller asked to cancel while a statement that commits by itself (outside a transaction) ran: the
+         * cancel went to the server, and the outcome is the server's (confirmed, finished anyway, or unknown).
+         */
+        private boolean cancelRequested;
+        /** A statement outside a transaction was sent: from then on only the server can tell what happened. */
+        private boolean sentOutsideTransaction;
         private boolean committing;
         /** The running statement passed its deadline and a cancel was sent. */
         private boolean timedOut;
@@ -87,14 +94,28 @@ final class Calls implements ExecuteListener {
         }
 
         /**
-         * Cancels the call unless its transaction has started to commit: a statement it is running is cancelled
-         * on the server (on another thread: this returns at once), a connection wait ends, and no further
-         * statement starts.
+         * Cancels the call, or asks the server to. Returns at once (the cancel is sent on another thread).
+         * <ul>
+         *   <li>Queued, waiting for a connection, or in a transaction that has not begun to commit: the call is
+         *       cancelled (a connection wait ends, no further statement starts, the transaction rolls back).</li>
+         *   <li>A statement outside a transaction was sent: it may already have been applied, so the call is not
+         *       cancelled here; the cancel goes to the server, and the call ends with what the server says:
+         *       {@link CancellationException} when it confirms, the statement's result when it finished first,
+         *       SQLState 08007 when nobody can tell.</li>
+         * </ul>
          *
-         * @return false when the call is committing, so the cancel comes too late
+         * @return whether the call is cancelled now (false when it is committing, or when only the server can
+         *     tell)
          */
         synchronized boolean cancel() {
             if (committing) {
+                return false;
+            }
+            if (sentOutsideTransaction) {
+                if (statement != null && !timedOut && !cancelRequested && !aborted) {
+                    cancelRequested = true;
+                    calls.cancelOnServer(this, statement, "the call was cancelled");
+                }
                 return false;
             }
             cancelled = true;
@@ -165,16 +186,30 @@ final class Calls implements ExecuteListener {
                 lease = call.lease;
             }
             Thread.ofVirtual().name("sqlservice-liveness").start(() -> {
-                boolean alive = liveness.isAlive(lease.connection());
+                Liveness.Finding finding = liveness.probe(lease.connection());
+                if (finding == Liveness.Finding.NOT_RUNNING) {
+                    // The server may have just finished and its last bytes be on the way: ask once more.
+                    java.util.concurrent.locks.LockSupport.parkNanos(liveness.recheckNanos());
+                    synchronized (call) {
+                        if (call.statement != statement) {
+                            call.probing = false;
+                            return;
+                        }
+                    }
+                    finding = liveness.probe(lease.connection());
+                }
                 synchronized (call) {
                     call.probing = false;
-                    if (alive) {
+                    if (finding == Liveness.Finding.RUNNING) {
                         call.quietSince = System.nanoTime();
                         return;
                     }
                 }
-                call.abortIfStillRunning(statement, "the connection showed no sign of life for "
-                        + liveness.timeout().toMillis() + " ms (deadConnectionTimeout)");
+                call.abortIfStillRunning(statement, finding == Liveness.Finding.NO_ANSWER
+                        ? "the connection showed no sign of life for " + liveness.timeout().toMillis()
+                                + " ms and the server did not answer a probe (deadConnectionTimeout)"
+                        : "the connection showed no sign of life for " + liveness.timeout().toMillis()
+                                + " ms and the server no longer runs its statement (deadConnectionTimeout)");
             });
         }
     }
@@ -336,15 +371,17 @@ final class Calls implements ExecuteListener {
                 calls = call.calls;
                 call.timedOut = false;
             }
-            if (cancelled) {
-                CancellationException cancellation = new CancellationException("the call was cancelled");
+            boolean confirmed = calls != null && calls.backend.isCancelConfirmation(e);
+            if (cancelled || cancelRequested(call) && confirmed && !aborted) {
+                CancellationException cancellation = new CancellationException(cancelled ? "the call was cancelled"
+                        : "the call was cancelled on the server, before its statement took effect");
                 cancellation.initCause(e);
                 throw cancellation;
             }
             if (aborted) {
                 throw abortedFailure(e, abortReason, autoCommit);
             }
-            if (timedOut && calls != null && calls.backend.isCancelConfirmation(e)) {
+            if (timedOut && confirmed) {
                 synchronized (call) {
                     if (call.lease != null) {
                         call.lease.cancelConfirmed();
@@ -356,6 +393,12 @@ final class Calls implements ExecuteListener {
                         new SQLTimeoutException(message, cause.getSQLState(), cause.getErrorCode(), e));
             }
             throw connectionLoss(e, autoCommit);
+        }
+    }
+
+    private static boolean cancelRequested(Call call) {
+        synchronized (call) {
+            return call.cancelRequested;
         }
     }
 
@@ -398,6 +441,24 @@ final class Calls implements ExecuteListener {
     }
 
     @Override
+    public void renderEnd(ExecuteContext ctx) {
+        String sql = ctx.sql();
+        if (sql != null) {
+            Call call = CURRENT.get();
+            int maxRows = 0;
+            if (call != null) {
+                synchronized (call) {
+                    maxRows = call.maxRows;
+                }
+            }
+            String sent = backend.statementSql(sql, maxRows);
+            if (sent != sql) {
+                ctx.sql(sent);
+            }
+        }
+    }
+
+    @Override
     public void executeStart(ExecuteContext ctx) {
         Call call = CURRENT.get();
         Statement statement = ctx.statement();
@@ -415,6 +476,7 @@ final class Calls implements ExecuteListener {
             call.calls = this;
             call.statement = statement;
             call.timedOut = false;
+            call.sentOutsideTransaction |= call.autoCommit;
             if (liveness != null) {
                 call.quietSince = System.nanoTime();
                 running.add(call);
@@ -441,6 +503,11 @@ final class Calls implements ExecuteListener {
         synchronized (call) {
             if (call.cancelled) {
                 throw new CancellationException("the call was cancelled");
+            }
+            if (call.cancelRequested && !call.timedOut && !call.aborted && backend.endsInterruptedQueriesNormally()
+                    && ctx.resultSet() != null) {
+                throw new CancellationException("the call was cancelled: the server interrupted its query (KILL QUERY),"
+                        + " whose result is discarded");
             }
             if (call.timedOut && !call.aborted && backend.endsInterruptedQueriesNormally() && ctx.resultSet() != null) {
                 // MariaDB ends some interrupted queries (BENCHMARK) with a normal, meaningless result; a write it

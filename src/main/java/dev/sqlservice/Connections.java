@@ -147,11 +147,7 @@ final class Connections {
             try {
                 if (aborted || cancelUnconfirmed) {
                     // Never handed out again: aborted, or a cancel may still stop its next statement.
-                    if (ownedPool != null) {
-                        ownedPool.evictConnection(connection);
-                    } else if (!aborted) {
-                        abort();
-                    }
+                    retire(connection, aborted);
                 }
                 connection.close();
             } catch (SQLException e) {
@@ -159,6 +155,28 @@ final class Connections {
             } finally {
                 permits.release();
             }
+        }
+    }
+
+    /**
+     * Makes sure the pool never hands {@code connection} out again. Our pool evicts it. A data source handed in
+     * gets it back ended: its physical connection aborted here, before it is returned (a later abort would hit a
+     * connection the pool may already have lent to someone else), and evicted when the pool is HikariCP.
+     */
+    private void retire(Connection connection, boolean alreadyAborted) throws SQLException {
+        if (ownedPool != null) {
+            ownedPool.evictConnection(connection);
+            return;
+        }
+        if (!alreadyAborted) {
+            try {
+                backend.abort(connection.unwrap(Connection.class), Runnable::run);
+            } catch (SQLException | RuntimeException e) {
+                // Already closed: nothing to stop.
+            }
+        }
+        if (dataSource.isWrapperFor(HikariDataSource.class)) {
+            dataSource.unwrap(HikariDataSource.class).evictConnection(connection);
         }
     }
 

@@ -47,36 +47,52 @@ final class Liveness {
         return timeout;
     }
 
+    /** What a probe found. */
+    enum Finding {
+        /** The session is running a statement: the connection is alive (or nobody can tell). */
+        RUNNING,
+        /** The server answered that the session is gone or idle while our statement is outstanding. */
+        NOT_RUNNING,
+        /** No answer within {@link #probeBound()}: the server cannot be reached. */
+        NO_ANSWER
+    }
+
     /**
-     * Whether the session of {@code connection} is alive on the server, asked over a new connection; false when
-     * the answer does not come within {@link #probeBound()}. Blocks the calling (virtual) thread that long at most.
+     * Asks the server, over a new connection, whether the session of {@code connection} is running a statement.
+     * Blocks the calling (virtual) thread for {@link #probeBound()} at most.
      */
-    boolean isAlive(Connection connection) {
-        CompletableFuture<Boolean> answer = new CompletableFuture<>();
+    Finding probe(Connection connection) {
+        long id;
+        try {
+            id = backend.sessionId(connection);
+        } catch (Exception e) {
+            return Finding.RUNNING; // a driver whose session id cannot be read: nothing to judge by
+        }
+        CompletableFuture<Finding> answer = new CompletableFuture<>();
         Thread.ofVirtual().name("sqlservice-liveness-probe").start(() -> {
-            try {
-                long id = backend.sessionId(connection);
-                try (Connection probe = probes.getConnection();
-                        PreparedStatement s = probe.prepareStatement(backend.sessionAliveSql())) {
-                    s.setLong(1, id);
-                    try (ResultSet r = s.executeQuery()) {
-                        answer.complete(r.next());
-                    }
+            try (Connection probe = probes.getConnection();
+                    PreparedStatement s = probe.prepareStatement(backend.sessionAliveSql())) {
+                s.setLong(1, id);
+                try (ResultSet r = s.executeQuery()) {
+                    answer.complete(r.next() ? Finding.RUNNING : Finding.NOT_RUNNING);
                 }
             } catch (Throwable t) {
-                answer.complete(false);
+                answer.complete(Finding.NO_ANSWER);
             }
         });
         try {
             return answer.get(probeBound().toNanos(), TimeUnit.NANOSECONDS);
-        } catch (java.util.concurrent.TimeoutException e) {
-            return false;
+        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+            return Finding.NO_ANSWER;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return true;
-        } catch (java.util.concurrent.ExecutionException e) {
-            return false;
+            return Finding.RUNNING;
         }
+    }
+
+    /** How long to wait before asking again when a session was found idle (its last bytes may be on the way). */
+    long recheckNanos() {
+        return Math.min(TimeUnit.MILLISECONDS.toNanos(200), timeout.toNanos() / 8);
     }
 
     /** Closes the probes' data source: no probe connection opens after the database closed. */

@@ -304,9 +304,15 @@ public final class Session {
 
     /**
      * Upserts records by primary key, in the database: one {@code INSERT … ON CONFLICT (primary key) DO UPDATE}
-     * per chunk of records sharing a table and a set of changed fields, writing only the changed fields,
-     * parents before children (foreign-key order), rows in primary-key order. The records are then refreshed
-     * with the rows as stored (identity values, defaults, trigger values) and their changed flags reset.
+     * per chunk of records sharing a table and a set of changed fields (chunks bounded by rows and by bytes),
+     * writing only the changed fields and never a generated column, parents before children (foreign-key order),
+     * rows in primary-key order within and across chunks. Every statement is rendered by jOOQ with the database's
+     * {@code Settings} ({@code RenderMapping} included). The records are then refreshed with the rows as stored
+     * (identity values, defaults, trigger and generated values) and their changed flags reset.
+     *
+     * <p>Keys are compared as the database compares them ({@code timestamptz} by instant, {@code numeric} at the
+     * column's scale, {@code char(n)} without padding). Two records that a collation maps to the same stored row
+     * fail the call with SQLState 21000.
      *
      * <p>All or nothing: the whole call is one transaction (a savepoint inside {@link #transaction}). When the
      * database rejects any row, nothing is written and no record is changed: records are refreshed only after the
@@ -317,7 +323,7 @@ public final class Session {
      * @return the same instances, in input order
      * @throws NullPointerException when {@code records} or an element is null
      * @throws IllegalArgumentException when a table has no primary key, a composite key is partly set, or the
-     *     same record or primary key appears twice; checked before any SQL
+     *     same record, or two keys the database stores as equal, appear twice; checked before any SQL
      * @throws DataAccessException when the database rejects a row (SQLState kept)
      */
     public <R extends UpdatableRecord<?>> List<R> saveAll(Collection<? extends R> records) {

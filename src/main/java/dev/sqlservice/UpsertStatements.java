@@ -500,7 +500,7 @@ abstract sealed class UpsertStatements {
             List<TableField<?, ?>> key = group.keys().fields();
             BitSet borrowed = group.generatedKey() ? new BitSet()
                     : requiredButUnset(fields, columns, computedColumns(dsl, table));
-            Sql sql = new Sql().sql(mysql ? "" : "set statement sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION' for ");
+            Sql sql = new Sql().sql(mysql ? "" : "set statement sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00' for ");
             sql.sql("insert into ").part(table).sql(" (");
             boolean first = true;
             for (int i = 0; i < fields.length; i++) {
