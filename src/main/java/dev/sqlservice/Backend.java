@@ -39,6 +39,18 @@ abstract sealed class Backend {
     /** Whether an interrupted query may end with a normal (meaningless) result instead of an error. */
     abstract boolean endsInterruptedQueriesNormally();
 
+    /**
+     * Whether the driver reads a result set in fetch-size batches (a server-side cursor) only inside a transaction:
+     * pgjdbc buffers the whole result in autocommit mode, so a stream outside a transaction runs in one of its own.
+     */
+    abstract boolean streamsOnlyInTransactions();
+
+    /**
+     * Whether closing a result set before its end makes the driver read and discard the rest (MariaDB's streaming
+     * result), so that a stream closed early outside a transaction has its query stopped on the server first.
+     */
+    abstract boolean readsRestOfResultOnClose();
+
     /** Whether {@link #unfitSession} checks anything. */
     boolean checksSessions() {
         return false;
@@ -103,6 +115,16 @@ abstract sealed class Backend {
         }
 
         @Override
+        boolean streamsOnlyInTransactions() {
+            return true;
+        }
+
+        @Override
+        boolean readsRestOfResultOnClose() {
+            return false;
+        }
+
+        @Override
         Properties driverDefaults(Duration connect) {
             Properties p = new Properties();
             p.setProperty("connectTimeout", seconds(connect));
@@ -149,6 +171,18 @@ abstract sealed class Backend {
 
         @Override
         boolean endsInterruptedQueriesNormally() {
+            return true;
+        }
+
+        @Override
+        boolean streamsOnlyInTransactions() {
+            // Connector/J 3 streams any result whose statement has a fetch size > 0, reading that many rows from
+            // the socket at a time (the server's writes wait on TCP flow control): autocommit is fine.
+            return false;
+        }
+
+        @Override
+        boolean readsRestOfResultOnClose() {
             return true;
         }
 
