@@ -51,6 +51,14 @@ abstract sealed class Backend {
      */
     abstract boolean readsRestOfResultOnClose();
 
+    /**
+     * Cancels on the server what {@code statement}'s connection is running while more rows of its open result are
+     * read; by default the statement's own cancel.
+     */
+    void cancelReading(Statement statement) throws SQLException {
+        statement.cancel();
+    }
+
     /** Whether {@link #unfitSession} checks anything. */
     boolean checksSessions() {
         return false;
@@ -122,6 +130,22 @@ abstract sealed class Backend {
         @Override
         boolean readsRestOfResultOnClose() {
             return false;
+        }
+
+        /**
+         * pgjdbc's {@code Statement.cancel()} does nothing once {@code executeQuery} has returned, even while a
+         * fetch of the open result runs: the connection's {@code cancelQuery()} sends the cancel regardless.
+         */
+        @Override
+        void cancelReading(Statement statement) throws SQLException {
+            Connection physical = statement.getConnection().unwrap(Connection.class);
+            try {
+                physical.getClass().getMethod("cancelQuery").invoke(physical);
+            } catch (java.lang.reflect.InvocationTargetException e) {
+                throw e.getCause() instanceof SQLException s ? s : new SQLException(e.getCause());
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                throw new SQLException("cannot cancel on " + physical.getClass().getName(), e);
+            }
         }
 
         @Override

@@ -67,6 +67,8 @@ final class Calls implements ExecuteListener {
         private Thread waitingForConnection;
         private Connections.Lease lease;
         private Statement statement;
+        /** The running statement is reading on from its open result, not executing ({@link #reading}). */
+        private boolean reading;
         private ScheduledFuture<?> deadline;
         private boolean cancelled;
         private boolean committing;
@@ -140,9 +142,14 @@ final class Calls implements ExecuteListener {
         if (call.lease != null) {
             call.lease.cancelSent();
         }
+        boolean reading = call.reading;
         Thread.ofVirtual().name("sqlservice-cancel").start(() -> {
             try {
-                statement.cancel();
+                if (reading) {
+                    backend.cancelReading(statement);
+                } else {
+                    statement.cancel();
+                }
             } catch (SQLException | RuntimeException ignored) {
                 // The statement may have just ended, or the network is down: the grace deadline decides.
             }
@@ -473,6 +480,7 @@ final class Calls implements ExecuteListener {
         Call call = CURRENT.get();
         synchronized (call) {
             call.calls.start(call, statement);
+            call.reading = true;
         }
         try {
             return read.get();
@@ -518,6 +526,7 @@ final class Calls implements ExecuteListener {
         }
         synchronized (call) {
             call.statement = null;
+            call.reading = false;
             if (call.calls != null && call.calls.liveness != null) {
                 call.calls.running.remove(call);
             }

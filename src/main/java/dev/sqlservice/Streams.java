@@ -5,6 +5,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -67,6 +68,8 @@ final class Streams {
         private int fetchSize;
         private volatile State state = State.OPEN;
         private Throwable failure;
+        /** A failure that came after rows still to be handed out: thrown by the next fetch. */
+        private RuntimeException pendingFailure;
         private Cleaner.Cleanable cleanable;
 
         private Cursor(Database database, Connection connection, Connections.Lease lease, boolean ownTransaction,
@@ -151,7 +154,8 @@ final class Streams {
 
         /**
          * The next rows, at most {@code n}; fewer only at the end (then the cursor is released and every later
-         * call returns none). A failure releases the cursor and is thrown; every later call then throws an
+         * call returns none) or when the database failed after some of them (the cursor is released, and the next
+         * call throws that failure). A failure releases the cursor; once thrown, every later call throws an
          * {@link IllegalStateException}.
          *
          * @throws IllegalStateException when the cursor was closed or failed, or its transaction session may not be
@@ -160,13 +164,22 @@ final class Streams {
          * @throws java.util.concurrent.CancellationException when the cursor's call was cancelled
          */
         synchronized List<R> fetch(int n) {
-            checkReadable();
+            RuntimeException failed = pendingFailure;
+            if (failed != null) {
+                pendingFailure = null;
+                throw failed;
+            }
+            checkNotClosed();
+            if (state == State.FAILED) {
+                throw new IllegalStateException("this stream failed and was released: " + failure, failure);
+            }
             if (state == State.EXHAUSTED) {
                 return List.of();
             }
-            checkUsable.run();
+            List<R> batch = new ArrayList<>(n);
             try {
-                List<R> batch = Calls.run(call, timeout, 0, !ownTransaction && lease != null, () -> Calls.reading(statement, () -> {
+                checkUsable.run();
+                Calls.run(call, timeout, 0, !ownTransaction && lease != null, () -> Calls.reading(statement, () -> {
                     if (n != fetchSize) {
                         try {
                             rows.resultSet().setFetchSize(n);
@@ -175,30 +188,46 @@ final class Streams {
                         }
                         fetchSize = n;
                     }
-                    return rows.fetchNext(n);
+                    for (int i = 0; i < n; i++) {
+                        R row = rows.fetchNext();
+                        if (row == null) {
+                            break;
+                        }
+                        batch.add(row);
+                    }
+                    return null;
                 }));
-                if (batch.size() < n) {
-                    release(State.EXHAUSTED, null);
+            } catch (RuntimeException e) {
+                release(State.FAILED, e);
+                if (batch.isEmpty()) {
+                    throw e;
                 }
+                // The rows read before the failure are handed out first; the failure comes after them.
+                pendingFailure = e;
                 return batch;
-            } catch (RuntimeException | Error e) {
+            } catch (Error e) {
                 release(State.FAILED, e);
                 throw e;
             }
+            if (batch.size() < n) {
+                release(State.EXHAUSTED, null);
+            }
+            return batch;
+        }
+
+        /** Whether every row has been read (the cursor is released). */
+        boolean exhausted() {
+            return state == State.EXHAUSTED;
         }
 
         /**
-         * Throws when reading is no longer allowed: after {@link #close} or a failure.
+         * Throws when the cursor was closed: reading a closed stream is a bug of the caller.
          *
-         * @throws IllegalStateException naming why
+         * @throws IllegalStateException saying so
          */
-        void checkReadable() {
-            State s = state;
-            if (s == State.CLOSED) {
+        void checkNotClosed() {
+            if (state == State.CLOSED) {
                 throw new IllegalStateException("this stream is closed; read its rows before closing it");
-            }
-            if (s == State.FAILED) {
-                throw new IllegalStateException("this stream failed and is released: " + failure, failure);
             }
         }
 
@@ -339,7 +368,7 @@ final class Streams {
 
         @Override
         public boolean tryAdvance(Consumer<? super R> action) {
-            cursor.checkReadable();
+            cursor.checkNotClosed();
             if (next == batch.size()) {
                 batch = List.of();
                 List<R> fetched = cursor.fetch(FETCH_SIZE);
@@ -534,7 +563,7 @@ final class Streams {
                     }
                     demand.getAndUpdate(d -> d == Long.MAX_VALUE ? d : d - 1);
                 }
-                if (batch.size() < n) {
+                if (cursor.exhausted()) {
                     terminate();
                     try {
                         subscriber.onComplete();
