@@ -300,10 +300,12 @@ class StreamTest {
     @Test
     void stream__fetch_that_outlives_the_statement_timeout_fails_with_a_timeout_and_gives_the_connection_back(
             Session session, Database db) throws Exception {
-        // The first fetch is fast; the second reaches a row that takes 5 s to compute.
+        // The first fetch is fast; the second reaches a row that takes 5 s to compute. (The padding fills MariaDB's
+        // network buffer, which the server flushes only when full, so the rows before the slow one arrive at once.)
         String sql = postgres
                 ? "select i, case when i = 1500 then pg_sleep(5) end as s from generate_series(1, 2000) i"
-                : "select seq as i, case when seq = 1500 then sleep(5) end as s from seq_1_to_2000";
+                : "select seq as i, repeat('x', 200) as padding, case when seq = 1500 then sleep(5) end as s"
+                        + " from seq_1_to_2000";
         Session timed = session.withStatementTimeout(Duration.ofMillis(500));
         List<Long> seen = new ArrayList<>();
         long start = System.nanoTime();
