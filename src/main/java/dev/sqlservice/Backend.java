@@ -47,7 +47,7 @@ abstract sealed class Backend {
 
     /**
      * Whether closing a result set before its end makes the driver read and discard the rest (MariaDB's streaming
-     * result), so that a stream closed early outside a transaction has its query stopped on the server first.
+     * result), so that a stream closed early outside a transaction closes its connection instead.
      */
     abstract boolean readsRestOfResultOnClose();
 

@@ -290,14 +290,16 @@ final class Streams {
                 return true;
             }
             if (!atEnd && lease != null && database.backend().readsRestOfResultOnClose()) {
-                // MariaDB would read every remaining row off the socket: stop the query on the server instead, and
-                // never reuse the connection (a late KILL QUERY could stop its next statement).
-                lease.cancelSent();
+                // MariaDB's driver would read every remaining row off the socket (and its Statement.cancel() does
+                // nothing between fetches): close the connection instead, which ends the query on the server; the
+                // pool opens a new one.
+                lease.abort();
                 try {
-                    statement.cancel();
-                } catch (SQLException | RuntimeException ignored) {
-                    // The query ended meanwhile, or the network failed: closing the result decides.
+                    rows.close();
+                } catch (RuntimeException ignored) {
+                    // The socket was closed under it.
                 }
+                return false;
             }
             try {
                 if (call.isCancelled()) {

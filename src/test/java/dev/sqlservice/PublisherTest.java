@@ -197,10 +197,8 @@ class PublisherTest {
                         + " from seq_1_to_5";
         Recorder r = new Recorder();
         session.stream(slow, Map.of()).subscribe(r);
-        r.subscription.request(2);
-        r.awaitRows(2);
-        r.subscription.request(1);
-        Thread.sleep(300); // the third row is being computed
+        r.subscription.request(3);
+        Thread.sleep(500); // the third row is being computed
         long start = System.nanoTime();
         r.subscription.cancel();
         StreamTest.awaitReleased(db);
