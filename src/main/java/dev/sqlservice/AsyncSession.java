@@ -8,8 +8,11 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Flow;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.stream.Stream;
 import org.jooq.Query;
 import org.jooq.Record;
 import org.jooq.Result;
@@ -239,6 +242,95 @@ public final class AsyncSession {
      */
     public CompletionStage<Integer> execute(String sql) {
         return execute(sql, Map.of());
+    }
+
+    /**
+     * The rows of a query as a {@link Flow.Publisher} with backpressure (Reactor's {@code Flux.from},
+     * {@code JdkFlowAdapter}, RxJava and Mutiny adapt it): rows are read from a server-side cursor only as the
+     * subscriber requests them, each fetch asking the server for what is requested (at most
+     * {@value Streams#FETCH_SIZE} rows at a time), so memory stays bounded whatever the number of rows and however
+     * slow the subscriber.
+     *
+     * <p>Nothing runs until the first {@code request}: then the query runs on a virtual thread of its own (not one
+     * of the executor's workers: the stream holds its connection, and reading it must not wait behind calls that
+     * wait for one), which borrows a pooled connection (waiting up to {@code acquisitionTimeout}) and keeps it
+     * until the rows end, the query fails, the subscriber cancels or throws, or the subscription is abandoned
+     * (found by the garbage collector, logged and released). Signals come from one thread at a time, in order:
+     * {@code onSubscribe}, then {@code onNext} per row, then one of {@code onComplete} (also for no rows) or
+     * {@code onError}. A failure half-way comes after the rows read before it. The session's statement timeout
+     * applies to each fetch; {@code cancel()} stops a fetch running on the server. {@code request(n)} with
+     * {@code n <= 0} ends the subscription with {@code onError(IllegalArgumentException)} (rule 3.9); a second
+     * subscriber gets {@code onError(IllegalStateException)}: each publisher runs its query once.
+     *
+     * @param query a jOOQ query, attached or not; not to be run by another call at the same time
+     * @param <R> the record type
+     * @return a publisher for one subscriber
+     * @throws NullPointerException when {@code query} is null
+     * @throws IllegalStateException when called inside {@link #transaction} work (use the blocking
+     *     {@link Session#stream(ResultQuery)} of the session it was given), or when the database is closed
+     */
+    public <R extends Record> Flow.Publisher<R> stream(ResultQuery<R> query) {
+        Objects.requireNonNull(query, "query == null");
+        database.checkOpen();
+        if (database.connections().transactionOnThisThread() != null) {
+            throw new IllegalStateException("a publisher cannot read inside transaction work, whose connection belongs"
+                    + " to its thread: use the Session's blocking stream() there");
+        }
+        return new Streams.Publisher<>((call, fetchSize) -> pooled.open(call, query, fetchSize));
+    }
+
+    /**
+     * {@link #stream(ResultQuery)} for plain SQL with {@code :named} parameters.
+     *
+     * @param sql SQL text
+     * @param params a value for each parameter the SQL uses, and nothing else
+     * @return a publisher for one subscriber of records readable by column name
+     * @throws IllegalArgumentException as {@link #all(String, Map)}
+     * @throws IllegalStateException as {@link #stream(ResultQuery)}
+     */
+    public Flow.Publisher<Record> stream(String sql, Map<String, ?> params) {
+        return stream(PlainSql.resultQuery(sql, params, database.dialect()));
+    }
+
+    /**
+     * Passes every row of a query to {@code action}, in order, reading them from a server-side cursor
+     * ({@link Session#stream(ResultQuery)}): memory stays bounded whatever the number of rows. The rows are read
+     * and {@code action} runs on the executor, like any call, which holds its pooled connection until the end.
+     *
+     * @param query a jOOQ query
+     * @param action called once per row, on the executor's thread; what it throws fails the stage
+     * @param <R> the record type
+     * @return a stage completing with the number of rows (0 when there is none), or failing with the database's
+     *     {@code DataAccessException} or what {@code action} threw (the rows before it were passed to
+     *     {@code action}); cancelling it stops the reading and releases the connection
+     * @throws NullPointerException when {@code query} or {@code action} is null
+     */
+    public <R extends Record> CompletionStage<Long> forEach(ResultQuery<R> query, Consumer<? super R> action) {
+        Objects.requireNonNull(query, "query == null");
+        Objects.requireNonNull(action, "action == null");
+        return submit(session -> {
+            long count = 0;
+            try (Stream<R> rows = session.stream(query)) {
+                for (java.util.Iterator<R> it = rows.iterator(); it.hasNext(); count++) {
+                    action.accept(it.next());
+                }
+            }
+            return count;
+        });
+    }
+
+    /**
+     * {@link #forEach(ResultQuery, Consumer)} for plain SQL with {@code :named} parameters.
+     *
+     * @param sql SQL text
+     * @param params parameter values
+     * @param action called once per row
+     * @return a stage completing with the number of rows
+     * @throws IllegalArgumentException as {@link #all(String, Map)}
+     * @throws NullPointerException when an argument is null
+     */
+    public CompletionStage<Long> forEach(String sql, Map<String, ?> params, Consumer<? super Record> action) {
+        return forEach(PlainSql.resultQuery(sql, params, database.dialect()), action);
     }
 
     /**

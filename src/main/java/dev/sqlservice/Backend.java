@@ -40,6 +40,26 @@ abstract sealed class Backend {
     /** Whether an interrupted query may end with a normal (meaningless) result instead of an error. */
     abstract boolean endsInterruptedQueriesNormally();
 
+    /**
+     * Whether the driver reads a result set in fetch-size batches (a server-side cursor) only inside a transaction:
+     * pgjdbc buffers the whole result in autocommit mode, so a stream outside a transaction runs in one of its own.
+     */
+    abstract boolean streamsOnlyInTransactions();
+
+    /**
+     * Whether closing a result set before its end makes the driver read and discard the rest (MariaDB's streaming
+     * result), so that a stream closed early outside a transaction closes its connection instead.
+     */
+    abstract boolean readsRestOfResultOnClose();
+
+    /**
+     * Cancels on the server what {@code statement}'s connection is running while more rows of its open result are
+     * read; by default the statement's own cancel.
+     */
+    void cancelReading(Statement statement) throws SQLException {
+        statement.cancel();
+    }
+
     /** Whether {@link #unfitSession} checks anything. */
     boolean checksSessions() {
         return false;
@@ -123,6 +143,32 @@ abstract sealed class Backend {
         }
 
         @Override
+        boolean streamsOnlyInTransactions() {
+            return true;
+        }
+
+        @Override
+        boolean readsRestOfResultOnClose() {
+            return false;
+        }
+
+        /**
+         * pgjdbc's {@code Statement.cancel()} does nothing once {@code executeQuery} has returned, even while a
+         * fetch of the open result runs: the connection's {@code cancelQuery()} sends the cancel regardless.
+         */
+        @Override
+        void cancelReading(Statement statement) throws SQLException {
+            Connection physical = statement.getConnection().unwrap(Connection.class);
+            try {
+                physical.getClass().getMethod("cancelQuery").invoke(physical);
+            } catch (java.lang.reflect.InvocationTargetException e) {
+                throw e.getCause() instanceof SQLException s ? s : new SQLException(e.getCause());
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                throw new SQLException("cannot cancel on " + physical.getClass().getName(), e);
+            }
+        }
+
+        @Override
         Properties driverDefaults(Duration connect) {
             Properties p = new Properties();
             p.setProperty("connectTimeout", seconds(connect));
@@ -196,6 +242,18 @@ abstract sealed class Backend {
 
         @Override
         boolean endsInterruptedQueriesNormally() {
+            return true;
+        }
+
+        @Override
+        boolean streamsOnlyInTransactions() {
+            // Connector/J 3 streams any result whose statement has a fetch size > 0, reading that many rows from
+            // the socket at a time (the server's writes wait on TCP flow control): autocommit is fine.
+            return false;
+        }
+
+        @Override
+        boolean readsRestOfResultOnClose() {
             return true;
         }
 

@@ -61,10 +61,14 @@ final class Calls implements ExecuteListener {
         private long queuedAt;
         private Duration timeout;
         private int maxRows;
+        /** The JDBC fetch size of the call's statements (0: the driver's default), for streams. */
+        private int fetchSize;
         private boolean autoCommit = true;
         private Thread waitingForConnection;
         private Connections.Lease lease;
         private Statement statement;
+        /** The running statement is reading on from its open result, not executing ({@link #reading}). */
+        private boolean reading;
         private ScheduledFuture<?> deadline;
         private boolean cancelled;
         /**
@@ -108,10 +112,22 @@ final class Calls implements ExecuteListener {
          *     tell)
          */
         synchronized boolean cancel() {
+            return cancel(false);
+        }
+
+        /**
+         * Cancels a stream's call: its reader wants no more rows, whatever a statement may have done, so the call
+         * is cancelled even when a statement outside a transaction was sent.
+         */
+        synchronized void cancelStream() {
+            cancel(true);
+        }
+
+        private boolean cancel(boolean evenIfSent) {
             if (committing) {
                 return false;
             }
-            if (sentOutsideTransaction) {
+            if (sentOutsideTransaction && !evenIfSent) {
                 if (statement != null && !timedOut && !cancelRequested && !aborted) {
                     cancelRequested = true;
                     calls.cancelOnServer(this, statement, "the call was cancelled");
@@ -126,6 +142,10 @@ final class Calls implements ExecuteListener {
                 calls.cancelOnServer(this, statement, "the call was cancelled");
             }
             return true;
+        }
+
+        synchronized boolean isCancelled() {
+            return cancelled;
         }
 
         private synchronized void expire(Statement expected) {
@@ -155,9 +175,14 @@ final class Calls implements ExecuteListener {
         if (call.lease != null) {
             call.lease.cancelSent();
         }
+        boolean reading = call.reading;
         Thread.ofVirtual().name("sqlservice-cancel").start(() -> {
             try {
-                statement.cancel();
+                if (reading) {
+                    backend.cancelReading(statement);
+                } else {
+                    statement.cancel();
+                }
             } catch (SQLException | RuntimeException ignored) {
                 // The statement may have just ended, or the network is down: the grace deadline decides.
             }
@@ -318,17 +343,28 @@ final class Calls implements ExecuteListener {
      *     outcome is unknown
      */
     static <T> T run(Call call, Duration timeout, int maxRows, boolean autoCommit, Supplier<T> work) {
+        return run(call, timeout, maxRows, 0, autoCommit, work);
+    }
+
+    /**
+     * {@link #run(Call, Duration, int, boolean, Supplier)} whose statements also get this JDBC fetch size (0: the
+     * driver's default), restored afterwards like the other settings.
+     */
+    static <T> T run(Call call, Duration timeout, int maxRows, int fetchSize, boolean autoCommit, Supplier<T> work) {
         Call outer = CURRENT.get();
         Call current = call != null ? call : outer != null ? outer : new Call();
         Duration previousTimeout;
         int previousMaxRows;
+        int previousFetchSize;
         boolean previousAutoCommit;
         synchronized (current) {
             previousTimeout = current.timeout;
             previousMaxRows = current.maxRows;
+            previousFetchSize = current.fetchSize;
             previousAutoCommit = current.autoCommit;
             current.timeout = timeout;
             current.maxRows = maxRows;
+            current.fetchSize = fetchSize;
             current.autoCommit = autoCommit;
         }
         CURRENT.set(current);
@@ -338,6 +374,7 @@ final class Calls implements ExecuteListener {
             synchronized (current) {
                 current.timeout = previousTimeout;
                 current.maxRows = previousMaxRows;
+                current.fetchSize = previousFetchSize;
                 current.autoCommit = previousAutoCommit;
             }
             if (outer == null) {
@@ -466,32 +503,69 @@ final class Calls implements ExecuteListener {
             return;
         }
         synchronized (call) {
-            if (call.cancelled) {
-                throw new CancellationException("the call was cancelled before its statement started");
-            }
-            if (call.aborted) {
-                throw new DataAccessException("the connection of this call was aborted",
-                        new java.sql.SQLNonTransientConnectionException("the connection of this call was aborted", "08003"));
-            }
-            call.calls = this;
-            call.statement = statement;
-            call.timedOut = false;
-            call.sentOutsideTransaction |= call.autoCommit;
-            if (liveness != null) {
-                call.quietSince = System.nanoTime();
-                running.add(call);
-            }
             try {
                 if (call.maxRows > 0) {
                     statement.setMaxRows(call.maxRows);
                 }
+                if (call.fetchSize > 0) {
+                    statement.setFetchSize(call.fetchSize);
+                }
             } catch (SQLException e) {
                 throw new DataAccessException("Cannot limit the rows of a statement: " + e.getMessage(), e);
             }
-            if (call.timeout != null) {
-                call.deadline = timer.schedule(() -> call.expire(statement), call.timeout.toNanos(), TimeUnit.NANOSECONDS);
-            }
+            start(call, statement);
         }
+    }
+
+    /**
+     * Marks {@code statement} as the call's running statement: refused when the call was cancelled or its
+     * connection aborted; otherwise its deadline is armed and the liveness watch sees it. Holds the call's monitor.
+     */
+    private void start(Call call, Statement statement) {
+        if (call.cancelled) {
+            throw new CancellationException("the call was cancelled before its statement started");
+        }
+        if (call.aborted) {
+            throw new DataAccessException("the connection of this call was aborted",
+                    new java.sql.SQLNonTransientConnectionException("the connection of this call was aborted", "08003"));
+        }
+        call.calls = this;
+        call.statement = statement;
+        call.timedOut = false;
+        call.sentOutsideTransaction |= call.autoCommit;
+        if (liveness != null) {
+            call.quietSince = System.nanoTime();
+            running.add(call);
+        }
+        if (call.timeout != null) {
+            call.deadline = timer.schedule(() -> call.expire(statement), call.timeout.toNanos(), TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /**
+     * Runs {@code read}, which reads on from {@code statement}'s open result set (a stream's next rows, or the
+     * discarding of the rest when it closes), as the current call's running statement, like an execution: the
+     * statement timeout counts from here, cancelling the call cancels it on the server, and the liveness watch
+     * sees it. The current call must have executed a statement on this database before (a stream's query).
+     *
+     * @throws CancellationException when the call was cancelled
+     */
+    static <T> T reading(Statement statement, Supplier<T> read) {
+        Call call = CURRENT.get();
+        synchronized (call) {
+            call.calls.start(call, statement);
+            call.reading = true;
+        }
+        try {
+            return read.get();
+        } finally {
+            finish();
+        }
+    }
+
+    /** The call the current thread runs, or null. */
+    static Call current() {
+        return CURRENT.get();
     }
 
     @Override
@@ -531,6 +605,7 @@ final class Calls implements ExecuteListener {
         }
         synchronized (call) {
             call.statement = null;
+            call.reading = false;
             if (call.calls != null && call.calls.liveness != null) {
                 call.calls.running.remove(call);
             }

@@ -55,6 +55,7 @@ public final class Database implements AutoCloseable {
     /** jOOQ over {@link #connections}: statements run on the connection bound to the thread, or borrow one. */
     private final DSLContext dsl;
     private volatile boolean closed;
+    private final java.util.concurrent.atomic.AtomicLong abandonedStreams = new java.util.concurrent.atomic.AtomicLong();
 
     private Database(Builder b, SQLDialect dialect, DataSource dataSource, HikariDataSource ownedPool,
             UrlDataSource connectionSource, String description) {
@@ -190,6 +191,19 @@ public final class Database implements AutoCloseable {
 
     Connections connections() {
         return connections;
+    }
+
+    Backend backend() {
+        return backend;
+    }
+
+    /** Streams found unreachable while still open (each released and logged): for tests. */
+    long abandonedStreams() {
+        return abandonedStreams.get();
+    }
+
+    void streamAbandoned() {
+        abandonedStreams.incrementAndGet();
     }
 
     Executor executor() {

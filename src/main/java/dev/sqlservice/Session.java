@@ -9,7 +9,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.stream.Stream;
 import org.jooq.DSLContext;
 import org.jooq.Query;
 import org.jooq.Record;
@@ -50,6 +53,14 @@ public final class Session {
     private static final class Transaction {
         final Thread owner = Thread.currentThread();
         volatile boolean ended;
+        /** Streams opened in the transaction and not closed yet: closed before it commits or rolls back. */
+        final Set<Streams.Cursor<?>> streams = ConcurrentHashMap.newKeySet();
+
+        void closeStreams() {
+            for (Streams.Cursor<?> cursor : List.copyOf(streams)) {
+                cursor.close();
+            }
+        }
     }
 
     Session(Database database, Duration statementTimeout) {
@@ -283,6 +294,88 @@ public final class Session {
     }
 
     // ---------------------------------------------------------------------------------------------------------
+    // Streams
+    // ---------------------------------------------------------------------------------------------------------
+
+    /**
+     * The rows of a query as a stream read from a server-side cursor, {@value Streams#FETCH_SIZE} rows at a time, in
+     * the query's order: memory stays bounded whatever the number of rows. Close it (try-with-resources): it holds a
+     * connection from this call until it is closed, or until its last row has been read or it failed.
+     *
+     * <pre>{@code
+     * try (Stream<UsersRecord> users = session.stream(selectFrom(USERS).orderBy(USERS.ID))) {
+     *     users.forEach(exporter::write);
+     * }
+     * }</pre>
+     *
+     * <p>The query runs at once, on the calling thread; the rows are read on the thread that consumes the stream,
+     * and each fetch is a statement for the session's statement timeout (counted per fetch) and for
+     * cancellation. Outside a transaction the stream borrows a pooled connection (counted in
+     * {@link Database#activeConnections()}) and, on PostgreSQL, runs in a read-only transaction of its own, ended
+     * when the stream is released. Inside {@link #transaction} it reads on the transaction's connection, on its
+     * thread, and is closed at the latest when the transaction ends. A stream that becomes unreachable while
+     * open is released when the garbage collector finds it, and logged as a warning with the place it was
+     * opened.
+     *
+     * @param query a jOOQ query, attached or not
+     * @param <R> the record type
+     * @return a sequential stream; empty when there is no row
+     * @throws NullPointerException when {@code query} is null
+     * @throws DataAccessException when the database fails, here or while the stream is read (rows read before
+     *     the failure stay delivered; the connection is released)
+     * @throws IllegalStateException when the stream is read after it was closed or after it failed
+     */
+    public <R extends Record> Stream<R> stream(ResultQuery<R> query) {
+        Objects.requireNonNull(query, "query == null");
+        return Streams.blocking(open(Calls.current(), query, Streams.FETCH_SIZE));
+    }
+
+    /**
+     * {@link #stream(ResultQuery)} for plain SQL with {@code :named} parameters.
+     *
+     * @param sql SQL text
+     * @param params a value for every parameter the SQL uses, and nothing else
+     * @return a stream of records readable by column name; close it
+     * @throws IllegalArgumentException as {@link #all(String, Map)}
+     * @throws DataAccessException as {@link #stream(ResultQuery)}
+     */
+    public Stream<Record> stream(String sql, Map<String, ?> params) {
+        return stream(PlainSql.resultQuery(sql, params, database.dialect()));
+    }
+
+    /**
+     * {@link #stream(String, Map)} for SQL without parameters.
+     *
+     * @param sql SQL text
+     * @return a stream of records; close it
+     * @throws IllegalArgumentException when the SQL uses a parameter
+     */
+    public Stream<Record> stream(String sql) {
+        return stream(sql, Map.of());
+    }
+
+    /**
+     * Executes {@code query} for a stream: on this session's transaction, the current thread's, or a borrowed
+     * connection.
+     *
+     * @param call the call a cancel of the stream goes to; null for a new one
+     */
+    <R extends Record> Streams.Cursor<R> open(Calls.Call call, ResultQuery<R> query, int fetchSize) {
+        if (connection != null) {
+            checkUsable();
+            Calls.Call current = call != null ? call : Calls.current();
+            return Streams.Cursor.inTransaction(database, connection, current != null ? current : new Calls.Call(),
+                    statementTimeout, query, fetchSize, this::checkUsable, transaction.streams);
+        }
+        Session current = database.connections().transactionOnThisThread();
+        if (current != null) {
+            return current.withTimeoutOf(this).open(call, query, fetchSize);
+        }
+        database.checkOpen();
+        return Streams.Cursor.leased(database, call != null ? call : new Calls.Call(), statementTimeout, query, fetchSize);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
     // Upserts
     // ---------------------------------------------------------------------------------------------------------
 
@@ -408,11 +501,13 @@ public final class Session {
             // Bound for the whole work: jOOQ calls on records attached by earlier calls (store(), refresh()) and
             // on Database.dsl() made inside it take part in the transaction.
             T result = database.connections().bound(c, () -> work.apply(session));
+            state.closeStreams();
             // A call cancelled while its work ran must not commit; from here on a cancel comes too late.
             Calls.beginCommit();
             commit(connections, c);
             return result;
         } catch (Throwable t) {
+            state.closeStreams();
             try {
                 connections.bounded(c, c::rollback);
             } catch (SQLException e) {

@@ -27,7 +27,7 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * Runs the JMH suite: {@code ./mvnw -Pbench [-Dbench.mode=full] [-Dbench.url=jdbc:postgresql://…]}.
  *
  * <p>Arguments: {@code --mode=quick|full}, {@code --url=<jdbc url or empty>} (empty: an embedded PostgreSQL 18 is
- * started and stopped), {@code --out=<dir>}; for manual runs also {@code --only=upsert,read,concurrency,memory},
+ * started and stopped), {@code --out=<dir>}; for manual runs also {@code --only=upsert,read,concurrency,memory,stream},
  * {@code --rounds=<n>} (measured rounds per scenario) and {@code --jfr} (each fork records a JFR profile into the
  * output directory).
  *
@@ -44,13 +44,13 @@ public final class BenchMain {
     /** Iterations and sizes per mode. */
     record Plan(String mode, int smallWarmup, int smallRounds, int largeN, int largeWarmup, int largeRounds,
             boolean mergeLoopAtLargeN, int readWarmup, int readRounds, int lookups, int concurrencyWarmup,
-            int concurrencyRounds, int memoryRounds, int memoryN) {
+            int concurrencyRounds, int memoryRounds, int memoryN, int streamN, int streamRounds) {
 
         static Plan of(String mode) {
             return switch (mode) {
-                // quick: upsert at N=1,000 and 20,000 (merge() loop at 1,000 only), memory at 200,000 records
-                case "quick" -> new Plan(mode, 2, 5, 20_000, 1, 3, false, 1, 4, 1_000, 1, 3, 1, 200_000);
-                case "full" -> new Plan(mode, 2, 8, 100_000, 1, 5, true, 2, 10, 3_000, 2, 10, 1, 1_000_000);
+                // quick: upsert at N=1,000 and 20,000 (merge() loop at 1,000 only), memory at 200,000 records, stream 1,000,000 rows
+                case "quick" -> new Plan(mode, 2, 5, 20_000, 1, 3, false, 1, 4, 1_000, 1, 3, 1, 200_000, 1_000_000, 3);
+                case "full" -> new Plan(mode, 2, 8, 100_000, 1, 5, true, 2, 10, 3_000, 2, 10, 1, 1_000_000, 10_000_000, 3);
                 default -> throw new IllegalArgumentException("--mode must be quick or full, got " + mode);
             };
         }
@@ -58,7 +58,7 @@ public final class BenchMain {
         /** The same plan with {@code rounds} measured rounds in every scenario (memory excepted). */
         Plan withRounds(int rounds) {
             return new Plan(mode, smallWarmup, rounds, largeN, largeWarmup, rounds, mergeLoopAtLargeN, readWarmup, rounds,
-                    lookups, concurrencyWarmup, rounds, memoryRounds, memoryN);
+                    lookups, concurrencyWarmup, rounds, memoryRounds, memoryN, streamN, rounds);
         }
     }
 
@@ -77,7 +77,7 @@ public final class BenchMain {
         }
         Path out = Path.of(options.getOrDefault("out", "target/bench")).toAbsolutePath();
         String url = options.getOrDefault("url", "").trim();
-        Set<String> only = Set.of(options.getOrDefault("only", "upsert,read,concurrency,memory").split(","));
+        Set<String> only = Set.of(options.getOrDefault("only", "upsert,read,concurrency,memory,stream").split(","));
         boolean jfr = Boolean.parseBoolean(options.getOrDefault("jfr", "false"));
         Files.createDirectories(out);
         if (!Relaunch.inChild()) {
@@ -115,6 +115,11 @@ public final class BenchMain {
             if (only.contains("memory")) {
                 results.addAll(run(url, out, jfr, "MemoryBench", 0, plan.memoryRounds(),
                         Map.of("n", String.valueOf(plan.memoryN())), List.of("-XX:+UseG1GC", "-Xmx4g")));
+            }
+            if (only.contains("stream")) {
+                // 64 MiB: far too little for every row at once, so a variant that buffered them would fail.
+                results.addAll(run(url, out, jfr, "StreamBench", 1, plan.streamRounds(),
+                        Map.of("n", String.valueOf(plan.streamN())), List.of("-XX:+UseG1GC", "-Xmx64m")));
             }
             double minutes = (System.nanoTime() - started) / 60e9;
 

@@ -122,6 +122,7 @@ final class Report {
             }
         }
         memory();
+        stream();
         evaluateTargets(upsertNs);
     }
 
@@ -183,6 +184,21 @@ final class Report {
         }
     }
 
+    private void stream() {
+        Optional<String> n = param("StreamBench", "n");
+        if (n.isEmpty()) {
+            return;
+        }
+        String title = "stream " + thousands(n.get()) + " rows, -Xmx64m";
+        List<String> variants = List.of("stream", "publisher", "jooqFetchStream", "jdbcCursor");
+        List<String> library = List.of("stream", "publisher");
+        group(title, "ms", "StreamBench", Map.of(), "jooqFetchStream", false, variants, library);
+        group(title + ": time to first row", "ms", "StreamBench", Map.of(), "jooqFetchStream", false,
+                suffixed(variants, "_firstMs"), suffixed(library, "_firstMs"));
+        group(title + ": peak heap used (garbage included)", "MiB", "StreamBench", Map.of(), "jooqFetchStream", false,
+                suffixed(variants, "_peakMB"), suffixed(library, "_peakMB"));
+    }
+
     private void evaluateTargets(List<String> upsertNs) {
         if (!upsertNs.isEmpty()) {
             String n = upsertNs.getLast();
@@ -235,6 +251,17 @@ final class Report {
                 new Target("(report) async throughput against the JDBC pool when each query holds its connection ≥ 1 ms"
                         + " on the server (the pool, not client CPU, is the limit)", fmtRatio(r),
                         r[0] >= 0.9 ? "≥ 0.9×" : "below 0.9×")));
+        for (String v : List.of("stream", "publisher")) {
+            String rows = thousands(param("StreamBench", "n").orElse("?")) + " rows";
+            ratio("StreamBench", Map.of(), v, "jooqFetchStream").ifPresent(r -> targets.add(new Target(
+                    v + " of " + rows + " no slower than jOOQ's fetchStream (same fetch size)", fmtRatio(r),
+                    verdict(r[0] <= 1.05))));
+            ratio("StreamBench", Map.of(), v, "jdbcCursor").ifPresent(r -> targets.add(new Target(
+                    "(report) " + v + "'s distance to a raw JDBC cursor loop", fmtRatio(r), "reported")));
+            find("StreamBench", Map.of(), v + "_peakMB").ifPresent(s -> targets.add(new Target(
+                    v + " of " + rows + " in a 64 MiB heap", String.format(Locale.ROOT, "peak heap used %.1f MiB",
+                            max(s.values())), verdict(max(s.values()) < 64))));
+        }
         Optional<Series> first = find("MemoryBench", Map.of(), "liveFirstChunkMB");
         Optional<Series> last = find("MemoryBench", Map.of(), "liveLastChunkMB");
         Optional<Series> max = find("MemoryBench", Map.of(), "liveMaxChunkMB");
