@@ -84,7 +84,7 @@ class ReviewFindings2Test {
                     create procedure review2_write_commit_sleep(p_id bigint)
                     begin
                         insert into users (id, name) values (p_id, 'applied');
-                        do sleep(5);
+                        select sleep(5) into @review2_ignored;
                     end""");
         }
     }
@@ -116,7 +116,7 @@ class ReviewFindings2Test {
         createWriteCommitThenSleep(test, postgres);
         CompletableFuture<Integer> call = test.database().session()
                 .execute("call review2_write_commit_sleep(4501) /* review2-cancel-call */").toCompletableFuture();
-        awaitRunning(test, postgres, postgres ? "review2-cancel-call" : "do sleep(5)");
+        awaitRunning(test, postgres, postgres ? "review2-cancel-call" : "select sleep(5)");
         call.cancel(true);
         boolean reportedCancelled;
         try {
