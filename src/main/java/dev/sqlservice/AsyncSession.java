@@ -308,7 +308,8 @@ public final class AsyncSession {
     public <R extends Record> CompletionStage<Long> forEach(ResultQuery<R> query, Consumer<? super R> action) {
         Objects.requireNonNull(query, "query == null");
         Objects.requireNonNull(action, "action == null");
-        return submit(session -> {
+        // A reader that wants no more rows: cancelling stops the reading whatever the query did (a stream's cancel).
+        return submit(true, session -> {
             long count = 0;
             try (Stream<R> rows = session.stream(query)) {
                 for (java.util.Iterator<R> it = rows.iterator(); it.hasNext(); count++) {
@@ -385,6 +386,15 @@ public final class AsyncSession {
 
     /** The one place where calls leave the caller's thread. */
     private <T> CompletionStage<T> submit(Function<Session, T> call) {
+        return submit(false, call);
+    }
+
+    /**
+     * The one funnel of asynchronous calls.
+     *
+     * @param reading the call reads a stream: cancelling it cancels it at once, whatever its statement did
+     */
+    private <T> CompletionStage<T> submit(boolean reading, Function<Session, T> call) {
         database.checkOpen();
         if (database.connections().transactionOnThisThread() != null) {
             // Inside transaction work: run at once, in that transaction (the pooled session joins it, with this
@@ -402,7 +412,8 @@ public final class AsyncSession {
                 // Refused once a transaction has begun to commit (the stage reports the commit), and once a
                 // statement outside a transaction was sent: the server is asked to cancel it, and the stage then
                 // reports what the server says (cancelled when it confirms, the result when the statement won).
-                return !isDone() && running.cancel() && super.cancel(mayInterruptIfRunning);
+                return !isDone() && (reading ? running.cancelStream() : running.cancel())
+                        && super.cancel(mayInterruptIfRunning);
             }
         };
         try {

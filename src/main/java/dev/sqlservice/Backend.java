@@ -82,6 +82,48 @@ abstract sealed class Backend {
         return sql;
     }
 
+    /**
+     * Where a statement's first keyword starts: after leading white space, parentheses and comments
+     * ({@code -- …}, {@code # …}, {@code /* … *}{@code /}).
+     */
+    static int keywordStart(String sql) {
+        int i = 0;
+        int n = sql.length();
+        while (i < n) {
+            char c = sql.charAt(i);
+            if (Character.isWhitespace(c) || c == '(') {
+                i++;
+            } else if (c == '-' && i + 1 < n && sql.charAt(i + 1) == '-' || c == '#') {
+                int end = sql.indexOf('\n', i);
+                i = end < 0 ? n : end + 1;
+            } else if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*' && !(i + 2 < n && sql.charAt(i + 2) == '!')) {
+                int end = sql.indexOf("*/", i + 2);
+                i = end < 0 ? n : end + 2;
+            } else {
+                break;
+            }
+        }
+        return i;
+    }
+
+    /** Whether the statement starts with {@code keyword} (case-insensitive), comments aside. */
+    static boolean startsWithKeyword(String sql, String keyword) {
+        int i = keywordStart(sql);
+        return sql.regionMatches(true, i, keyword, 0, keyword.length())
+                && (i + keyword.length() == sql.length() || !Character.isLetterOrDigit(sql.charAt(i + keyword.length()))
+                        && sql.charAt(i + keyword.length()) != '_');
+    }
+
+    /**
+     * Whether a statement outside a transaction is all-or-nothing, so that a cancel the server confirms means
+     * nothing of it took effect. Procedures ({@code CALL}) may commit part of their work before they are
+     * stopped: PostgreSQL's may {@code COMMIT}, MariaDB's commit statement by statement in autocommit mode;
+     * PostgreSQL's {@code DO} blocks may {@code COMMIT} too.
+     */
+    boolean isAtomic(String sql) {
+        return !startsWithKeyword(sql, "call");
+    }
+
     /** SQL run on each new connection of the pool the library creates; null for none. */
     String sessionInitSql() {
         return null;
@@ -140,6 +182,11 @@ abstract sealed class Backend {
         @Override
         boolean endsInterruptedQueriesNormally() {
             return false;
+        }
+
+        @Override
+        boolean isAtomic(String sql) {
+            return super.isAtomic(sql) && !startsWithKeyword(sql, "do");
         }
 
         @Override
@@ -224,7 +271,7 @@ abstract sealed class Backend {
          */
         @Override
         String statementSql(String sql, int maxRows) {
-            java.util.regex.Matcher m = QUERY_OR_WRITE.matcher(sql);
+            java.util.regex.Matcher m = QUERY_OR_WRITE.matcher(sql).region(keywordStart(sql), sql.length());
             if (mysql || !m.lookingAt()) {
                 return sql;
             }

@@ -78,6 +78,8 @@ final class Calls implements ExecuteListener {
         private boolean cancelRequested;
         /** A statement outside a transaction was sent: from then on only the server can tell what happened. */
         private boolean sentOutsideTransaction;
+        /** The running statement is all-or-nothing ({@link Backend#isAtomic}). */
+        private boolean atomic = true;
         private boolean committing;
         /** The running statement passed its deadline and a cancel was sent. */
         private boolean timedOut;
@@ -119,8 +121,8 @@ final class Calls implements ExecuteListener {
          * Cancels a stream's call: its reader wants no more rows, whatever a statement may have done, so the call
          * is cancelled even when a statement outside a transaction was sent.
          */
-        synchronized void cancelStream() {
-            cancel(true);
+        synchronized boolean cancelStream() {
+            return cancel(true);
         }
 
         private boolean cancel(boolean evenIfSent) {
@@ -408,7 +410,17 @@ final class Calls implements ExecuteListener {
                 calls = call.calls;
                 call.timedOut = false;
             }
+            boolean atomic;
+            synchronized (call) {
+                atomic = call.atomic || !call.autoCommit;
+            }
             boolean confirmed = calls != null && calls.backend.isCancelConfirmation(e);
+            if (confirmed && !atomic && (timedOut || cancelRequested(call)) && !aborted) {
+                String message = (timedOut ? "statement timed out after " + timeout.toMillis() + " ms" : "the call was"
+                        + " cancelled") + " and the server stopped it, but a procedure may have committed part of its"
+                        + " work before: it may have been applied (SQLState 08007); retry only what is safe to repeat";
+                throw new CallFailure(message, new SQLTimeoutException(message, "08007", 0, e));
+            }
             if (cancelled || cancelRequested(call) && confirmed && !aborted) {
                 CancellationException cancellation = new CancellationException(cancelled ? "the call was cancelled"
                         : "the call was cancelled on the server, before its statement took effect");
@@ -513,6 +525,7 @@ final class Calls implements ExecuteListener {
             } catch (SQLException e) {
                 throw new DataAccessException("Cannot limit the rows of a statement: " + e.getMessage(), e);
             }
+            call.atomic = ctx.sql() == null || backend.isAtomic(ctx.sql());
             start(call, statement);
         }
     }
