@@ -58,19 +58,11 @@ class CallCorrectnessTest {
     }
 
     private static <T> T join(CompletionStage<T> stage) {
-        return stage.toCompletableFuture().orTimeout(30, TimeUnit.SECONDS).join();
+        return Stages.join(stage);
     }
 
     private static Throwable failure(CompletionStage<?> stage) {
-        assertThat(stage).failsWithin(WAIT);
-        try {
-            stage.toCompletableFuture().get();
-            throw new AssertionError("stage succeeded");
-        } catch (ExecutionException e) {
-            return e.getCause();
-        } catch (InterruptedException e) {
-            throw new AssertionError(e);
-        }
+        return Stages.failure(stage);
     }
 
     private String slowStatement() {
