@@ -53,6 +53,14 @@ abstract sealed class Backend {
     abstract boolean readsRestOfResultOnClose();
 
     /**
+     * SQL run on a connection before it streams a result, and after (to put the session back); null when the
+     * backend needs none.
+     */
+    String[] streamSessionSql() {
+        return null;
+    }
+
+    /**
      * Cancels on the server what {@code statement}'s connection is running while more rows of its open result are
      * read; by default the statement's own cancel.
      */
@@ -302,6 +310,18 @@ abstract sealed class Backend {
         @Override
         boolean readsRestOfResultOnClose() {
             return true;
+        }
+
+        /**
+         * The server sends a streamed result ahead until the socket's buffers are full, then waits in its write;
+         * after {@code net_write_timeout} (60 s by default) it drops the connection. A consumer may take longer
+         * between rows: the stream's session waits as long as it needs (a year), and gets the server's default
+         * back afterwards.
+         */
+        @Override
+        String[] streamSessionSql() {
+            return new String[] {"set session net_write_timeout = 31536000",
+                "set session net_write_timeout = @@global.net_write_timeout"};
         }
 
         @Override

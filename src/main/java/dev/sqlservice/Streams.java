@@ -71,6 +71,8 @@ final class Streams {
         /** A failure that came after rows still to be handed out: thrown by the next fetch. */
         private RuntimeException pendingFailure;
         private Cleaner.Cleanable cleanable;
+        /** The session was set up for streaming and must be put back at release. */
+        private boolean sessionPrepared;
 
         private Cursor(Database database, Connection connection, Connections.Lease lease, boolean ownTransaction,
                 Calls.Call call, Duration timeout, Runnable checkUsable, Set<Cursor<?>> transactionStreams) {
@@ -106,6 +108,7 @@ final class Streams {
                             c.setReadOnly(true);
                         });
                     }
+                    cursor.prepareSession();
                     cursor.execute(query, fetchSize);
                     return cursor;
                 } catch (SQLException e) {
@@ -125,12 +128,34 @@ final class Streams {
         static <R extends Record> Cursor<R> inTransaction(Database database, Connection connection, Calls.Call call,
                 Duration timeout, ResultQuery<R> query, int fetchSize, Runnable checkUsable, Set<Cursor<?>> streams) {
             Cursor<R> cursor = new Cursor<>(database, connection, null, false, call, timeout, checkUsable, streams);
+            try {
+                cursor.prepareSession();
+            } catch (SQLException e) {
+                throw new DataAccessException("Cannot prepare the session to stream: " + e.getMessage(), e);
+            }
             Calls.run(call, timeout, 0, fetchSize, false, () -> {
                 cursor.execute(query, fetchSize);
                 return null;
             });
             streams.add(cursor);
             return cursor;
+        }
+
+        /** The backend's session set-up for streaming ({@link Backend#streamSessionSql}), undone at release. */
+        private void prepareSession() throws SQLException {
+            String[] sql = database.backend().streamSessionSql();
+            if (sql != null) {
+                runOnSession(sql[0]);
+                sessionPrepared = true;
+            }
+        }
+
+        private void runOnSession(String sql) throws SQLException {
+            database.connections().bounded(connection, () -> {
+                try (Statement s = connection.createStatement()) {
+                    s.execute(sql);
+                }
+            });
         }
 
         /** Runs the query; the current call is the cursor's. */
@@ -265,6 +290,13 @@ final class Streams {
                 transactionStreams.remove(this);
             }
             boolean clean = closeResult(next == State.EXHAUSTED);
+            if (sessionPrepared && clean) {
+                try {
+                    runOnSession(database.backend().streamSessionSql()[1]);
+                } catch (SQLException | RuntimeException e) {
+                    clean = false;
+                }
+            }
             if (ownTransaction) {
                 try {
                     database.connections().bounded(connection, () -> {
