@@ -549,7 +549,15 @@ final class Streams {
             }
         }
 
-        /** Delivers rows while there is demand; returns when there is none, or once terminated. */
+        /**
+         * Delivers rows while there is demand; returns when there is none, or once terminated.
+         *
+         * <p>The hot path works per batch, not per row: the demand is read once per batch and the rows fetched for
+         * it are taken from it with one atomic update; the batch is then handed out in a plain loop whose only
+         * per-row work besides {@code onNext} is one read of {@code cancelled} (so a cancel from inside
+         * {@code onNext} stops the very next row). Requests made meanwhile (from {@code onNext} or another thread)
+         * only add to the demand and mark more work, so the next turn of this loop sees them.
+         */
         private void emit() {
             while (true) {
                 if (cancelled) {
@@ -566,6 +574,7 @@ final class Streams {
                 if (wanted == 0) {
                     return;
                 }
+                // Never more rows than requested, and at most one batch in memory.
                 int n = (int) Math.min(wanted, FETCH_SIZE);
                 List<R> batch;
                 try {
@@ -581,13 +590,17 @@ final class Streams {
                     }
                     return;
                 }
-                for (R row : batch) {
+                int size = batch.size();
+                // The batch's rows are spent from the demand before they are handed out (an unbounded demand,
+                // Long.MAX_VALUE, stays unbounded): a request from onNext adds to what is left.
+                demand.accumulateAndGet(size, (left, taken) -> left == Long.MAX_VALUE ? left : left - taken);
+                for (int i = 0; i < size; i++) {
                     if (cancelled) {
                         terminate();
                         return;
                     }
                     try {
-                        subscriber.onNext(row);
+                        subscriber.onNext(batch.get(i));
                     } catch (Throwable t) {
                         // Rule 2.13: the subscription is cancelled, and the failure reported once.
                         cancelled = true;
@@ -595,7 +608,6 @@ final class Streams {
                         signalError(t);
                         return;
                     }
-                    demand.getAndUpdate(d -> d == Long.MAX_VALUE ? d : d - 1);
                 }
                 if (cursor.exhausted()) {
                     terminate();
