@@ -246,6 +246,41 @@ final class Streams {
         }
 
         /**
+         * Whether the rows have ended, looking one row ahead if need be (a fetch of one row, kept for the next
+         * {@link #fetch}): a publisher whose subscriber got exactly what it asked for must still be able to say
+         * that there is no more, without waiting for another request. Releases the cursor at the end.
+         *
+         * @throws DataAccessException when the database fails reading ahead (the cursor is released)
+         */
+        synchronized boolean atEnd() {
+            if (state != State.OPEN || pendingFailure != null) {
+                return state == State.EXHAUSTED;
+            }
+            boolean more;
+            try {
+                checkUsable.run();
+                more = Calls.run(call, timeout, 0, !ownTransaction && lease != null, () -> Calls.reading(statement, () -> {
+                    if (fetchSize != 1) {
+                        try {
+                            rows.resultSet().setFetchSize(1);
+                        } catch (SQLException e) {
+                            throw new DataAccessException("Cannot set the fetch size: " + e.getMessage(), e);
+                        }
+                        fetchSize = 1;
+                    }
+                    return rows.hasNext();
+                }));
+            } catch (RuntimeException e) {
+                release(State.FAILED, e);
+                throw e;
+            }
+            if (!more) {
+                release(State.EXHAUSTED, null);
+            }
+            return !more;
+        }
+
+        /**
          * Throws when the cursor was closed: reading a closed stream is a bug of the caller.
          *
          * @throws IllegalStateException saying so
@@ -471,6 +506,9 @@ final class Streams {
             } catch (RuntimeException | Error e) {
                 subscription.cancel();
                 throw e;
+            } finally {
+                // Rule 1.3: no signal while onSubscribe runs; requests made inside it are served now.
+                subscription.subscribed();
             }
         }
     }
@@ -497,7 +535,8 @@ final class Streams {
         private final Opener<R> opener;
         private final Calls.Call call = new Calls.Call();
         private final AtomicLong demand = new AtomicLong();
-        private final AtomicInteger work = new AtomicInteger();
+        /** Pending work for the drain loop; 1 from the start, held by subscribe() until onSubscribe returns. */
+        private final AtomicInteger work = new AtomicInteger(1);
         private volatile boolean cancelled;
         private volatile IllegalArgumentException badRequest;
         /** Touched only by the drain loop. */
@@ -532,6 +571,13 @@ final class Streams {
 
         private void drain() {
             if (work.getAndIncrement() == 0) {
+                Thread.ofVirtual().name("sqlservice-stream").start(this::loop);
+            }
+        }
+
+        /** onSubscribe has returned: gives up subscribe()'s hold, and starts the loop for what came meanwhile. */
+        void subscribed() {
+            if (work.decrementAndGet() != 0) {
                 Thread.ofVirtual().name("sqlservice-stream").start(this::loop);
             }
         }
@@ -609,7 +655,19 @@ final class Streams {
                         return;
                     }
                 }
-                if (cursor.exhausted()) {
+                boolean ended;
+                try {
+                    // Exactly what was asked for was delivered: look one row ahead, so that the end is signalled
+                    // without waiting for a request the subscriber need not make.
+                    ended = cursor.exhausted() || demand.get() == 0 && !cancelled && cursor.atEnd();
+                } catch (Throwable t) {
+                    terminate();
+                    if (!cancelled) {
+                        signalError(t);
+                    }
+                    return;
+                }
+                if (ended) {
                     terminate();
                     try {
                         subscriber.onComplete();

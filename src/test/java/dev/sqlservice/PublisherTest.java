@@ -164,10 +164,11 @@ class PublisherTest {
                 Map.of()).subscribe(r);
         r.subscription.request(7);
         r.awaitRows(7);
-        assertThat(blocking.one(computed).get("v", Long.class)).as("rows computed by the server").isEqualTo(7);
+        // What was requested, and at most one row read ahead (to tell the end without another request).
+        assertThat(blocking.one(computed).get("v", Long.class)).as("rows computed by the server").isIn(7L, 8L);
         r.subscription.request(30);
         r.awaitRows(37);
-        assertThat(blocking.one(computed).get("v", Long.class)).isEqualTo(37);
+        assertThat(blocking.one(computed).get("v", Long.class)).isIn(37L, 38L);
         r.subscription.cancel();
         StreamTest.awaitReleased(db);
         assertThat(blocking.one(computed).get("v", Long.class)).as("the stream's transaction ended").isZero();
