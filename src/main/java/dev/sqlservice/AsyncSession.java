@@ -52,9 +52,15 @@ public final class AsyncSession {
     }
 
     /**
-     * This session with another statement timeout: a statement still running when it expires is cancelled on the
-     * server, and its stage fails with a {@link org.jooq.exception.DataAccessException} whose cause is a
-     * {@link java.sql.SQLTimeoutException} (SQLState 57014 on PostgreSQL, 70100 on MariaDB).
+     * This session with another statement timeout, which also applies to calls it makes inside transaction work.
+     * When it expires, the statement is cancelled on the server (on another thread; the
+     * call ends within the timeout plus one second whatever the network does) and the call fails with a
+     * {@link org.jooq.exception.DataAccessException} whose cause is a {@link java.sql.SQLTimeoutException}: SQLState 57014
+     * (PostgreSQL) / 70100 (MariaDB) when the server confirmed the cancel; SQLState 08007 ("may have been applied")
+     * when it did not within a second (the connection is then aborted) or the statement was a procedure. Inside a
+     * transaction whose connection had to be aborted, the cause is a
+     * {@link java.sql.SQLNonTransientConnectionException} with SQLState 08006 and the transaction rolls back. A
+     * statement that finished before the cancel landed returns its result.
      *
      * @param timeout a positive duration (millisecond precision), or null for none
      * @return a session with that timeout, sharing this one's database

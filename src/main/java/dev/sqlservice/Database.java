@@ -306,8 +306,10 @@ public final class Database implements AutoCloseable {
         }
 
         /**
-         * How long a call waits for a free connection before it fails with a {@code DataAccessException}
-         * (SQLState 08001); default 30 seconds.
+         * The longest a call waits for a connection, its time in the queue and in the pool together, before it
+         * fails with a {@code DataAccessException} (SQLState 08001, message naming {@code acquisitionTimeout});
+         * default 30 seconds. {@code build()} waits as long for its first connection, and connecting and logging in
+         * are bounded by it (10 seconds at most).
          *
          * @param acquisitionTimeout positive duration
          * @return this builder
@@ -318,9 +320,10 @@ public final class Database implements AutoCloseable {
         }
 
         /**
-         * A statement timeout for every statement (default none): one still running when it expires is cancelled
-         * on the server and fails with a {@code DataAccessException} caused by a {@link java.sql.SQLTimeoutException}.
-         * Per call: {@link AsyncSession#withStatementTimeout(Duration)}.
+         * A statement timeout for every statement (default none); outcomes as in
+         * {@link Session#withStatementTimeout(Duration)}: the call ends within the timeout plus one second, with
+         * the server's cancel error when it confirmed, SQLState 08007 when the outcome is unknown. Per call:
+         * {@link AsyncSession#withStatementTimeout(Duration)}.
          *
          * @param statementTimeout positive duration, or null for none
          * @return this builder
