@@ -60,6 +60,7 @@
  *   <li>A call on a closed {@code Database} fails with {@link java.lang.IllegalStateException}.</li>
  * </ul>
  *
- * @see dev.sqlservice.testing
+ * <p>Tests: the JUnit 5 harness, package {@code dev.sqlservice.testing}, is the artifact
+ * {@code dev.sqlservice:sqlservice-testing}.
  */
 package dev.sqlservice;

@@ -1,0 +1,241 @@
+package dev.sqlservice.codegen;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.File;
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.flywaydb.core.Flyway;
+import org.jooq.DSLContext;
+import org.jooq.SQLDialect;
+import org.jooq.impl.DSL;
+import org.jooq.meta.SchemaDefinition;
+import org.jooq.meta.TableDefinition;
+import org.jooq.meta.postgres.PostgresDatabase;
+
+/**
+ * A jOOQ code generator {@link org.jooq.meta.Database} that first runs a project's Flyway migrations on a real
+ * PostgreSQL, then reads the migrated schema as jOOQ's {@link PostgresDatabase} does: whatever PostgreSQL accepts
+ * (domains, enums, partitioned tables, triggers, ...) is generated, with none of the DDL interpretation that
+ * jOOQ's {@code DDLDatabase} does.
+ *
+ * <p>Use it in {@code jooq-codegen-maven}'s {@code <database>} with {@code <name>} set to this class. Properties
+ * ({@code <properties><property><key>…</key><value>…</value></property></properties>}):
+ * <ul>
+ *   <li>{@code locations}: Flyway locations, comma separated; {@code filesystem:} paths are resolved against the
+ *       project's base directory. Default {@code filesystem:src/main/resources/db/migration}.</li>
+ *   <li>{@code schemas}: the schemas Flyway manages, comma separated. Default: Flyway's default.</li>
+ *   <li>{@code placeholders.NAME}: the value of the Flyway placeholder {@code NAME}.</li>
+ *   <li>{@code url}: an existing PostgreSQL server ({@code jdbc:postgresql://host:port/database}) instead of the
+ *       default embedded PostgreSQL 18; {@code user}; the password is read from the environment variable named
+ *       by {@code passwordEnvironmentVariable} (default {@code SQLSERVICE_CODEGEN_PASSWORD}), never from the
+ *       configuration, a command line or a log. On a server, the migrations run in a temporary database created
+ *       for this generation and dropped afterwards: the server's own databases and schemas are never touched.</li>
+ * </ul>
+ * Flyway's history table ({@code flyway_schema_history}) is excluded from the generated code.
+ *
+ * <p>Not thread-safe: the code generator uses one instance from one thread.
+ */
+public class FlywayPostgresDatabase extends PostgresDatabase {
+
+    private static final Pattern DATABASE_IN_URL = Pattern.compile("^(jdbc:postgresql://[^/?]*/)([^?]*)(.*)$");
+    private static final String FLYWAY_HISTORY_TABLE = "flyway_schema_history";
+
+    private EmbeddedPostgres embedded;
+    private String serverUrl;
+    private String temporaryDatabase;
+    private Connection connection;
+
+    /** Creates the database; the code generator configures it through its setters. */
+    public FlywayPostgresDatabase() {}
+
+    @Override
+    protected DSLContext create0() {
+        if (connection == null) {
+            try {
+                connection = migratedConnection();
+            } catch (SQLException | IOException e) {
+                close();
+                throw new IllegalStateException("could not migrate a temporary PostgreSQL database for code"
+                        + " generation: " + e.getMessage(), e);
+            }
+            setConnection(connection);
+        }
+        return DSL.using(connection, SQLDialect.POSTGRES);
+    }
+
+    /** The schemas of the migrated database, without PostgreSQL's own ({@code pg_catalog}, ...). */
+    @Override
+    protected List<SchemaDefinition> getSchemata0() throws SQLException {
+        List<SchemaDefinition> schemata = new ArrayList<>(super.getSchemata0());
+        schemata.removeIf(schema -> isSystemSchema(schema.getName()));
+        return schemata;
+    }
+
+    private static boolean isSystemSchema(String name) {
+        return name.equals("information_schema") || name.startsWith("pg_");
+    }
+
+    /** The migrated tables, without Flyway's history table. */
+    @Override
+    protected List<TableDefinition> getTables0() throws SQLException {
+        List<TableDefinition> tables = new ArrayList<>(super.getTables0());
+        tables.removeIf(table -> table.getName().equalsIgnoreCase(FLYWAY_HISTORY_TABLE));
+        return tables;
+    }
+
+    private Connection migratedConnection() throws SQLException, IOException {
+        Properties properties = getProperties();
+        String url = blankToNull(properties.getProperty("url"));
+        String user;
+        String password;
+        if (url == null) {
+            embedded = EmbeddedPostgres.builder().start();
+            serverUrl = embedded.getJdbcUrl("postgres", "postgres");
+            user = "postgres";
+            password = null;
+        } else {
+            if (!DATABASE_IN_URL.matcher(url).matches()) {
+                throw new IllegalArgumentException("the property url must look like"
+                        + " jdbc:postgresql://host[:port]/database[?...]: code generation creates its temporary"
+                        + " database on that server");
+            }
+            serverUrl = url;
+            user = blankToNull(properties.getProperty("user"));
+            password = System.getenv(properties.getProperty("passwordEnvironmentVariable",
+                    "SQLSERVICE_CODEGEN_PASSWORD"));
+        }
+        Properties credentials = new Properties();
+        if (user != null) {
+            credentials.setProperty("user", user);
+        }
+        if (password != null) {
+            credentials.setProperty("password", password);
+        }
+        String database = "sqlservice_codegen_" + Long.toString(System.currentTimeMillis(), 36) + "_"
+                + ProcessHandle.current().pid();
+        try (Connection admin = DriverManager.getConnection(serverUrl, credentials);
+                Statement statement = admin.createStatement()) {
+            statement.execute("create database " + database);
+        }
+        temporaryDatabase = database;
+        Matcher m = DATABASE_IN_URL.matcher(serverUrl);
+        if (!m.matches()) {
+            throw new IllegalStateException("not a jdbc:postgresql URL");
+        }
+        String url2 = m.group(1) + database + m.group(3);
+        Flyway.configure(FlywayPostgresDatabase.class.getClassLoader())
+                .dataSource(url2, user, password)
+                .locations(locations(properties))
+                .schemas(schemas(properties))
+                .placeholders(placeholders(properties))
+                .load()
+                .migrate();
+        return DriverManager.getConnection(url2, credentials);
+    }
+
+    private String[] locations(Properties properties) {
+        String configured = blankToNull(properties.getProperty("locations"));
+        List<String> locations = new ArrayList<>();
+        for (String location : (configured == null ? "filesystem:src/main/resources/db/migration" : configured)
+                .split(",")) {
+            String trimmed = location.trim();
+            if (trimmed.startsWith("filesystem:")) {
+                File path = new File(trimmed.substring("filesystem:".length()));
+                if (!path.isAbsolute() && getBasedir() != null) {
+                    path = new File(getBasedir(), path.getPath());
+                }
+                trimmed = "filesystem:" + path.getAbsolutePath();
+            }
+            if (!trimmed.isEmpty()) {
+                locations.add(trimmed);
+            }
+        }
+        return locations.toArray(String[]::new);
+    }
+
+    private static String[] schemas(Properties properties) {
+        String configured = blankToNull(properties.getProperty("schemas"));
+        return configured == null ? new String[0]
+                : Arrays.stream(configured.split(",")).map(String::trim).filter(s -> !s.isEmpty())
+                        .toArray(String[]::new);
+    }
+
+    private static Map<String, String> placeholders(Properties properties) {
+        Map<String, String> placeholders = new HashMap<>();
+        for (String key : properties.stringPropertyNames()) {
+            if (key.startsWith("placeholders.")) {
+                placeholders.put(key.substring("placeholders.".length()), properties.getProperty(key));
+            }
+        }
+        return placeholders;
+    }
+
+    private static String blankToNull(String value) {
+        return value == null || value.isBlank() ? null : value.trim();
+    }
+
+    /** Closes the connection, drops the temporary database and stops the embedded PostgreSQL, if any. */
+    @Override
+    public void close() {
+        RuntimeException failure = null;
+        try {
+            if (connection != null) {
+                connection.close();
+            }
+        } catch (SQLException e) {
+            failure = new IllegalStateException("could not close the code generation connection", e);
+        } finally {
+            connection = null;
+        }
+        if (temporaryDatabase != null) {
+            Properties properties = getProperties();
+            Properties credentials = new Properties();
+            String user = embedded != null ? "postgres" : blankToNull(properties.getProperty("user"));
+            String password = embedded != null ? null : System.getenv(properties.getProperty(
+                    "passwordEnvironmentVariable", "SQLSERVICE_CODEGEN_PASSWORD"));
+            if (user != null) {
+                credentials.setProperty("user", user);
+            }
+            if (password != null) {
+                credentials.setProperty("password", password);
+            }
+            try (Connection admin = DriverManager.getConnection(serverUrl, credentials);
+                    Statement statement = admin.createStatement()) {
+                statement.execute("drop database if exists " + temporaryDatabase + " with (force)");
+            } catch (SQLException e) {
+                if (failure == null) {
+                    failure = new IllegalStateException("could not drop the temporary database "
+                            + temporaryDatabase, e);
+                }
+            } finally {
+                temporaryDatabase = null;
+            }
+        }
+        if (embedded != null) {
+            try {
+                embedded.close();
+            } catch (IOException e) {
+                if (failure == null) {
+                    failure = new IllegalStateException("could not stop the embedded PostgreSQL", e);
+                }
+            } finally {
+                embedded = null;
+            }
+        }
+        super.close();
+        if (failure != null) {
+            throw failure;
+        }
+    }
+}
