@@ -2,6 +2,11 @@ package dev.sqlservice.codegen;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -10,12 +15,16 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.flywaydb.core.Flyway;
+import org.jooq.ConnectionProvider;
 import org.jooq.DSLContext;
 import org.jooq.SQLDialect;
 import org.jooq.impl.DSL;
@@ -55,28 +64,68 @@ public class FlywayPostgresDatabase extends PostgresDatabase {
     private String serverUrl;
     private String temporaryDatabase;
     private Connection connection;
+    private String inputsVersion;
+    private boolean readingInputSchemata;
 
     /** Creates the database; the code generator configures it through its setters. */
     public FlywayPostgresDatabase() {}
 
+    /**
+     * A context whose connection is made on first use: the temporary database is created and migrated only when
+     * the generator reads the schema, never when the generated classes are up to date ({@link MigrationsVersion}).
+     */
     @Override
     protected DSLContext create0() {
+        return DSL.using(new MigratedConnectionProvider(), SQLDialect.POSTGRES);
+    }
+
+    private final class MigratedConnectionProvider implements ConnectionProvider {
+        @Override
+        public Connection acquire() {
+            return migrated();
+        }
+
+        @Override
+        public void release(Connection released) {
+            // kept open for the generator's next query; closed by FlywayPostgresDatabase.close()
+        }
+    }
+
+    private Connection migrated() {
         if (connection == null) {
             try {
-                connection = migratedConnection();
-            } catch (SQLException | IOException e) {
+                Connection migrated = migratedConnection();
+                connection = migrated;
+                // PostgresDatabase also reads some metadata through getConnection().
+                setConnection(migrated);
+            } catch (SQLException | IOException | RuntimeException e) {
                 close();
                 throw new IllegalStateException("could not migrate a temporary PostgreSQL database for code"
                         + " generation: " + e.getMessage(), e);
             }
-            setConnection(connection);
         }
-        return DSL.using(connection, SQLDialect.POSTGRES);
+        return connection;
     }
 
-    /** The schemas of the migrated database, without PostgreSQL's own ({@code pg_catalog}, ...). */
+    /**
+     * The schemas of the migrated database, without PostgreSQL's own ({@code pg_catalog}, ...). When the
+     * configuration names its input schemas, they are taken from it without a query: jOOQ asks for the schemas
+     * even when it is about to keep every generated class, and that must not start PostgreSQL.
+     */
     @Override
     protected List<SchemaDefinition> getSchemata0() throws SQLException {
+        if (connection == null && !readingInputSchemata) {
+            List<String> configured;
+            readingInputSchemata = true;
+            try {
+                configured = getInputSchemata();
+            } finally {
+                readingInputSchemata = false;
+            }
+            if (!configured.isEmpty() && connection == null) {
+                return new ArrayList<>(configured.stream().map(name -> new SchemaDefinition(this, name, null)).toList());
+            }
+        }
         List<SchemaDefinition> schemata = new ArrayList<>(super.getSchemata0());
         schemata.removeIf(schema -> isSystemSchema(schema.getName()));
         return schemata;
@@ -142,6 +191,46 @@ public class FlywayPostgresDatabase extends PostgresDatabase {
                 .load()
                 .migrate();
         return DriverManager.getConnection(url2, credentials);
+    }
+
+    /**
+     * A hash of what the generated classes derive from: the properties (never a password: it is not one of them)
+     * and the path and content of every file under the {@code filesystem:} locations. A {@code classpath:}
+     * location counts by its name only.
+     */
+    String migrationsVersion() {
+        if (inputsVersion == null) {
+            try {
+                MessageDigest digest = MessageDigest.getInstance("SHA-256");
+                Properties properties = getProperties();
+                for (String key : new TreeSet<>(properties.stringPropertyNames())) {
+                    update(digest, key + "=" + properties.getProperty(key));
+                }
+                for (String location : locations(properties)) {
+                    update(digest, location);
+                    if (location.startsWith("filesystem:")) {
+                        Path root = Path.of(location.substring("filesystem:".length()));
+                        if (Files.isDirectory(root)) {
+                            try (Stream<Path> files = Files.walk(root)) {
+                                for (Path file : files.filter(Files::isRegularFile).sorted().toList()) {
+                                    update(digest, root.relativize(file).toString());
+                                    digest.update(Files.readAllBytes(file));
+                                }
+                            }
+                        }
+                    }
+                }
+                inputsVersion = "flyway-sha256:" + HexFormat.of().formatHex(digest.digest());
+            } catch (IOException | NoSuchAlgorithmException e) {
+                throw new IllegalStateException("could not hash the migrations: " + e.getMessage(), e);
+            }
+        }
+        return inputsVersion;
+    }
+
+    private static void update(MessageDigest digest, String text) {
+        digest.update(text.getBytes(StandardCharsets.UTF_8));
+        digest.update((byte) 0);
     }
 
     private String[] locations(Properties properties) {
