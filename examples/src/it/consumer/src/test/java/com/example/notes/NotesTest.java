@@ -1,38 +1,89 @@
 package com.example.notes;
 
-import static org.assertj.core.api.Assertions.assertThat;
+import static com.example.notes.db.Tables.AUTHORS;
+import static com.example.notes.db.Tables.NOTES;
+import static org.jooq.impl.DSL.selectFrom;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.example.notes.db.enums.NoteState;
+import com.example.notes.db.tables.records.AuthorsRecord;
+import com.example.notes.db.tables.records.NotesRecord;
 import dev.sqlservice.AsyncSession;
 import dev.sqlservice.testing.SqlServiceTest;
-import java.util.Map;
-import org.jooq.Record;
-import org.jooq.Result;
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.util.List;
+import java.util.concurrent.CompletionException;
+import org.jooq.exception.DataAccessException;
 import org.junit.jupiter.api.Test;
 
-/** Uses sqlservice the way another project would: its own migration, plain SQL, the JUnit harness. */
+/** A new user's project: its own migrations, classes generated from them, typed queries, the harness. */
 @SqlServiceTest
 class NotesTest {
 
     @Test
-    void writes_and_reads_notes_with_named_parameters(AsyncSession session) {
-        int inserted = session.execute("insert into notes (body) values (:first), (:second)",
-                Map.of("first", "hello", "second", "world")).toCompletableFuture().join();
-        assertThat(inserted).isEqualTo(2);
+    void saveAll_writes_rows_into_their_partitions_and_typed_queries_read_them(AsyncSession session) {
+        AuthorsRecord ada = new AuthorsRecord();
+        ada.setEmail("ada@example.com");
+        ada.setName("Ada");
+        NotesRecord draft = note(1L, LocalDate.of(2026, 3, 1), "first draft");
+        NotesRecord published = note(2L, LocalDate.of(2025, 12, 31), "published");
+        published.setState(NoteState.published);
 
-        Result<Record> all = session.all("select id, body from notes order by id").toCompletableFuture().join();
-        assertThat(all).extracting(r -> r.get("body", String.class)).containsExactly("hello", "world");
+        session.save(ada).toCompletableFuture().join();
+        draft.setAuthorId(ada.getId());
+        published.setAuthorId(ada.getId());
+        List<NotesRecord> saved = session.saveAll(List.of(draft, published)).toCompletableFuture().join();
 
-        long id = all.get(1).get("id", Long.class);
-        Record one = session.one("select body from notes where id = :id", Map.of("id", id))
+        assertNotNull(saved.get(0).getUpdatedAt());
+        assertEquals(NoteState.draft, saved.get(0).getState());
+        NotesRecord found = session.one(selectFrom(NOTES).where(NOTES.STATE.eq(NoteState.published)))
                 .toCompletableFuture().join();
-        assertThat(one.get("body", String.class)).isEqualTo("world");
+        assertEquals("published", found.getBody());
+        assertEquals(1, session.all(selectFrom(NOTES.join(AUTHORS).on(NOTES.AUTHOR_ID.eq(AUTHORS.ID)))
+                .where(AUTHORS.EMAIL.eq("ada@example.com"), NOTES.CREATED_ON.ge(LocalDate.of(2026, 1, 1))))
+                .toCompletableFuture().join().size());
     }
 
     @Test
-    void the_database_was_migrated_from_the_consumers_own_classpath(AsyncSession session) {
-        Record v1 = session.one("select version, description, success from flyway_schema_history where version = :v",
-                Map.of("v", "1")).toCompletableFuture().join();
-        assertThat(v1.get("description", String.class)).isEqualTo("notes");
-        assertThat(v1.get("success", Boolean.class)).isTrue();
+    void the_trigger_stamps_every_update(AsyncSession session) {
+        AuthorsRecord grace = session.save(author("grace@example.com", "Grace")).toCompletableFuture().join();
+        NotesRecord v1 = note(3L, LocalDate.of(2026, 6, 1), "v1");
+        v1.setAuthorId(grace.getId());
+        NotesRecord note = session.save(v1).toCompletableFuture().join();
+        OffsetDateTime created = note.getUpdatedAt();
+
+        note.setBody("v2");
+        NotesRecord updated = session.save(note).toCompletableFuture().join();
+
+        assertTrue(updated.getUpdatedAt().isAfter(created), updated.getUpdatedAt() + " after " + created);
+        assertEquals("v2", session.one(selectFrom(NOTES).where(NOTES.ID.eq(note.getId())))
+                .toCompletableFuture().join().getBody());
+    }
+
+    @Test
+    void the_email_domain_rejects_what_is_not_an_address(AsyncSession session) {
+        CompletionException failure = assertThrows(CompletionException.class,
+                () -> session.save(author("not an address", "Nobody")).toCompletableFuture().join());
+        assertTrue(failure.getCause() instanceof DataAccessException, failure.toString());
+    }
+
+    private static AuthorsRecord author(String email, String name) {
+        AuthorsRecord author = new AuthorsRecord();
+        author.setEmail(email);
+        author.setName(name);
+        return author;
+    }
+
+    /** A partitioned table's primary key includes the partition key: saveAll needs all of it, the id too. */
+    private static NotesRecord note(long id, LocalDate createdOn, String body) {
+        NotesRecord note = new NotesRecord();
+        note.setId(id);
+        note.setCreatedOn(createdOn);
+        note.setBody(body);
+        return note;
     }
 }
