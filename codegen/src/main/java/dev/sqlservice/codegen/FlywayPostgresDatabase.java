@@ -17,6 +17,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeSet;
@@ -46,7 +47,8 @@ import org.jooq.meta.postgres.PostgresDatabase;
  *   <li>{@code schemas}: the schemas Flyway manages, comma separated. Default: Flyway's default.</li>
  *   <li>{@code placeholders.NAME}: the value of the Flyway placeholder {@code NAME}.</li>
  *   <li>{@code url}: an existing PostgreSQL server ({@code jdbc:postgresql://host:port/database}) instead of the
- *       default embedded PostgreSQL 18; {@code user}; the password is read from the environment variable named
+ *       default embedded PostgreSQL 18 (else the environment variable {@code SQLSERVICE_CODEGEN_URL}); {@code user}
+ *       (else {@code SQLSERVICE_CODEGEN_USER}); the password is read from the environment variable named
  *       by {@code passwordEnvironmentVariable} (default {@code SQLSERVICE_CODEGEN_PASSWORD}), never from the
  *       configuration, a command line or a log. On a server, the migrations run in a temporary database created
  *       for this generation and dropped afterwards: the server's own databases and schemas are never touched.</li>
@@ -145,7 +147,7 @@ public class FlywayPostgresDatabase extends PostgresDatabase {
 
     private Connection migratedConnection() throws SQLException, IOException {
         Properties properties = getProperties();
-        String url = blankToNull(properties.getProperty("url"));
+        String url = setting(properties, "url");
         String user;
         String password;
         if (url == null) {
@@ -160,7 +162,7 @@ public class FlywayPostgresDatabase extends PostgresDatabase {
                         + " database on that server");
             }
             serverUrl = url;
-            user = blankToNull(properties.getProperty("user"));
+            user = setting(properties, "user");
             password = System.getenv(properties.getProperty("passwordEnvironmentVariable",
                     "SQLSERVICE_CODEGEN_PASSWORD"));
         }
@@ -270,6 +272,12 @@ public class FlywayPostgresDatabase extends PostgresDatabase {
         return placeholders;
     }
 
+    /** The property, else the environment variable {@code SQLSERVICE_CODEGEN_<NAME>}. */
+    private static String setting(Properties properties, String name) {
+        String value = blankToNull(properties.getProperty(name));
+        return value != null ? value : blankToNull(System.getenv("SQLSERVICE_CODEGEN_" + name.toUpperCase(Locale.ROOT)));
+    }
+
     private static String blankToNull(String value) {
         return value == null || value.isBlank() ? null : value.trim();
     }
@@ -290,7 +298,7 @@ public class FlywayPostgresDatabase extends PostgresDatabase {
         if (temporaryDatabase != null) {
             Properties properties = getProperties();
             Properties credentials = new Properties();
-            String user = embedded != null ? "postgres" : blankToNull(properties.getProperty("user"));
+            String user = embedded != null ? "postgres" : setting(properties, "user");
             String password = embedded != null ? null : System.getenv(properties.getProperty(
                     "passwordEnvironmentVariable", "SQLSERVICE_CODEGEN_PASSWORD"));
             if (user != null) {
