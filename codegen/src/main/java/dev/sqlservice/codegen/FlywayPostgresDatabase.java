@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -47,8 +48,8 @@ import org.jooq.meta.postgres.PostgresDatabase;
  *   <li>{@code schemas}: the schemas Flyway manages, comma separated. Default: Flyway's default.</li>
  *   <li>{@code placeholders.NAME}: the value of the Flyway placeholder {@code NAME}.</li>
  *   <li>{@code url}: an existing PostgreSQL server ({@code jdbc:postgresql://host:port/database}) instead of the
- *       default embedded PostgreSQL 18 (else the environment variable {@code SQLSERVICE_CODEGEN_URL}); {@code user}
- *       (else {@code SQLSERVICE_CODEGEN_USER}); the password is read from the environment variable named
+ *       default embedded PostgreSQL 18 (else the system property {@code sqlservice.codegen.url}, else the
+ *       environment variable {@code SQLSERVICE_CODEGEN_URL}); {@code user} (likewise); the password is read from the environment variable named
  *       by {@code passwordEnvironmentVariable} (default {@code SQLSERVICE_CODEGEN_PASSWORD}), never from the
  *       configuration, a command line or a log. On a server, the migrations run in a temporary database created
  *       for this generation and dropped afterwards: the server's own databases and schemas are never touched.</li>
@@ -60,6 +61,7 @@ import org.jooq.meta.postgres.PostgresDatabase;
 public class FlywayPostgresDatabase extends PostgresDatabase {
 
     private static final Pattern DATABASE_IN_URL = Pattern.compile("^(jdbc:postgresql://[^/?]*/)([^?]*)(.*)$");
+    private static final Set<String> SERVER_SETTINGS = Set.of("url", "user", "passwordEnvironmentVariable");
     private static final String FLYWAY_HISTORY_TABLE = "flyway_schema_history";
 
     private EmbeddedPostgres embedded;
@@ -196,8 +198,8 @@ public class FlywayPostgresDatabase extends PostgresDatabase {
     }
 
     /**
-     * A hash of what the generated classes derive from: the properties (never a password: it is not one of them)
-     * and the path and content of every file under the {@code filesystem:} locations. A {@code classpath:}
+     * A hash of what the generated classes derive from: the properties but those choosing the server (the same
+     * migrations give the same schema on any server; a password is never a property) and the path and content of every file under the {@code filesystem:} locations. A {@code classpath:}
      * location counts by its name only.
      */
     String migrationsVersion() {
@@ -206,7 +208,9 @@ public class FlywayPostgresDatabase extends PostgresDatabase {
                 MessageDigest digest = MessageDigest.getInstance("SHA-256");
                 Properties properties = getProperties();
                 for (String key : new TreeSet<>(properties.stringPropertyNames())) {
-                    update(digest, key + "=" + properties.getProperty(key));
+                    if (!SERVER_SETTINGS.contains(key)) {
+                        update(digest, key + "=" + properties.getProperty(key));
+                    }
                 }
                 for (String location : locations(properties)) {
                     update(digest, location);
@@ -272,10 +276,17 @@ public class FlywayPostgresDatabase extends PostgresDatabase {
         return placeholders;
     }
 
-    /** The property, else the environment variable {@code SQLSERVICE_CODEGEN_<NAME>}. */
+    /**
+     * The property, else the system property {@code sqlservice.codegen.<name>}, else the environment variable
+     * {@code SQLSERVICE_CODEGEN_<NAME>}. Only the first is part of jOOQ's configuration hash.
+     */
     private static String setting(Properties properties, String name) {
         String value = blankToNull(properties.getProperty(name));
-        return value != null ? value : blankToNull(System.getenv("SQLSERVICE_CODEGEN_" + name.toUpperCase(Locale.ROOT)));
+        if (value == null) {
+            value = blankToNull(System.getProperty("sqlservice.codegen." + name));
+        }
+        return value != null ? value
+                : blankToNull(System.getenv("SQLSERVICE_CODEGEN_" + name.toUpperCase(Locale.ROOT)));
     }
 
     private static String blankToNull(String value) {
