@@ -22,6 +22,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -48,11 +49,12 @@ import org.jooq.meta.postgres.PostgresDatabase;
  *   <li>{@code schemas}: the schemas Flyway manages, comma separated. Default: Flyway's default.</li>
  *   <li>{@code placeholders.NAME}: the value of the Flyway placeholder {@code NAME}.</li>
  *   <li>{@code url}: an existing PostgreSQL server ({@code jdbc:postgresql://host:port/database}) instead of the
- *       default embedded PostgreSQL 18 (else the system property {@code sqlservice.codegen.url}, else the
- *       environment variable {@code SQLSERVICE_CODEGEN_URL}); {@code user} (likewise); the password is read from the environment variable named
- *       by {@code passwordEnvironmentVariable} (default {@code SQLSERVICE_CODEGEN_PASSWORD}), never from the
- *       configuration, a command line or a log. On a server, the migrations run in a temporary database created
- *       for this generation and dropped afterwards: the server's own databases and schemas are never touched.</li>
+ *       default embedded PostgreSQL 18, else the system property {@code sqlservice.codegen.url}, else the
+ *       environment variable {@code SQLSERVICE_CODEGEN_URL}; {@code user} likewise. The password is read from
+ *       the environment variable named by {@code passwordEnvironmentVariable} (default
+ *       {@code SQLSERVICE_CODEGEN_PASSWORD}), never from the configuration, a command line or a log. On a
+ *       server, the migrations run in a temporary database created for this generation and dropped afterwards:
+ *       the server's own databases and schemas are never touched.</li>
  * </ul>
  * Flyway's history table ({@code flyway_schema_history}) is excluded from the generated code.
  *
@@ -61,6 +63,7 @@ import org.jooq.meta.postgres.PostgresDatabase;
 public class FlywayPostgresDatabase extends PostgresDatabase {
 
     private static final Pattern DATABASE_IN_URL = Pattern.compile("^(jdbc:postgresql://[^/?]*/)([^?]*)(.*)$");
+    private static final AtomicInteger SEQUENCE = new AtomicInteger();
     private static final Set<String> SERVER_SETTINGS = Set.of("url", "user", "passwordEnvironmentVariable");
     private static final String FLYWAY_HISTORY_TABLE = "flyway_schema_history";
 
@@ -68,6 +71,7 @@ public class FlywayPostgresDatabase extends PostgresDatabase {
     private String serverUrl;
     private String temporaryDatabase;
     private Connection connection;
+    private Properties credentials;
     private String inputsVersion;
     private boolean readingInputSchemata;
 
@@ -103,9 +107,14 @@ public class FlywayPostgresDatabase extends PostgresDatabase {
                 // PostgresDatabase also reads some metadata through getConnection().
                 setConnection(migrated);
             } catch (SQLException | IOException | RuntimeException e) {
-                close();
-                throw new IllegalStateException("could not migrate a temporary PostgreSQL database for code"
-                        + " generation: " + e.getMessage(), e);
+                IllegalStateException failure = new IllegalStateException("could not migrate a temporary"
+                        + " PostgreSQL database for code generation: " + e.getMessage(), e);
+                try {
+                    close();
+                } catch (RuntimeException cleanup) {
+                    failure.addSuppressed(cleanup);
+                }
+                throw failure;
             }
         }
         return connection;
@@ -127,7 +136,8 @@ public class FlywayPostgresDatabase extends PostgresDatabase {
                 readingInputSchemata = false;
             }
             if (!configured.isEmpty() && connection == null) {
-                return new ArrayList<>(configured.stream().map(name -> new SchemaDefinition(this, name, null)).toList());
+                return new ArrayList<>(
+                        configured.stream().map(name -> new SchemaDefinition(this, name, null)).toList());
             }
         }
         List<SchemaDefinition> schemata = new ArrayList<>(super.getSchemata0());
@@ -168,7 +178,7 @@ public class FlywayPostgresDatabase extends PostgresDatabase {
             password = System.getenv(properties.getProperty("passwordEnvironmentVariable",
                     "SQLSERVICE_CODEGEN_PASSWORD"));
         }
-        Properties credentials = new Properties();
+        credentials = new Properties();
         if (user != null) {
             credentials.setProperty("user", user);
         }
@@ -176,7 +186,7 @@ public class FlywayPostgresDatabase extends PostgresDatabase {
             credentials.setProperty("password", password);
         }
         String database = "sqlservice_codegen_" + Long.toString(System.currentTimeMillis(), 36) + "_"
-                + ProcessHandle.current().pid();
+                + ProcessHandle.current().pid() + "_" + SEQUENCE.incrementAndGet();
         try (Connection admin = DriverManager.getConnection(serverUrl, credentials);
                 Statement statement = admin.createStatement()) {
             statement.execute("create database " + database);
@@ -186,21 +196,21 @@ public class FlywayPostgresDatabase extends PostgresDatabase {
         if (!m.matches()) {
             throw new IllegalStateException("not a jdbc:postgresql URL");
         }
-        String url2 = m.group(1) + database + m.group(3);
+        String databaseUrl = m.group(1) + database + m.group(3);
         Flyway.configure(FlywayPostgresDatabase.class.getClassLoader())
-                .dataSource(url2, user, password)
+                .dataSource(databaseUrl, user, password)
                 .locations(locations(properties))
                 .schemas(schemas(properties))
                 .placeholders(placeholders(properties))
                 .load()
                 .migrate();
-        return DriverManager.getConnection(url2, credentials);
+        return DriverManager.getConnection(databaseUrl, credentials);
     }
 
     /**
      * A hash of what the generated classes derive from: the properties but those choosing the server (the same
-     * migrations give the same schema on any server; a password is never a property) and the path and content of every file under the {@code filesystem:} locations. A {@code classpath:}
-     * location counts by its name only.
+     * migrations give the same schema on any server; a password is never a property) and the path and content of
+     * every file under the {@code filesystem:} locations. A {@code classpath:} location counts by its name only.
      */
     String migrationsVersion() {
         if (inputsVersion == null) {
@@ -307,17 +317,6 @@ public class FlywayPostgresDatabase extends PostgresDatabase {
             connection = null;
         }
         if (temporaryDatabase != null) {
-            Properties properties = getProperties();
-            Properties credentials = new Properties();
-            String user = embedded != null ? "postgres" : setting(properties, "user");
-            String password = embedded != null ? null : System.getenv(properties.getProperty(
-                    "passwordEnvironmentVariable", "SQLSERVICE_CODEGEN_PASSWORD"));
-            if (user != null) {
-                credentials.setProperty("user", user);
-            }
-            if (password != null) {
-                credentials.setProperty("password", password);
-            }
             try (Connection admin = DriverManager.getConnection(serverUrl, credentials);
                     Statement statement = admin.createStatement()) {
                 statement.execute("drop database if exists " + temporaryDatabase + " with (force)");
