@@ -159,6 +159,12 @@ public class FlywayPostgresDatabase extends PostgresDatabase {
 
     private Connection migratedConnection() throws SQLException, IOException {
         Properties properties = getProperties();
+        if (properties.getProperty("password") != null) {
+            // A property lands in the pom, the build's logs and jOOQ's configuration dumps: refused, not ignored.
+            throw new IllegalArgumentException("a password is never a property of the code generator: put it in the"
+                    + " environment variable named by the property passwordEnvironmentVariable (default"
+                    + " SQLSERVICE_CODEGEN_PASSWORD)");
+        }
         String url = setting(properties, "url");
         String user;
         String password;

@@ -91,6 +91,42 @@ class FlywayPostgresDatabaseTest {
         }
     }
 
+    @Test
+    void codegen__reports_the_migration_that_failed_with_the_servers_reason_and_leaves_no_temporary_database(
+            TestDatabase test, DSLContext dsl, @TempDir Path dir) throws Exception {
+        assumeTrue(test.dialect().family() == SQLDialect.POSTGRES, "code generation reads PostgreSQL");
+        Path migrations = Files.createDirectories(dir.resolve("migrations"));
+        Files.writeString(migrations.resolve("V1__fine.sql"), "create table fine (id integer primary key);\n");
+        Files.writeString(migrations.resolve("V2__broken.sql"), "create tabel broken (id integer);\n");
+        List<String> before = temporaryDatabases(dsl);
+
+        assertThatThrownBy(() -> GenerationTool.generate(configuration(dir, test.url(), dir.resolve("generated"))))
+                .hasStackTraceContaining("V2__broken.sql")
+                .hasStackTraceContaining("syntax error at or near \"tabel\"")
+                .hasStackTraceContaining("could not migrate a temporary PostgreSQL database");
+        assertThat(temporaryDatabases(dsl)).as("temporary databases left on the server").isEqualTo(before);
+    }
+
+    @Test
+    void codegen__refuses_a_password_property_so_that_it_never_sits_in_a_pom_or_a_log(TestDatabase test,
+            @TempDir Path dir) throws Exception {
+        assumeTrue(test.dialect().family() == SQLDialect.POSTGRES, "code generation reads PostgreSQL");
+        Files.createDirectories(dir.resolve("migrations"));
+        Configuration configuration = configuration(dir, test.url(), dir.resolve("generated"));
+        configuration.getGenerator().getDatabase().getProperties()
+                .add(new Property().withKey("password").withValue("Pom-S3cret-1"));
+
+        assertThatThrownBy(() -> GenerationTool.generate(configuration))
+                .hasStackTraceContaining("a password is never a property")
+                .satisfies(e -> assertThat(stackTraceOf(e)).doesNotContain("Pom-S3cret-1"));
+    }
+
+    private static String stackTraceOf(Throwable e) {
+        java.io.StringWriter text = new java.io.StringWriter();
+        e.printStackTrace(new java.io.PrintWriter(text));
+        return text.toString();
+    }
+
     private static Configuration configuration(Path basedir, String url, Path output) {
         List<Property> properties = new ArrayList<>(List.of(
                 new Property().withKey("locations").withValue("filesystem:migrations"),
