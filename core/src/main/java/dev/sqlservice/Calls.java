@@ -400,6 +400,8 @@ final class Calls implements ExecuteListener {
             boolean autoCommit;
             Duration timeout;
             Calls calls;
+            boolean atomic;
+            boolean cancelRequested;
             synchronized (call) {
                 timedOut = call.timedOut;
                 aborted = call.aborted;
@@ -408,20 +410,18 @@ final class Calls implements ExecuteListener {
                 autoCommit = call.autoCommit;
                 timeout = call.timeout;
                 calls = call.calls;
+                atomic = call.atomic || !call.autoCommit;
+                cancelRequested = call.cancelRequested;
                 call.timedOut = false;
             }
-            boolean atomic;
-            synchronized (call) {
-                atomic = call.atomic || !call.autoCommit;
-            }
             boolean confirmed = calls != null && calls.backend.isCancelConfirmation(e);
-            if (confirmed && !atomic && (timedOut || cancelRequested(call)) && !aborted) {
+            if (confirmed && !atomic && (timedOut || cancelRequested) && !aborted) {
                 String message = (timedOut ? "statement timed out after " + timeout.toMillis() + " ms" : "the call was"
                         + " cancelled") + " and the server stopped it, but a procedure may have committed part of its"
                         + " work before: it may have been applied (SQLState 08007); retry only what is safe to repeat";
                 throw new CallFailure(message, new SQLTimeoutException(message, "08007", 0, e));
             }
-            if (cancelled || cancelRequested(call) && confirmed && !aborted) {
+            if (cancelled || cancelRequested && confirmed && !aborted) {
                 CancellationException cancellation = new CancellationException(cancelled ? "the call was cancelled"
                         : "the call was cancelled on the server, before its statement took effect");
                 cancellation.initCause(e);
@@ -442,12 +442,6 @@ final class Calls implements ExecuteListener {
                         new SQLTimeoutException(message, cause.getSQLState(), cause.getErrorCode(), e));
             }
             throw connectionLoss(e, autoCommit);
-        }
-    }
-
-    private static boolean cancelRequested(Call call) {
-        synchronized (call) {
-            return call.cancelRequested;
         }
     }
 
