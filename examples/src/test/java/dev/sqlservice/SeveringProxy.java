@@ -69,6 +69,9 @@ final class SeveringProxy implements AutoCloseable {
     }
 
     SeveringProxy(String host, int port) throws IOException {
+        if (!host.equals("127.0.0.1") && !host.equals("localhost")) {
+            throw new IllegalArgumentException("the proxy forwards to 127.0.0.1 only, not to " + host);
+        }
         this.host = host;
         this.port = port;
         this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
