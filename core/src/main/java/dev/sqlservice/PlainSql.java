@@ -27,11 +27,25 @@ final class PlainSql {
         return DSL.query("{0}", part(sql, params, dialect));
     }
 
+    /** A query of SQL parsed before ({@link PreparedQuery}). */
+    static ResultQuery<Record> resultQuery(NamedSql parsed, Map<String, ?> params) {
+        return DSL.resultQuery("{0}", part(parsed, params));
+    }
+
+    static NamedSql parse(String sql, SQLDialect dialect) {
+        Objects.requireNonNull(sql, "sql == null");
+        NamedSql.Dialect lexer = dialect.family() == SQLDialect.POSTGRES ? NamedSql.Dialect.POSTGRES : NamedSql.Dialect.MYSQL;
+        return NamedSql.parse(sql, lexer);
+    }
+
     private static CustomQueryPart part(String sql, Map<String, ?> params, SQLDialect dialect) {
         Objects.requireNonNull(sql, "sql == null");
         Objects.requireNonNull(params, "params == null");
-        NamedSql.Dialect lexer = dialect.family() == SQLDialect.POSTGRES ? NamedSql.Dialect.POSTGRES : NamedSql.Dialect.MYSQL;
-        List<Object> pieces = NamedSql.parse(sql, lexer).expand(params);
+        return part(parse(sql, dialect), params);
+    }
+
+    private static CustomQueryPart part(NamedSql parsed, Map<String, ?> params) {
+        List<Object> pieces = parsed.expand(params);
         return CustomQueryPart.of(ctx -> {
             for (Object piece : pieces) {
                 if (piece instanceof NamedSql.Bind bind) {
