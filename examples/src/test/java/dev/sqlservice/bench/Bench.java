@@ -46,6 +46,15 @@ final class Bench {
         return url;
     }
 
+    /** The jOOQ dialect of {@link #url()}: PostgreSQL or MariaDB. */
+    static org.jooq.SQLDialect dialect() {
+        return url().startsWith("jdbc:mariadb:") ? org.jooq.SQLDialect.MARIADB : org.jooq.SQLDialect.POSTGRES;
+    }
+
+    static boolean mariadb() {
+        return dialect() == org.jooq.SQLDialect.MARIADB;
+    }
+
     /** The URL every pool uses, the library's included: pgjdbc rewrites batched inserts into multi-row ones. */
     static String rewriteUrl() {
         String url = url();
