@@ -131,6 +131,34 @@ public final class ProfileMain {
                             db.blockingSession().first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)));
                         }
                     }
+                    case "firstPrepared", "firstUnprepared", "firstJooq", "firstJdbc" -> {
+                        // one thread, one lookup after another: the calling thread's CPU per lookup
+                        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+                        org.jooq.Param<Long> id = DSL.param("id", Long.class);
+                        dev.sqlservice.PreparedQuery<BenchItemsRecord> byId =
+                                db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
+                        long cpu0 = threads.getCurrentThreadCpuTime();
+                        for (long key : keys) {
+                            switch (what) {
+                                case "firstPrepared" -> db.blockingSession().first(byId.bind(id, key));
+                                case "firstUnprepared" -> db.blockingSession().first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)));
+                                case "firstJooq" -> jooq.selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)).fetchOptional();
+                                default -> Bench.jdbcFirst(pool, key);
+                            }
+                        }
+                        System.out.printf(Locale.ROOT, "  %s: thread CPU %.1f µs per lookup%n", what,
+                                (threads.getCurrentThreadCpuTime() - cpu0) / 1e3 / keys.length);
+                    }
+                    case "asyncPrepared" -> {
+                        org.jooq.Param<Long> id = DSL.param("id", Long.class);
+                        dev.sqlservice.PreparedQuery<BenchItemsRecord> byId =
+                                db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
+                        CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];
+                        for (int k = 0; k < keys.length; k++) {
+                            all[k] = session.first(byId.bind(id, keys[k])).toCompletableFuture();
+                        }
+                        CompletableFuture.allOf(all).join();
+                    }
                     case "async" -> {
                         CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];
                         for (int k = 0; k < keys.length; k++) {
