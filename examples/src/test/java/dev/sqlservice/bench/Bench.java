@@ -60,6 +60,28 @@ final class Bench {
         return url().startsWith("jdbc:mariadb:") ? org.jooq.SQLDialect.MARIADB : org.jooq.SQLDialect.POSTGRES;
     }
 
+    /**
+     * Plain jOOQ over {@code ds}, as a user would configure it. On MariaDB an {@code OffsetDateTime} is bound as the
+     * same instant in UTC ({@code TIMESTAMP} columns, UTC sessions), which jOOQ alone does not do (MariaDB rejects
+     * the offset jOOQ sends): the same conversion sqlservice makes.
+     */
+    static org.jooq.DSLContext jooq(DataSource ds) {
+        org.jooq.impl.DefaultConfiguration configuration = new org.jooq.impl.DefaultConfiguration();
+        configuration.set(ds).set(dialect());
+        if (mariadb()) {
+            configuration.set(new org.jooq.VisitListener() {
+                @Override
+                public void visitStart(org.jooq.VisitContext context) {
+                    if (context.queryPart() instanceof org.jooq.Param<?> p && p.getValue() instanceof OffsetDateTime t) {
+                        context.queryPart(org.jooq.impl.DSL.val(t.withOffsetSameInstant(ZoneOffset.UTC).toLocalDateTime(),
+                                org.jooq.impl.SQLDataType.LOCALDATETIME));
+                    }
+                }
+            });
+        }
+        return org.jooq.impl.DSL.using(configuration);
+    }
+
     static boolean mariadb() {
         return dialect() == org.jooq.SQLDialect.MARIADB;
     }

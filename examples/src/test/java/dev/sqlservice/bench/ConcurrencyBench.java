@@ -168,7 +168,7 @@ public class ConcurrencyBench {
         pool = Bench.pool(10, "bench-jdbc");
         Bench.createTable(pool);
         Bench.fill(pool, rows);
-        dsl = DSL.using(pool, Bench.dialect());
+        dsl = Bench.jooq(pool);
         db = Database.builder().url(Bench.rewriteUrl()).poolSize(10).build();
         byId = db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(ID)));
         serverWork = Bench.dialect() == SQLDialect.POSTGRES ? SERVER_WORK : "(sleep(0.001) = 0)";

@@ -220,7 +220,7 @@ public class MemoryBench {
         }
 
         private void beforeExecute(String sql, long bindChars) {
-            if (!armed || !sql.contains("json_populate_recordset")) {
+            if (!armed || !sql.contains("json_populate_recordset") && !sql.contains("on duplicate key update")) {
                 return;
             }
             chunks++;

@@ -87,7 +87,7 @@ public class ReadBench {
         db = Database.builder().url(Bench.rewriteUrl()).poolSize(2).build();
         session = db.session();
         blocking = db.blockingSession();
-        dsl = DSL.using(pool, Bench.dialect());
+        dsl = Bench.jooq(pool);
         byId = db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(ID)));
     }
 

@@ -79,7 +79,7 @@ public class UpsertBench {
         pool = Bench.pool(2, "bench-jdbc");
         Bench.createTable(pool);
         db = Database.builder().url(Bench.rewriteUrl()).poolSize(2).build();
-        dsl = DSL.using(pool, Bench.dialect());
+        dsl = Bench.jooq(pool);
     }
 
     @TearDown(Level.Trial)
