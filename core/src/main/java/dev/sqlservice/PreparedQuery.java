@@ -299,7 +299,8 @@ public final class PreparedQuery<R extends Record> {
                 int name = slotNames[i];
                 binds[i] = org.jooq.impl.DSL.val(name < 0 ? constants[i] : values[name], slotTypes[i]);
             }
-            ResultQuery<org.jooq.Record> run = org.jooq.impl.DSL.resultQuery("{0}",
+            // On the database's own configuration: DSL.resultQuery would create a new configuration per run.
+            ResultQuery<org.jooq.Record> run = database.callDsl().resultQuery("{0}",
                     org.jooq.impl.CustomQueryPart.of(ctx -> {
                         for (int i = 0; i < binds.length; i++) {
                             ctx.sql(texts[i]).visit(binds[i]);

@@ -350,6 +350,14 @@ final class Report {
     }
 
     private String header() {
+        if (server.containsKey("innodb_flush_log_at_trx_commit")) {
+            return String.format(Locale.ROOT, "sqlservice benchmarks, %s mode, %s; %d cores, JDK %s (%s), MariaDB %s "
+                            + "(innodb_flush_log_at_trx_commit=%s, sync_binlog=%s, innodb_buffer_pool_size=%s); %.1f min",
+                    plan.mode(), LocalDate.now(), Runtime.getRuntime().availableProcessors(),
+                    System.getProperty("java.version"), System.getProperty("java.vendor"), server.get("version"),
+                    server.get("innodb_flush_log_at_trx_commit"), server.get("sync_binlog"),
+                    server.get("innodb_buffer_pool_size"), minutes);
+        }
         return String.format(Locale.ROOT, "sqlservice benchmarks, %s mode, %s; %d cores, JDK %s (%s), PostgreSQL %s "
                         + "(fsync=%s, synchronous_commit=%s, shared_buffers=%s); %.1f min",
                 plan.mode(), LocalDate.now(), Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"),
