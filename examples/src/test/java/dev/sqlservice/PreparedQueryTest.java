@@ -264,6 +264,30 @@ class PreparedQueryTest {
     }
 
     @Test
+    void each_run_sends_the_sql_rendered_at_prepare(Database db) {
+        Param<OffsetDateTime> since = param("since", USERS.CREATED_AT);
+        Param<PostStatus> status = param("status", POSTS.STATUS);
+        List<ResultQuery<? extends Record>> queries = List.of(
+                selectFrom(USERS).where(USERS.ID.eq(id)),
+                selectFrom(USERS).where(USERS.CREATED_AT.ge(since)).and(USERS.NAME.ne("x")).orderBy(USERS.ID).limit(5),
+                selectFrom(POSTS).where(POSTS.STATUS.eq(status)).and(POSTS.USER_ID.in(id, DSL.val(9L))),
+                select(USERS.NAME, POSTS.TITLE).from(POSTS).join(USERS).on(USERS.ID.eq(POSTS.USER_ID)).where(POSTS.USER_ID.eq(id)));
+        for (ResultQuery<? extends Record> query : queries) {
+            PreparedQuery<? extends Record> prepared = db.prepare(query);
+            PreparedQuery<? extends Record> bound = prepared.bind(Map.of()); // values don't change the SQL
+            for (String name : prepared.parameterNames()) {
+                bound = bound.bind(name, switch (name) {
+                    case "id" -> 1L;
+                    case "since" -> T0;
+                    default -> PostStatus.draft;
+                });
+            }
+            String sent = db.dsl().render(bound.query(db));
+            assertThat(sent).isEqualTo(prepared.sql()).isEqualTo(db.dsl().render(query));
+        }
+    }
+
+    @Test
     void values_are_bound_never_spliced(Database db) {
         PreparedQuery<UsersRecord> byName = db.prepare(selectFrom(USERS).where(USERS.NAME.eq(param("name", String.class))));
         String hostile = "x' or '1'='1";

@@ -181,6 +181,71 @@ public final class ProfileMain {
                         }
                         System.out.println(line);
                     }
+                    case "abBurst" -> {
+                        // 10,000 prepared lookups at once, per variant in a rotated order: process CPU per query
+                        org.jooq.Param<Long> id = DSL.param("id", Long.class);
+                        dev.sqlservice.PreparedQuery<BenchItemsRecord> byId =
+                                db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
+                        dev.sqlservice.PreparedQuery<BenchItemsRecord> byIdPlatform =
+                                platformDb.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
+                        String[] names = {"jdbcPool10", "blockingPool10", "asyncVirtual", "asyncPlatform10"};
+                        StringBuilder line = new StringBuilder("  process CPU per query:");
+                        double[] us = new double[4];
+                        for (int j = 0; j < 4; j++) {
+                            int v = (j + i) % 4;
+                            System.gc();
+                            ExecutorService threads10 = Executors.newFixedThreadPool(10);
+                            CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];
+                            long c0 = Bench.cpuNanos();
+                            for (int k = 0; k < keys.length; k++) {
+                                long key = keys[k];
+                                all[k] = switch (v) {
+                                    case 0 -> CompletableFuture.supplyAsync(() -> {
+                                        try {
+                                            return Bench.jdbcFirst(pool, key);
+                                        } catch (java.sql.SQLException e) {
+                                            throw new IllegalStateException(e);
+                                        }
+                                    }, threads10);
+                                    case 1 -> CompletableFuture.supplyAsync(() -> db.blockingSession().first(byId.bind(id, key)), threads10);
+                                    case 2 -> session.first(byId.bind(id, key)).toCompletableFuture();
+                                    default -> platformDb.session().first(byIdPlatform.bind(id, key)).toCompletableFuture();
+                                };
+                            }
+                            CompletableFuture.allOf(all).join();
+                            us[v] = (Bench.cpuNanos() - c0) / 1e3 / keys.length;
+                            threads10.close();
+                        }
+                        for (int v = 0; v < 4; v++) {
+                            line.append(String.format(Locale.ROOT, " %s %.1f µs (×%.2f);", names[v], us[v], us[v] / us[0]));
+                        }
+                        System.out.println(line);
+                    }
+                    case "abPool" -> {
+                        // plain jOOQ against the blocking session, unprepared, 10,000 lookups on 10 platform threads,
+                        // alternating: throughput and process CPU
+                        StringBuilder line = new StringBuilder(" ");
+                        for (int ab = 0; ab < 2; ab++) {
+                            boolean library = (ab + i) % 2 == 0;
+                            System.gc();
+                            ExecutorService threads10 = Executors.newFixedThreadPool(10);
+                            CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];
+                            long c0 = Bench.cpuNanos();
+                            long t0 = System.nanoTime();
+                            for (int k = 0; k < keys.length; k++) {
+                                long key = keys[k];
+                                all[k] = CompletableFuture.supplyAsync(library
+                                        ? () -> db.blockingSession().first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)))
+                                        : () -> jooq.selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)).fetchOptional(), threads10);
+                            }
+                            CompletableFuture.allOf(all).join();
+                            double seconds = (System.nanoTime() - t0) / 1e9;
+                            line.append(String.format(Locale.ROOT, " %s %,.0f q/s %.1f CPU µs;", library ? "blockingPool10" : "jooqPool10",
+                                    keys.length / seconds, (Bench.cpuNanos() - c0) / 1e3 / keys.length));
+                            threads10.close();
+                        }
+                        System.out.println(line);
+                    }
                     case "asyncPrepared" -> {
                         org.jooq.Param<Long> id = DSL.param("id", Long.class);
                         dev.sqlservice.PreparedQuery<BenchItemsRecord> byId =
