@@ -3,6 +3,8 @@ package dev.sqlservice.codegen;
 import java.sql.SQLException;
 import java.util.List;
 import org.jooq.DSLContext;
+import org.jooq.Record4;
+import org.jooq.ResultQuery;
 import org.jooq.SQLDialect;
 import org.jooq.impl.DSL;
 import org.jooq.meta.SchemaDefinition;
@@ -60,6 +62,12 @@ public class FlywayMariaDBDatabase extends MariaDBDatabase {
     @Override
     protected List<TableDefinition> getTables0() throws SQLException {
         return MySQLFamily.withoutHistory(super.getTables0());
+    }
+
+    /** The views' sources, without the temporary database's name in them. */
+    @Override
+    public ResultQuery<Record4<String, String, String, String>> sources(List<String> schemas) {
+        return MySQLFamily.unqualified(create(), run, super.sources(schemas));
     }
 
     /** The default (unnamed) schema for the temporary database. */

@@ -2,6 +2,12 @@ package dev.sqlservice.codegen;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.jooq.DSLContext;
+import org.jooq.Record4;
+import org.jooq.ResultQuery;
+import org.jooq.Select;
+import org.jooq.Table;
+import org.jooq.impl.DSL;
 import org.jooq.meta.AbstractDatabase;
 import org.jooq.meta.SchemaDefinition;
 import org.jooq.meta.TableDefinition;
@@ -37,6 +43,21 @@ final class MySQLFamily {
     /** The default (unnamed) schema for the temporary database, any other name unchanged. */
     static String outputSchema(MigrationRun run, String inputSchema, String mapped) {
         return run.temporaryDatabase().equals(inputSchema) ? "" : mapped;
+    }
+
+    /**
+     * The view sources with the temporary database's qualifier taken out: MySQL and MariaDB store a view's
+     * definition with every table qualified by its database ({@code `sqlservice_codegen_…`.`t`}).
+     */
+    static ResultQuery<Record4<String, String, String, String>> unqualified(DSLContext create, MigrationRun run,
+            ResultQuery<Record4<String, String, String, String>> sources) {
+        if (!(sources instanceof Select<Record4<String, String, String, String>> select)) {
+            throw new IllegalStateException("jOOQ's view sources query is not a select: " + sources.getClass());
+        }
+        Table<Record4<String, String, String, String>> s = select.asTable("s");
+        return create.select(s.field(0, String.class), s.field(1, String.class), s.field(2, String.class),
+                        DSL.replace(s.field(3, String.class), "`" + run.temporaryDatabase() + "`.", ""))
+                .from(s);
     }
 
     static List<TableDefinition> withoutHistory(List<TableDefinition> tables) {
