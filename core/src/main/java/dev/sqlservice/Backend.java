@@ -34,8 +34,10 @@ import org.jooq.exception.DataAccessException;
  *       plain SQL ({@link #namedParameters}), a jOOQ {@link VisitListener} that adapts binds to the server
  *       ({@link #visitListener}), whether a statement is all-or-nothing ({@link #isAtomic}).</li>
  *   <li><b>Cancel and errors</b>: how the server confirms a cancel ({@link #isCancelConfirmation},
- *       {@link #endsInterruptedQueriesNormally}) and how a statement that is reading rows is cancelled
- *       ({@link #cancelReading}).</li>
+ *       {@link #endsInterruptedQueriesNormally}), how a statement that is reading rows is cancelled
+ *       ({@link #cancelReading}), and how it says that it shuts down ({@link #isServerShutdown}). Errors keep the
+ *       driver's SQLState otherwise; a backend's own statements translate their own errors (MariaDB's upsert
+ *       guard).</li>
  *   <li><b>Streaming</b>: {@link #streamsOnlyInTransactions}, {@link #readsRestOfResultOnClose},
  *       {@link #streamSessionSql}.</li>
  *   <li><b>{@code save} and {@code saveAll}</b>: the upsert statements ({@link #upserts}: the SQL, how many rows
@@ -152,6 +154,12 @@ abstract class Backend {
 
     /** Whether this failure is the server saying that it cancelled the statement on request. */
     abstract boolean isCancelConfirmation(DataAccessException e);
+
+    /**
+     * Whether a failure with this SQLState (not null) and vendor error code is the server ending the session
+     * because it shuts down: the statement was stopped and nothing of it committed.
+     */
+    abstract boolean isServerShutdown(String sqlState, int errorCode);
 
     /** Whether an interrupted query may end with a normal (meaningless) result instead of an error. */
     abstract boolean endsInterruptedQueriesNormally();

@@ -114,10 +114,17 @@ final class MariaDbBackend extends Backend {
     }
     private static final Set<String> UTC = Set.of("+00:00", "+0:00", "UTC", "Etc/UTC", "Z", "GMT", "Etc/GMT");
     private static final int QUERY_INTERRUPTED = 1317;
+    private static final int SERVER_SHUTDOWN = 1927;
 
     @Override
     boolean isCancelConfirmation(DataAccessException e) {
         return e.getCause() instanceof SQLException s && s.getErrorCode() == QUERY_INTERRUPTED;
+    }
+
+    /** ER_CONNECTION_KILLED ("Connection was killed"), sent to every session when the server shuts down. */
+    @Override
+    boolean isServerShutdown(String sqlState, int errorCode) {
+        return errorCode == SERVER_SHUTDOWN;
     }
 
     @Override

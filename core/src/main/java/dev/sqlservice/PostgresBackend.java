@@ -122,6 +122,12 @@ final class PostgresBackend extends Backend {
         return "57014".equals(e.sqlState());
     }
 
+    /** 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now. */
+    @Override
+    boolean isServerShutdown(String sqlState, int errorCode) {
+        return sqlState.startsWith("57P0");
+    }
+
     @Override
     boolean endsInterruptedQueriesNormally() {
         return false;
