@@ -82,8 +82,9 @@ public final class Database implements AutoCloseable {
                 b.poolSize, b.acquisitionTimeout, description);
         DefaultConfiguration base = new DefaultConfiguration();
         base.set(dialect).set(settings).set(new Calls(timer, backend, liveness)).set(connections.provider);
-        if (backend.visitListener() != null) {
-            base.set(backend.visitListener());
+        org.jooq.VisitListener binds = backend.visitListener();
+        if (binds != null) {
+            base.set(binds);
         }
         // Built once: deriving a configuration per call (settings, connection) was a measurable share of a point
         // query. Row limits are set on each statement by Calls, never in these settings: records a call returns
