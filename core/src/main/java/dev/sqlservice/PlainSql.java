@@ -7,7 +7,6 @@ import java.util.Objects;
 import org.jooq.Query;
 import org.jooq.Record;
 import org.jooq.ResultQuery;
-import org.jooq.SQLDialect;
 import org.jooq.impl.CustomQueryPart;
 import org.jooq.impl.DSL;
 
@@ -19,19 +18,18 @@ import org.jooq.impl.DSL;
  */
 final class PlainSql {
 
-    static ResultQuery<Record> resultQuery(String sql, Map<String, ?> params, SQLDialect dialect) {
-        return DSL.resultQuery("{0}", part(sql, params, dialect));
+    static ResultQuery<Record> resultQuery(String sql, Map<String, ?> params, Backend backend) {
+        return DSL.resultQuery("{0}", part(sql, params, backend));
     }
 
-    static Query query(String sql, Map<String, ?> params, SQLDialect dialect) {
-        return DSL.query("{0}", part(sql, params, dialect));
+    static Query query(String sql, Map<String, ?> params, Backend backend) {
+        return DSL.query("{0}", part(sql, params, backend));
     }
 
-    private static CustomQueryPart part(String sql, Map<String, ?> params, SQLDialect dialect) {
+    private static CustomQueryPart part(String sql, Map<String, ?> params, Backend backend) {
         Objects.requireNonNull(sql, "sql == null");
         Objects.requireNonNull(params, "params == null");
-        NamedSql.Dialect lexer = dialect.family() == SQLDialect.POSTGRES ? NamedSql.Dialect.POSTGRES : NamedSql.Dialect.MYSQL;
-        List<Object> pieces = NamedSql.parse(sql, lexer).expand(params);
+        List<Object> pieces = NamedSql.parse(sql, backend.namedParameters()).expand(params);
         return CustomQueryPart.of(ctx -> {
             for (Object piece : pieces) {
                 if (piece instanceof NamedSql.Bind bind) {

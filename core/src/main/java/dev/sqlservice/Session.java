@@ -194,7 +194,7 @@ public final class Session {
      * @throws DataAccessException when the database fails
      */
     public Result<Record> all(String sql, Map<String, ?> params) {
-        return all(PlainSql.resultQuery(sql, params, database.dialect()));
+        return all(PlainSql.resultQuery(sql, params, database.backend()));
     }
 
     /**
@@ -217,7 +217,7 @@ public final class Session {
      * @throws IllegalArgumentException as {@link #all(String, Map)}
      */
     public Optional<Record> first(String sql, Map<String, ?> params) {
-        return first(PlainSql.resultQuery(sql, params, database.dialect()));
+        return first(PlainSql.resultQuery(sql, params, database.backend()));
     }
 
     /**
@@ -241,7 +241,7 @@ public final class Session {
      * @throws IllegalArgumentException as {@link #all(String, Map)}
      */
     public Record one(String sql, Map<String, ?> params) {
-        return one(PlainSql.resultQuery(sql, params, database.dialect()));
+        return one(PlainSql.resultQuery(sql, params, database.backend()));
     }
 
     /**
@@ -264,7 +264,7 @@ public final class Session {
      * @throws IllegalArgumentException as {@link #all(String, Map)}
      */
     public Optional<Record> oneOrNone(String sql, Map<String, ?> params) {
-        return oneOrNone(PlainSql.resultQuery(sql, params, database.dialect()));
+        return oneOrNone(PlainSql.resultQuery(sql, params, database.backend()));
     }
 
     /**
@@ -286,7 +286,7 @@ public final class Session {
      * @throws IllegalArgumentException as {@link #all(String, Map)}
      */
     public int execute(String sql, Map<String, ?> params) {
-        return execute(PlainSql.query(sql, params, database.dialect()));
+        return execute(PlainSql.query(sql, params, database.backend()));
     }
 
     /**
@@ -346,7 +346,7 @@ public final class Session {
      * @throws DataAccessException as {@link #stream(ResultQuery)}
      */
     public Stream<Record> stream(String sql, Map<String, ?> params) {
-        return stream(PlainSql.resultQuery(sql, params, database.dialect()));
+        return stream(PlainSql.resultQuery(sql, params, database.backend()));
     }
 
     /**
@@ -426,7 +426,7 @@ public final class Session {
      * @throws DataAccessException when the database rejects a row (SQLState kept)
      */
     public <R extends UpdatableRecord<?>> List<R> saveAll(Collection<? extends R> records) {
-        return saveAll(Upserts.plan(records, database.dialect()));
+        return saveAll(Upserts.plan(records, database.backend()));
     }
 
     <R extends UpdatableRecord<?>> List<R> saveAll(Upserts.Plan<R> plan) {
