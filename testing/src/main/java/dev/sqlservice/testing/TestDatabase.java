@@ -59,7 +59,7 @@ public final class TestDatabase {
                         .migrate();
             } catch (FlywayException e) {
                 throw new IllegalStateException("the migrations " + locations + " failed on the test database " + name
-                        + ": " + e.getMessage(), e);
+                        + ": " + e.getMessage() + failedStatement(e), e);
             }
             database = Database.builder().url(url).username(server.user()).password(server.password()).build();
             admin = server.connect(name);
@@ -73,6 +73,17 @@ public final class TestDatabase {
             cleanUp(server, name, database, admin, e);
             throw e;
         }
+    }
+
+    /** The statement that failed, which Flyway's message leaves out unless it runs with debug logging. */
+    private static String failedStatement(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof org.flywaydb.core.internal.sqlscript.FlywaySqlScriptException script
+                    && script.getStatement() != null) {
+                return "\nFailed statement (line " + script.getLineNumber() + "): " + script.getStatement().strip();
+            }
+        }
+        return "";
     }
 
     private static void cleanUp(Server server, String name, Database database, Connection admin, Throwable failure) {
@@ -192,6 +203,10 @@ public final class TestDatabase {
         } finally {
             servers.countReset(System.nanoTime() - start);
         }
+    }
+
+    Server server() {
+        return server;
     }
 
     private Connection connection() throws SQLException {
