@@ -149,11 +149,12 @@ class HarnessErrorsTest {
     private static SummaryGeneratingListener runListener(Class<?> testClass) {
         SummaryGeneratingListener listener = new SummaryGeneratingListener();
         LauncherFactory.create().execute(LauncherDiscoveryRequestBuilder.request().selectors(selectClass(testClass))
-                .build(), listener);
+                .configurationParameter(Launched.PARAMETER, "true").build(), listener);
         return listener;
     }
 
     /** Run only by the launcher above (surefire skips nested classes). */
+    @Launched
     @SqlServiceTest(migrations = "classpath:no/such/migrations")
     static class UnknownLocation {
         @Test
@@ -163,6 +164,7 @@ class HarnessErrorsTest {
     }
 
     /** Run only by the launcher above. */
+    @Launched
     @SqlServiceTest(migrations = "classpath:harness-seed/{vendor}", container = "postgres:18")
     static class InContainer {
         @Test
@@ -172,6 +174,7 @@ class HarnessErrorsTest {
     }
 
     /** Run only by the launcher above. */
+    @Launched
     @SqlServiceTest(migrations = "classpath:harness-seed/{vendor}")
     static class Plain {
         @Test

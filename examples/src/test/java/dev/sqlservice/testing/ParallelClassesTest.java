@@ -34,7 +34,8 @@ class ParallelClassesTest {
                         "junit.jupiter.execution.parallel.mode.default", "same_thread",
                         "junit.jupiter.execution.parallel.mode.classes.default", "concurrent",
                         "junit.jupiter.execution.parallel.config.strategy", "fixed",
-                        "junit.jupiter.execution.parallel.config.fixed.parallelism", "2"))
+                        "junit.jupiter.execution.parallel.config.fixed.parallelism", "2",
+                        Launched.PARAMETER, "true"))
                 .build(), listener);
 
         assertThat(listener.getSummary().getFailures()).as("failures").isEmpty();
@@ -48,7 +49,8 @@ class ParallelClassesTest {
         URLS.clear();
         SummaryGeneratingListener listener = new SummaryGeneratingListener();
         LauncherFactory.create().execute(LauncherDiscoveryRequestBuilder.request()
-                .selectors(selectClass(Reader1.class), selectClass(Reader2.class)).build(), listener);
+                .selectors(selectClass(Reader1.class), selectClass(Reader2.class))
+                .configurationParameter(Launched.PARAMETER, "true").build(), listener);
 
         assertThat(listener.getSummary().getTestsSucceededCount()).isEqualTo(2);
         assertThat(URLS.get("reader1")).isEqualTo(URLS.get("reader2"));
@@ -64,6 +66,7 @@ class ParallelClassesTest {
     }
 
     /** Run only by the launcher above (surefire skips nested classes). */
+    @Launched
     @SqlServiceTest(migrations = "classpath:harness-seed/{vendor}")
     static class Writer1 {
         @Test
@@ -73,6 +76,7 @@ class ParallelClassesTest {
     }
 
     /** Run only by the launcher above. */
+    @Launched
     @SqlServiceTest(migrations = "classpath:harness-seed/{vendor}")
     static class Writer2 {
         @Test
@@ -82,6 +86,7 @@ class ParallelClassesTest {
     }
 
     /** Run only by the launcher above. */
+    @Launched
     @SqlServiceTest(migrations = "classpath:harness-seed/{vendor}")
     static class Reader1 {
         @Test
@@ -91,6 +96,7 @@ class ParallelClassesTest {
     }
 
     /** Run only by the launcher above. */
+    @Launched
     @SqlServiceTest(migrations = "classpath:harness-seed/{vendor}")
     static class Reader2 {
         @Test

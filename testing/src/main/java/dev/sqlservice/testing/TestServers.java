@@ -75,6 +75,7 @@ final class TestServers {
     /** Drops every test database, then stops the servers the harness started. */
     void close() {
         List<RuntimeException> failures = new ArrayList<>();
+        int databases = pools.values().stream().mapToInt(DatabasePool::size).sum();
         pools.values().forEach(p -> {
             try {
                 p.close();
@@ -84,7 +85,6 @@ final class TestServers {
         });
         String stats = setting("SQLSERVICE_TEST_STATS", "sqlservice.test.stats");
         if (stats != null) {
-            int databases = pools.values().stream().mapToInt(DatabasePool::size).sum();
             String line = "sqlservice-testing: " + resets.get() + " resets, " + resetNanos.get() / 1_000_000 + " ms, "
                     + databases + " database(s)\n";
             try {
