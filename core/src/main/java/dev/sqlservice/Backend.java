@@ -54,8 +54,19 @@ import org.jooq.exception.DataAccessException;
  * abstract methods above (overriding the defaults where the server differs), its upsert statements as a nested
  * {@link UpsertStatements} (see {@link PostgresBackend} and {@link MariaDbBackend}), and add the singleton to
  * {@link #supported()}. Its tests: the suite run against that server ({@code SQLSERVICE_TEST_URL}); the suite's
- * per-backend expectations (error codes, lexer cases) name what differs. Nothing else in the core needs to
- * change: no other class asks for the dialect.
+ * per-backend expectations (error codes, lexer cases) name what differs. No other class of the core asks for the
+ * dialect, with three limits a new backend must check:
+ * <ul>
+ *   <li>{@link #namedParameters()} chooses one of the two rule sets of {@link NamedSql} (PostgreSQL's, or
+ *       MySQL's backticks and {@code #} comments); a server with other quoting or comment rules (SQLite's
+ *       {@code [ident]}) needs a third rule set there.</li>
+ *   <li>{@link #endsInterruptedQueriesNormally()} makes {@link Calls} report an interrupted query with MariaDB's
+ *       own error (SQLState 70100, code 1317).</li>
+ *   <li>{@link #isServerShutdown} is asked of every backend for every failure (a call can fail before it knows
+ *       its connection), so a new backend's test must not match another server's errors.</li>
+ * </ul>
+ * The test harness ({@code sqlservice-testing}) and the code generator ({@code sqlservice-codegen}) have their own
+ * per-backend homes for their administrative SQL.
  */
 abstract class Backend {
 

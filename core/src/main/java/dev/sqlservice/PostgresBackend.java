@@ -83,16 +83,39 @@ final class PostgresBackend extends Backend {
         return Statements.INSTANCE;
     }
 
-    /** Rounded to microseconds, half up, as {@link Times} and pgjdbc send them. */
+    /**
+     * Rounded to microseconds, half up, as {@link Times} and pgjdbc send them.
+     *
+     * @throws IllegalArgumentException for an instant before year 1 (UTC): see {@link #refuseBeforeYearOne}
+     */
     @Override
     OffsetDateTime sentTimestamp(OffsetDateTime value) {
+        refuseBeforeYearOne(value.withOffsetSameInstant(java.time.ZoneOffset.UTC).getYear(), value);
         return Times.toMicros(value);
     }
 
-    /** Rounded to microseconds, half up, as {@link Times} and pgjdbc send them. */
+    /**
+     * Rounded to microseconds, half up, as {@link Times} and pgjdbc send them.
+     *
+     * @throws IllegalArgumentException for a value before year 1: see {@link #refuseBeforeYearOne}
+     */
     @Override
     LocalDateTime sentTimestamp(LocalDateTime value) {
+        refuseBeforeYearOne(value.getYear(), value);
         return Times.toMicros(value);
+    }
+
+    /**
+     * PostgreSQL stores timestamps before year 1 (1 BC and earlier) correctly, but jOOQ reads them back as the
+     * same year AD, so a key refreshed by {@code save} would name another row, and the next save would insert a
+     * second one. Such keys are refused before any SQL is sent.
+     */
+    private static void refuseBeforeYearOne(int year, Object value) {
+        if (year < 1) {
+            throw new IllegalArgumentException("a timestamp primary key before year 1 (" + value + ") is not supported"
+                    + " on PostgreSQL: jOOQ reads such values back as years AD, so the saved record would be keyed by"
+                    + " another instant");
+        }
     }
 
     /**
