@@ -199,7 +199,7 @@ public final class AsyncSession {
      *     value is empty, or the SQL has an unterminated quote or comment
      */
     public CompletionStage<Result<Record>> all(String sql, Map<String, ?> params) {
-        return all(PlainSql.resultQuery(sql, params, database.dialect()));
+        return all(PlainSql.resultQuery(sql, params, database.backend()));
     }
 
     /**
@@ -222,7 +222,7 @@ public final class AsyncSession {
      * @throws IllegalArgumentException as {@link #all(String, Map)}
      */
     public CompletionStage<Optional<Record>> first(String sql, Map<String, ?> params) {
-        return first(PlainSql.resultQuery(sql, params, database.dialect()));
+        return first(PlainSql.resultQuery(sql, params, database.backend()));
     }
 
     /**
@@ -245,7 +245,7 @@ public final class AsyncSession {
      * @throws IllegalArgumentException as {@link #all(String, Map)}
      */
     public CompletionStage<Record> one(String sql, Map<String, ?> params) {
-        return one(PlainSql.resultQuery(sql, params, database.dialect()));
+        return one(PlainSql.resultQuery(sql, params, database.backend()));
     }
 
     /**
@@ -267,7 +267,7 @@ public final class AsyncSession {
      * @throws IllegalArgumentException as {@link #all(String, Map)}
      */
     public CompletionStage<Optional<Record>> oneOrNone(String sql, Map<String, ?> params) {
-        return oneOrNone(PlainSql.resultQuery(sql, params, database.dialect()));
+        return oneOrNone(PlainSql.resultQuery(sql, params, database.backend()));
     }
 
     /**
@@ -289,7 +289,7 @@ public final class AsyncSession {
      * @throws IllegalArgumentException as {@link #all(String, Map)}
      */
     public CompletionStage<Integer> execute(String sql, Map<String, ?> params) {
-        return execute(PlainSql.query(sql, params, database.dialect()));
+        return execute(PlainSql.query(sql, params, database.backend()));
     }
 
     /**
@@ -347,7 +347,7 @@ public final class AsyncSession {
      * @throws IllegalStateException as {@link #stream(ResultQuery)}
      */
     public Flow.Publisher<Record> stream(String sql, Map<String, ?> params) {
-        return stream(PlainSql.resultQuery(sql, params, database.dialect()));
+        return stream(PlainSql.resultQuery(sql, params, database.backend()));
     }
 
     /**
@@ -389,7 +389,7 @@ public final class AsyncSession {
      * @throws NullPointerException when an argument is null
      */
     public CompletionStage<Long> forEach(String sql, Map<String, ?> params, Consumer<? super Record> action) {
-        return forEach(PlainSql.resultQuery(sql, params, database.dialect()), action);
+        return forEach(PlainSql.resultQuery(sql, params, database.backend()), action);
     }
 
     /**
@@ -403,7 +403,7 @@ public final class AsyncSession {
      */
     public <R extends UpdatableRecord<R>> CompletionStage<R> save(R record) {
         Objects.requireNonNull(record, "record == null");
-        Upserts.Plan<R> plan = Upserts.plan(List.of(record), database.dialect());
+        Upserts.Plan<R> plan = Upserts.plan(List.of(record), database.backend());
         return submit(session -> session.saveAll(plan).getFirst());
     }
 
@@ -420,7 +420,7 @@ public final class AsyncSession {
      *     same record or primary key appears twice
      */
     public <R extends UpdatableRecord<?>> CompletionStage<List<R>> saveAll(Collection<? extends R> records) {
-        Upserts.Plan<R> plan = Upserts.plan(records, database.dialect());
+        Upserts.Plan<R> plan = Upserts.plan(records, database.backend());
         if (plan.isEmpty()) {
             return CompletableFuture.completedFuture(plan.records());
         }

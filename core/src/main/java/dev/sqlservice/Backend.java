@@ -1,41 +1,176 @@
 package dev.sqlservice;
 
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.util.List;
 import java.util.Properties;
-import java.util.Set;
+import java.util.StringJoiner;
 import org.jooq.SQLDialect;
+import org.jooq.VisitListener;
 import org.jooq.exception.DataAccessException;
 
 /**
- * What the library must know of one kind of database server, chosen once at {@code build()}: how it confirms a
- * cancel, what its sessions need, and which driver settings bound a dead connection.
+ * Everything the core knows of one kind of database server: its one home, chosen once at {@code build()} from
+ * the JDBC URL or the dialect ({@link #of}, {@link #forUrl}). Code outside the backends never asks which server
+ * it talks to; it asks its {@code Backend}.
+ *
+ * <p>The contract, in the order a {@link Database} uses it:
+ * <ul>
+ *   <li><b>Identity</b>: the jOOQ {@link #dialect}, the JDBC URL prefix that selects it ({@link #urlPrefix}),
+ *       the {@code {vendor}} name of Flyway locations ({@link #vendor}), and how the driver reads a URL
+ *       parameter's value ({@link #urlParameterValue}: the secrets taken out of the URL must reach the driver
+ *       exactly as it would have read them).</li>
+ *   <li><b>Connections</b>: driver settings of the pool the library creates ({@link #driverDefaults}) and of a
+ *       liveness probe ({@link #probeSettings}), session set-up ({@link #sessionInitSql}), the check of sessions
+ *       of a data source handed in ({@link #checksSessions}, {@link #unfitSession}), the server's session id and
+ *       the query that tells whether it is still running ({@link #sessionId}, {@link #sessionAliveSql}), and a
+ *       fast {@link #abort}.</li>
+ *   <li><b>Statements</b>: the SQL as sent ({@link #statementSql}), the lexer of {@code :named} parameters in
+ *       plain SQL ({@link #namedParameters}), a jOOQ {@link VisitListener} that adapts binds to the server
+ *       ({@link #visitListener}), whether a statement is all-or-nothing ({@link #isAtomic}).</li>
+ *   <li><b>Cancel and errors</b>: how the server confirms a cancel ({@link #isCancelConfirmation},
+ *       {@link #endsInterruptedQueriesNormally}), how a statement that is reading rows is cancelled
+ *       ({@link #cancelReading}), and how it says that it shuts down ({@link #isServerShutdown}). Errors keep the
+ *       driver's SQLState otherwise; a backend's own statements translate their own errors (MariaDB's upsert
+ *       guard).</li>
+ *   <li><b>Streaming</b>: {@link #streamsOnlyInTransactions}, {@link #readsRestOfResultOnClose},
+ *       {@link #streamSessionSql}.</li>
+ *   <li><b>{@code save} and {@code saveAll}</b>: the upsert statements ({@link #upserts}: the SQL, how many rows
+ *       one statement carries, how stored rows are read back, the catalog query for generated columns), and the
+ *       value a timestamp primary key is stored as ({@link #sentTimestamp}, {@link #storedTimestamp}), so that
+ *       records are matched to their stored rows. The other key rules (decimals at their scale, {@code char(n)}
+ *       without trailing spaces, {@code -0.0 = 0.0}) hold on every supported server and stay in
+ *       {@link Upserts.KeyColumn}.</li>
+ * </ul>
+ * Backends are stateless singletons, safe to share between threads and {@code Database}s.
+ *
+ * <h2>Adding a backend</h2>
+ * Write one class, {@code XyzBackend extends Backend}, in this package, with a singleton, implementing the
+ * abstract methods above (overriding the defaults where the server differs), its upsert statements as a nested
+ * {@link UpsertStatements} (see {@link PostgresBackend} and {@link MariaDbBackend}), and add the singleton to
+ * {@link #supported()}. Its tests: the suite run against that server ({@code SQLSERVICE_TEST_URL}); the suite's
+ * per-backend expectations (error codes, lexer cases) name what differs. No other class of the core asks for the
+ * dialect, with three limits a new backend must check:
+ * <ul>
+ *   <li>{@link #namedParameters()} chooses one of the two rule sets of {@link NamedSql} (PostgreSQL's, or
+ *       MySQL's backticks and {@code #} comments); a server with other quoting or comment rules (SQLite's
+ *       {@code [ident]}) needs a third rule set there.</li>
+ *   <li>{@link #endsInterruptedQueriesNormally()} makes {@link Calls} report an interrupted query with MariaDB's
+ *       own error (SQLState 70100, code 1317).</li>
+ *   <li>{@link #isServerShutdown} is asked of every backend for every failure (a call can fail before it knows
+ *       its connection), so a new backend's test must not match another server's errors.</li>
+ * </ul>
+ * The test harness ({@code sqlservice-testing}) and the code generator ({@code sqlservice-codegen}) have their own
+ * per-backend homes for their administrative SQL.
  */
-abstract sealed class Backend {
+abstract class Backend {
 
     /** How long a cancelled statement may take to end before its connection is aborted. */
     static final Duration CANCEL_GRACE = Duration.ofSeconds(1);
 
     /**
-     * The backend of a dialect.
+     * Every backend sqlservice supports, in the order they are listed in messages. A method rather than a
+     * constant: the backends' singletons are initialized after this class.
+     */
+    static List<Backend> supported() {
+        return List.of(PostgresBackend.INSTANCE, MariaDbBackend.MARIADB, MariaDbBackend.MYSQL);
+    }
+
+    /**
+     * The backend of a dialect (of its family: any PostgreSQL version is {@code POSTGRES}).
      *
      * @throws IllegalArgumentException for a dialect sqlservice does not support, naming the supported ones
      */
     static Backend of(SQLDialect dialect) {
-        return switch (dialect.family()) {
-            case POSTGRES -> Postgres.INSTANCE;
-            case MARIADB -> MariaDb.MARIADB;
-            case MYSQL -> MariaDb.MYSQL;
-            default -> throw new IllegalArgumentException("sqlservice does not support the dialect " + dialect
-                    + "; supported: POSTGRES, MARIADB, MYSQL");
-        };
+        for (Backend backend : supported()) {
+            if (backend.dialect().family() == dialect.family()) {
+                return backend;
+            }
+        }
+        StringJoiner names = new StringJoiner(", ");
+        supported().forEach(backend -> names.add(backend.dialect().name()));
+        throw new IllegalArgumentException("sqlservice does not support the dialect " + dialect + "; supported: " + names);
     }
+
+    /** The backend whose driver reads this JDBC URL, or null (also for a null URL). */
+    static Backend forUrl(String url) {
+        if (url != null) {
+            for (Backend backend : supported()) {
+                if (url.startsWith(backend.urlPrefix())) {
+                    return backend;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** The URL prefixes of the supported backends, for messages: "jdbc:postgresql:, jdbc:mariadb:, jdbc:mysql:". */
+    static String supportedUrlPrefixes() {
+        StringJoiner prefixes = new StringJoiner(", ");
+        supported().forEach(backend -> prefixes.add(backend.urlPrefix()));
+        return prefixes.toString();
+    }
+
+    /** The jOOQ dialect of this backend; {@link #of} maps every dialect of its family here. */
+    abstract SQLDialect dialect();
+
+    /** The start of the JDBC URLs of this backend's driver ({@code jdbc:postgresql:}). */
+    abstract String urlPrefix();
+
+    /** The name Flyway locations use for the {@code {vendor}} placeholder ({@code postgresql}). */
+    abstract String vendor();
+
+    /**
+     * A URL query parameter's value as the driver reads it: {@code raw} as written in the URL; by default the
+     * driver takes it as it is.
+     *
+     * @throws IllegalArgumentException when the driver could not read the value, naming the parameter (never its
+     *     value)
+     */
+    String urlParameterValue(String name, String raw) {
+        return raw;
+    }
+
+    /** The rules by which {@code :named} parameters are found in plain SQL (quotes, comments, operators). */
+    abstract NamedSql.Dialect namedParameters();
+
+    /** A listener every query of a {@link Database} goes through, adapting binds to the server; null for none. */
+    VisitListener visitListener() {
+        return null;
+    }
+
+    /** The upsert statements of {@code save} and {@code saveAll}. */
+    abstract UpsertStatements upserts();
+
+    /** The value the driver sends for a timestamp bind: by default the value itself. */
+    OffsetDateTime sentTimestamp(OffsetDateTime value) {
+        return value;
+    }
+
+    /** The value the driver sends for a timestamp bind: by default the value itself. */
+    LocalDateTime sentTimestamp(LocalDateTime value) {
+        return value;
+    }
+
+    /**
+     * The instant a timestamp column of {@code digits} fractional digits (0 to 6) stores for {@code sent} (a
+     * {@link #sentTimestamp}, as UTC): what a stored row's key is compared with.
+     */
+    abstract Instant storedTimestamp(Instant sent, int digits);
 
     /** Whether this failure is the server saying that it cancelled the statement on request. */
     abstract boolean isCancelConfirmation(DataAccessException e);
+
+    /**
+     * Whether a failure with this SQLState (not null) and vendor error code is the server ending the session
+     * because it shuts down: the statement was stopped and nothing of it committed.
+     */
+    abstract boolean isServerShutdown(String sqlState, int errorCode);
 
     /** Whether an interrupted query may end with a normal (meaningless) result instead of an error. */
     abstract boolean endsInterruptedQueriesNormally();
@@ -177,231 +312,5 @@ abstract sealed class Backend {
     /** Whole seconds, rounded up, at least one: the unit of pgjdbc's timeouts. */
     static String seconds(Duration duration) {
         return Long.toString(Math.max(1, (duration.toMillis() + 999) / 1000));
-    }
-
-    static final class Postgres extends Backend {
-        static final Postgres INSTANCE = new Postgres();
-
-        @Override
-        boolean isCancelConfirmation(DataAccessException e) {
-            return "57014".equals(e.sqlState());
-        }
-
-        @Override
-        boolean endsInterruptedQueriesNormally() {
-            return false;
-        }
-
-        @Override
-        boolean isAtomic(String sql) {
-            return super.isAtomic(sql) && !startsWithKeyword(sql, "do");
-        }
-
-        @Override
-        boolean streamsOnlyInTransactions() {
-            return true;
-        }
-
-        @Override
-        boolean readsRestOfResultOnClose() {
-            return false;
-        }
-
-        /**
-         * pgjdbc's {@code Statement.cancel()} does nothing once {@code executeQuery} has returned, even while a
-         * fetch of the open result runs: the connection's {@code cancelQuery()} sends the cancel regardless.
-         */
-        @Override
-        void cancelReading(Statement statement) throws SQLException {
-            Connection physical = statement.getConnection().unwrap(Connection.class);
-            try {
-                physical.getClass().getMethod("cancelQuery").invoke(physical);
-            } catch (java.lang.reflect.InvocationTargetException e) {
-                throw e.getCause() instanceof SQLException s ? s : new SQLException(e.getCause());
-            } catch (ReflectiveOperationException | RuntimeException e) {
-                throw new SQLException("cannot cancel on " + physical.getClass().getName(), e);
-            }
-        }
-
-        @Override
-        Properties driverDefaults(Duration connect) {
-            Properties p = new Properties();
-            p.setProperty("connectTimeout", seconds(connect));
-            // pgjdbc's default 0 waits forever for a server that accepted the TCP connection but never answers.
-            p.setProperty("loginTimeout", seconds(connect));
-            p.setProperty("cancelSignalTimeout", seconds(CANCEL_GRACE));
-            p.setProperty("tcpKeepAlive", "true");
-            return p;
-        }
-
-        @Override
-        Properties probeSettings(Duration bound) {
-            Properties p = driverDefaults(bound);
-            p.setProperty("socketTimeout", seconds(bound));
-            p.setProperty("ApplicationName", "sqlservice liveness probe");
-            return p;
-        }
-
-        @Override
-        long sessionId(Connection connection) throws SQLException {
-            return driverLong(connection, "getBackendPID");
-        }
-
-        @Override
-        String sessionAliveSql() {
-            return "select 1 from pg_stat_activity where pid = ? and state in ('active', 'fastpath function call')";
-        }
-    }
-
-    /**
-     * MariaDB and MySQL. {@code OffsetDateTime} values travel as UTC ({@link MariaDbTimestamps}), and
-     * {@code TIMESTAMP} columns are read and written in the session time zone, which any statement (or a pool
-     * handed in) may have changed: instants would then be stored and read shifted, without any error. On MariaDB
-     * every query and write the library sends therefore runs with {@code SET STATEMENT time_zone = '+00:00' FOR},
-     * whatever the session says, at no extra round trip. MySQL has no {@code SET STATEMENT}: its sessions are set
-     * to UTC when the library's pool opens them, and those of a data source handed in are checked on every lease.
-     */
-    static final class MariaDb extends Backend {
-        static final MariaDb MARIADB = new MariaDb(false);
-        static final MariaDb MYSQL = new MariaDb(true);
-        private static final java.util.regex.Pattern QUERY_OR_WRITE =
-                java.util.regex.Pattern.compile("(?i)[\\s(]*(select|insert|update|delete|replace|with)\\b");
-        private final boolean mysql;
-
-        private MariaDb(boolean mysql) {
-            this.mysql = mysql;
-        }
-
-        /**
-         * Connector/J applies JDBC {@code maxRows} by prefixing {@code SET STATEMENT sql_select_limit = n FOR},
-         * which it no longer does to a statement that starts with our own {@code SET STATEMENT}: the limit joins
-         * ours.
-         */
-        @Override
-        String statementSql(String sql, int maxRows) {
-            java.util.regex.Matcher m = QUERY_OR_WRITE.matcher(sql).region(keywordStart(sql), sql.length());
-            if (mysql || !m.lookingAt()) {
-                return sql;
-            }
-            boolean query = m.group(1).equalsIgnoreCase("select") || m.group(1).equalsIgnoreCase("with");
-            return "set statement time_zone = '+00:00'" + (maxRows > 0 && query ? ", sql_select_limit = " + maxRows : "")
-                    + " for " + sql;
-        }
-        private static final Set<String> UTC = Set.of("+00:00", "+0:00", "UTC", "Etc/UTC", "Z", "GMT", "Etc/GMT");
-        private static final int QUERY_INTERRUPTED = 1317;
-
-        @Override
-        boolean isCancelConfirmation(DataAccessException e) {
-            return e.getCause() instanceof SQLException s && s.getErrorCode() == QUERY_INTERRUPTED;
-        }
-
-        @Override
-        boolean endsInterruptedQueriesNormally() {
-            return true;
-        }
-
-        @Override
-        boolean streamsOnlyInTransactions() {
-            // Connector/J 3 streams any result whose statement has a fetch size > 0, reading that many rows from
-            // the socket at a time (the server's writes wait on TCP flow control): autocommit is fine.
-            return false;
-        }
-
-        @Override
-        boolean readsRestOfResultOnClose() {
-            return true;
-        }
-
-        /**
-         * The server sends a streamed result ahead until the socket's buffers are full, then waits in its write;
-         * after {@code net_write_timeout} (60 s by default) it drops the connection. A consumer may take longer
-         * between rows: the stream's session waits as long as it needs (a year), and gets the server's default
-         * back afterwards.
-         */
-        @Override
-        String[] streamSessionSql() {
-            return new String[] {"set session net_write_timeout = 31536000",
-                "set session net_write_timeout = @@global.net_write_timeout"};
-        }
-
-        @Override
-        boolean checksSessions() {
-            return mysql;
-        }
-
-        @Override
-        String unfitSession(Connection connection) throws SQLException {
-            try (Statement s = connection.createStatement();
-                    ResultSet r = s.executeQuery("select @@session.time_zone, @@system_time_zone")) {
-                r.next();
-                String zone = r.getString(1);
-                if (UTC.contains(zone) || "SYSTEM".equalsIgnoreCase(zone) && UTC.contains(r.getString(2))) {
-                    return null;
-                }
-                return "the dataSource's sessions use time_zone '" + zone + "', but sqlservice reads and writes"
-                        + " TIMESTAMP values as UTC and needs time_zone = '+00:00' on every connection (otherwise"
-                        + " OffsetDateTime values are stored shifted): set it in your pool (HikariCP:"
-                        + " connectionInitSql \"set time_zone = '+00:00'\"), or build with url(...) instead";
-            }
-        }
-
-        @Override
-        String sessionInitSql() {
-            return "set time_zone = '+00:00'";
-        }
-
-        @Override
-        Properties driverDefaults(Duration connect) {
-            Properties p = new Properties();
-            // Connector/J also bounds Statement.cancel() (a new connection sending KILL QUERY) and abort() with it.
-            p.setProperty("connectTimeout", Long.toString(Math.max(1, connect.toMillis())));
-            p.setProperty("tcpKeepAlive", "true");
-            return p;
-        }
-
-        @Override
-        Properties probeSettings(Duration bound) {
-            Properties p = driverDefaults(bound);
-            p.setProperty("socketTimeout", Long.toString(Math.max(1, bound.toMillis())));
-            return p;
-        }
-
-        @Override
-        long sessionId(Connection connection) throws SQLException {
-            return driverLong(connection, "getThreadId");
-        }
-
-        /**
-         * Connector/J's {@code abort()} first sends {@code KILL} over a new connection and closes the socket only
-         * after that (on a dead network: after its connect timeout). The socket itself is closed first here, so
-         * the blocked read fails at once; {@code abort()} then only tidies up.
-         */
-        @Override
-        void abort(Connection connection, java.util.concurrent.Executor executor) throws SQLException {
-            try {
-                Connection physical = connection.unwrap(Connection.class);
-                Object client = physical.getClass().getMethod("getClient").invoke(physical);
-                for (Class<?> type = client.getClass(); type != null; type = type.getSuperclass()) {
-                    try {
-                        java.lang.reflect.Field field = type.getDeclaredField("socket");
-                        field.setAccessible(true);
-                        if (field.get(client) instanceof java.net.Socket socket) {
-                            socket.close();
-                        }
-                        break;
-                    } catch (NoSuchFieldException next) {
-                        // look in the superclass
-                    }
-                }
-            } catch (ReflectiveOperationException | RuntimeException | java.io.IOException e) {
-                // Another driver version: its own abort() does the job, only more slowly.
-            }
-            connection.abort(executor);
-        }
-
-        @Override
-        String sessionAliveSql() {
-            return "select 1 from information_schema.processlist where id = ? and command <> 'Sleep'";
-        }
     }
 }

@@ -457,14 +457,15 @@ final class Calls implements ExecuteListener {
 
     /**
      * A failure of the connection while a statement ran. A server shutting down ends its sessions with SQLState
-     * 57P01-57P03 (PostgreSQL) or error 1927 (MariaDB): the statement was stopped, nothing of it committed, and
-     * it is reported as a lost connection (08006). A connection that broke without the server saying so (class
+     * 57P01-57P03 (PostgreSQL) or error 1927 (MariaDB) ({@link Backend#isServerShutdown}, asked of every backend:
+     * a call that failed before its first statement does not know its database's): the statement was stopped,
+     * nothing of it committed, and it is reported as a lost connection (08006). A connection that broke without the server saying so (class
      * 08, an I/O error) leaves an autocommit statement's outcome unknown: 08007, "may have been applied".
      */
     static DataAccessException connectionLoss(DataAccessException e, boolean autoCommit) {
         String state = e.sqlState();
         int code = e.getCause() instanceof SQLException s ? s.getErrorCode() : 0;
-        if (state != null && (state.startsWith("57P0") || code == 1927)) {
+        if (state != null && Backend.supported().stream().anyMatch(backend -> backend.isServerShutdown(state, code))) {
             String message = "connection to the database lost (" + state + "): " + e.getMessage();
             return new CallFailure(message, new java.sql.SQLNonTransientConnectionException(message, "08006", e));
         }

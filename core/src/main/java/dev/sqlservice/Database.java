@@ -57,14 +57,14 @@ public final class Database implements AutoCloseable {
     private volatile boolean closed;
     private final java.util.concurrent.atomic.AtomicLong abandonedStreams = new java.util.concurrent.atomic.AtomicLong();
 
-    private Database(Builder b, SQLDialect dialect, DataSource dataSource, HikariDataSource ownedPool,
+    private Database(Builder b, SQLDialect dialect, Backend backend, DataSource dataSource, HikariDataSource ownedPool,
             UrlDataSource connectionSource, String description) {
         this.dialect = dialect;
         this.dataSource = dataSource;
         this.ownedPool = ownedPool;
         this.connectionSource = connectionSource;
         Settings settings = b.settings == null ? new Settings() : (Settings) b.settings.clone();
-        this.backend = Backend.of(dialect);
+        this.backend = backend;
         this.liveness = ownedPool == null ? null : new Liveness(
                 new UrlDataSource(b.url, b.username, b.password).withDefaults(backend.probeSettings(b.deadConnectionTimeout.dividedBy(4))),
                 backend, b.deadConnectionTimeout);
@@ -82,8 +82,9 @@ public final class Database implements AutoCloseable {
                 b.poolSize, b.acquisitionTimeout, description);
         DefaultConfiguration base = new DefaultConfiguration();
         base.set(dialect).set(settings).set(new Calls(timer, backend, liveness)).set(connections.provider);
-        if (JdbcUrls.isMySqlFamily(dialect)) {
-            base.set(new MariaDbTimestamps());
+        org.jooq.VisitListener binds = backend.visitListener();
+        if (binds != null) {
+            base.set(binds);
         }
         // Built once: deriving a configuration per call (settings, connection) was a measurable share of a point
         // query. Row limits are set on each statement by Calls, never in these settings: records a call returns
@@ -456,10 +457,12 @@ public final class Database implements AutoCloseable {
                     throw new IllegalArgumentException("migrate locations must not be null or blank");
                 }
             }
-            SQLDialect resolved = dialect != null ? dialect : url != null ? JdbcUrls.dialect(url) : null;
-            if (url != null && resolved == null) {
+            // The one place the backend is chosen: from the dialect set, else from the URL, else (below) from the
+            // URL of a first connection of the data source.
+            Backend backend = dialect != null ? Backend.of(dialect) : Backend.forUrl(url);
+            if (url != null && backend == null) {
                 throw new IllegalArgumentException("cannot infer the dialect from url " + JdbcUrls.redact(url)
-                        + "; set dialect(SQLDialect)");
+                        + " (supported: " + Backend.supportedUrlPrefixes() + "); set dialect(SQLDialect)");
             }
 
             HikariDataSource pool = null;
@@ -473,7 +476,7 @@ public final class Database implements AutoCloseable {
                 // Connecting and logging in end within the acquisition timeout (10 s at most), so a server that
                 // accepts connections but never answers cannot hold the pool's connection creation forever.
                 Duration connect = acquisitionTimeout.compareTo(Duration.ofSeconds(10)) < 0 ? acquisitionTimeout : Duration.ofSeconds(10);
-                connectionSource = new UrlDataSource(url, username, password).withDefaults(Backend.of(resolved).driverDefaults(connect));
+                connectionSource = new UrlDataSource(url, username, password).withDefaults(backend.driverDefaults(connect));
                 config.setDataSource(connectionSource);
                 config.setMaximumPoolSize(poolSize);
                 config.setConnectionTimeout(Math.max(250, acquisitionTimeout.toMillis()));
@@ -481,7 +484,7 @@ public final class Database implements AutoCloseable {
                 // default, 5 s, does not when acquisitionTimeout is 5 s or less).
                 config.setValidationTimeout(Math.clamp(acquisitionTimeout.toMillis() / 4, 250, 5_000));
                 config.setPoolName("sqlservice " + description);
-                config.setConnectionInitSql(Backend.of(resolved).sessionInitSql());
+                config.setConnectionInitSql(backend.sessionInitSql());
                 // The first connection is waited for below, within acquisitionTimeout, not by the pool's own
                 // start (which waits as long as the driver's whole-second login timeout, and more).
                 config.setInitializationFailTimeout(-1);
@@ -498,21 +501,22 @@ public final class Database implements AutoCloseable {
                 source = pool;
             } else {
                 description = "the configured dataSource";
-                if (resolved == null) {
+                if (backend == null) {
                     try (var c = dataSource.getConnection()) {
-                        resolved = JdbcUrls.dialect(c.getMetaData().getURL());
+                        backend = Backend.forUrl(c.getMetaData().getURL());
                     } catch (java.sql.SQLException e) {
                         throw new DataAccessException("Cannot connect to the configured dataSource: " + e.getMessage(), e);
                     }
-                    if (resolved == null) {
-                        throw new IllegalArgumentException("cannot infer the dialect of the dataSource; set dialect(SQLDialect)");
+                    if (backend == null) {
+                        throw new IllegalArgumentException("cannot infer the dialect of the dataSource (supported: "
+                                + Backend.supportedUrlPrefixes() + " URLs); set dialect(SQLDialect)");
                     }
                 }
             }
             try {
-                Backend.of(resolved);
+                SQLDialect resolved = dialect != null ? dialect : backend.dialect();
                 if (!migrations.isEmpty()) {
-                    String vendor = JdbcUrls.vendor(resolved);
+                    String vendor = backend.vendor();
                     Flyway.configure()
                             .dataSource(source)
                             .locations(migrations.stream().map(l -> l.replace("{vendor}", vendor)).toArray(String[]::new))
@@ -520,7 +524,7 @@ public final class Database implements AutoCloseable {
                             .load()
                             .migrate();
                 }
-                Database database = new Database(this, resolved, source, pool, connectionSource, description);
+                Database database = new Database(this, resolved, backend, source, pool, connectionSource, description);
                 if (pool == null && database.backend.checksSessions()) {
                     checkSessions(database);
                 }

@@ -20,34 +20,10 @@ final class JdbcUrls {
     /** {@code [?&;]name=value}: a parameter wherever one could be written, value up to the next separator. */
     private static final Pattern PARAMETER = Pattern.compile("([?&;])([^=?&;/]*)=([^&;]*)");
 
+    /** The dialect of the backend whose driver reads this URL ({@link Backend#forUrl}), or null. */
     static SQLDialect dialect(String url) {
-        if (url == null) {
-            return null;
-        }
-        if (url.startsWith("jdbc:postgresql:")) {
-            return SQLDialect.POSTGRES;
-        }
-        if (url.startsWith("jdbc:mariadb:")) {
-            return SQLDialect.MARIADB;
-        }
-        if (url.startsWith("jdbc:mysql:")) {
-            return SQLDialect.MYSQL;
-        }
-        return null;
-    }
-
-    static boolean isMySqlFamily(SQLDialect dialect) {
-        return dialect.family() == SQLDialect.MARIADB || dialect.family() == SQLDialect.MYSQL;
-    }
-
-    /** The name Flyway locations use for the {@code {vendor}} placeholder. */
-    static String vendor(SQLDialect dialect) {
-        return switch (dialect.family()) {
-            case POSTGRES -> "postgresql";
-            case MARIADB -> "mariadb";
-            case MYSQL -> "mysql";
-            default -> dialect.family().name().toLowerCase(Locale.ROOT);
-        };
+        Backend backend = Backend.forUrl(url);
+        return backend == null ? null : backend.dialect();
     }
 
     /**
@@ -70,17 +46,18 @@ final class JdbcUrls {
     record Split(String url, Properties secrets) {}
 
     /**
-     * Takes every secret parameter ({@link #isSecretName}) out of a PostgreSQL, MariaDB or MySQL URL's query
-     * ({@code ?a=b&c=d}, the only place these drivers read parameters) into properties, decoded as the driver
-     * decodes them (pgjdbc URL-decodes values, MariaDB does not). A URL of another driver is left as it is.
+     * Takes every secret parameter ({@link #isSecretName}) out of the query ({@code ?a=b&c=d}, the only place
+     * these drivers read parameters) of a URL of a supported backend ({@link Backend#forUrl}) into properties,
+     * decoded as the driver decodes them ({@link Backend#urlParameterValue}: pgjdbc URL-decodes values, MariaDB
+     * does not). A URL of another driver is left as it is.
      *
      * @throws IllegalArgumentException when the URL holds a secret where these drivers read no parameter (a
      *     password in {@code //user:password@host}, a {@code ;password=} or a secret inside another value): they
      *     would take it for part of the host, the database name or that value, and quote it in errors and logs
      */
     static Split split(String url) {
-        SQLDialect dialect = dialect(url);
-        if (dialect == null) {
+        Backend backend = Backend.forUrl(url);
+        if (backend == null) {
             return new Split(url, new Properties());
         }
         int query = url.indexOf('?');
@@ -94,7 +71,7 @@ final class JdbcUrls {
                 String name = equals < 0 ? parameter : parameter.substring(0, equals);
                 if (equals > 0 && isSecretName(name)) {
                     String value = parameter.substring(equals + 1);
-                    secrets.setProperty(name, dialect.family() == SQLDialect.POSTGRES ? urlDecoded(name, value) : value);
+                    secrets.setProperty(name, backend.urlParameterValue(name, value));
                 } else {
                     kept.add(parameter);
                     anyKept = true;
@@ -116,15 +93,6 @@ final class JdbcUrls {
             }
         }
         return new Split(safe, secrets);
-    }
-
-    private static String urlDecoded(String name, String value) {
-        try {
-            return URLDecoder.decode(value, StandardCharsets.UTF_8);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("url parameter " + name + " is not URL-encoded correctly"
-                    + " (pgjdbc URL-decodes parameter values: write % as %25)");
-        }
     }
 
     /** Every secret a connection could quote back: the password, and every secret parameter of the URL. */

@@ -7,7 +7,6 @@ import java.util.Objects;
 import org.jooq.Query;
 import org.jooq.Record;
 import org.jooq.ResultQuery;
-import org.jooq.SQLDialect;
 import org.jooq.impl.CustomQueryPart;
 import org.jooq.impl.DSL;
 
@@ -19,12 +18,12 @@ import org.jooq.impl.DSL;
  */
 final class PlainSql {
 
-    static ResultQuery<Record> resultQuery(String sql, Map<String, ?> params, SQLDialect dialect) {
-        return DSL.resultQuery("{0}", part(sql, params, dialect));
+    static ResultQuery<Record> resultQuery(String sql, Map<String, ?> params, Backend backend) {
+        return DSL.resultQuery("{0}", part(sql, params, backend));
     }
 
-    static Query query(String sql, Map<String, ?> params, SQLDialect dialect) {
-        return DSL.query("{0}", part(sql, params, dialect));
+    static Query query(String sql, Map<String, ?> params, Backend backend) {
+        return DSL.query("{0}", part(sql, params, backend));
     }
 
     /** A query of SQL parsed before ({@link PreparedQuery}). */
@@ -32,16 +31,10 @@ final class PlainSql {
         return DSL.resultQuery("{0}", part(parsed, params));
     }
 
-    static NamedSql parse(String sql, SQLDialect dialect) {
-        Objects.requireNonNull(sql, "sql == null");
-        NamedSql.Dialect lexer = dialect.family() == SQLDialect.POSTGRES ? NamedSql.Dialect.POSTGRES : NamedSql.Dialect.MYSQL;
-        return NamedSql.parse(sql, lexer);
-    }
-
-    private static CustomQueryPart part(String sql, Map<String, ?> params, SQLDialect dialect) {
+    private static CustomQueryPart part(String sql, Map<String, ?> params, Backend backend) {
         Objects.requireNonNull(sql, "sql == null");
         Objects.requireNonNull(params, "params == null");
-        return part(parse(sql, dialect), params);
+        return part(NamedSql.parse(sql, backend.namedParameters()), params);
     }
 
     private static CustomQueryPart part(NamedSql parsed, Map<String, ?> params) {

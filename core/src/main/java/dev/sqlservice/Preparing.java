@@ -30,7 +30,7 @@ final class Preparing {
     /** SQL with {@code :named} parameters: parsed once. */
     static PreparedQuery<Record> sql(Database database, String sql) {
         Objects.requireNonNull(sql, "sql == null");
-        return new PreparedQuery<>(new PreparedQuery.NamedSqlQuery(database, sql, PlainSql.parse(sql, database.dialect())));
+        return new PreparedQuery<>(new PreparedQuery.NamedSqlQuery(database, sql, NamedSql.parse(sql, database.backend().namedParameters())));
     }
 
     /** A typed query: rendered once. */

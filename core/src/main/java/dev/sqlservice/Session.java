@@ -261,7 +261,7 @@ public final class Session {
      * @throws DataAccessException when the database fails
      */
     public Result<Record> all(String sql, Map<String, ?> params) {
-        return all(PlainSql.resultQuery(sql, params, database.dialect()));
+        return all(PlainSql.resultQuery(sql, params, database.backend()));
     }
 
     /**
@@ -284,7 +284,7 @@ public final class Session {
      * @throws IllegalArgumentException as {@link #all(String, Map)}
      */
     public Optional<Record> first(String sql, Map<String, ?> params) {
-        return first(PlainSql.resultQuery(sql, params, database.dialect()));
+        return first(PlainSql.resultQuery(sql, params, database.backend()));
     }
 
     /**
@@ -308,7 +308,7 @@ public final class Session {
      * @throws IllegalArgumentException as {@link #all(String, Map)}
      */
     public Record one(String sql, Map<String, ?> params) {
-        return one(PlainSql.resultQuery(sql, params, database.dialect()));
+        return one(PlainSql.resultQuery(sql, params, database.backend()));
     }
 
     /**
@@ -331,7 +331,7 @@ public final class Session {
      * @throws IllegalArgumentException as {@link #all(String, Map)}
      */
     public Optional<Record> oneOrNone(String sql, Map<String, ?> params) {
-        return oneOrNone(PlainSql.resultQuery(sql, params, database.dialect()));
+        return oneOrNone(PlainSql.resultQuery(sql, params, database.backend()));
     }
 
     /**
@@ -353,7 +353,7 @@ public final class Session {
      * @throws IllegalArgumentException as {@link #all(String, Map)}
      */
     public int execute(String sql, Map<String, ?> params) {
-        return execute(PlainSql.query(sql, params, database.dialect()));
+        return execute(PlainSql.query(sql, params, database.backend()));
     }
 
     /**
@@ -413,7 +413,7 @@ public final class Session {
      * @throws DataAccessException as {@link #stream(ResultQuery)}
      */
     public Stream<Record> stream(String sql, Map<String, ?> params) {
-        return stream(PlainSql.resultQuery(sql, params, database.dialect()));
+        return stream(PlainSql.resultQuery(sql, params, database.backend()));
     }
 
     /**
@@ -493,7 +493,7 @@ public final class Session {
      * @throws DataAccessException when the database rejects a row (SQLState kept)
      */
     public <R extends UpdatableRecord<?>> List<R> saveAll(Collection<? extends R> records) {
-        return saveAll(Upserts.plan(records, database.dialect()));
+        return saveAll(Upserts.plan(records, database.backend()));
     }
 
     <R extends UpdatableRecord<?>> List<R> saveAll(Upserts.Plan<R> plan) {

@@ -27,7 +27,6 @@ import org.jooq.DataType;
 import org.jooq.Field;
 import org.jooq.ForeignKey;
 import org.jooq.Record;
-import org.jooq.SQLDialect;
 import org.jooq.Table;
 import org.jooq.TableField;
 import org.jooq.UniqueKey;
@@ -67,7 +66,7 @@ final class Upserts {
     record Group<R extends UpdatableRecord<?>>(Table<?> table, KeyShape keys, BitSet columns, boolean generatedKey,
             List<R> records, List<R> keyed) {}
 
-    static <R extends UpdatableRecord<?>> Plan<R> plan(Collection<? extends R> records, SQLDialect dialect) {
+    static <R extends UpdatableRecord<?>> Plan<R> plan(Collection<? extends R> records, Backend backend) {
         Objects.requireNonNull(records, "records == null");
         int count = records.size();
         List<R> inputs = new ArrayList<>(count);
@@ -95,7 +94,7 @@ final class Upserts {
                     throw new IllegalArgumentException("records[" + index + "] is a record of table " + table.getName()
                             + ", which has no primary key; save and saveAll upsert by primary key");
                 }
-                shape = KeyShape.of(table, dialect);
+                shape = KeyShape.of(table, backend);
                 shapes.put(table, shape);
             }
             lastTable = table;
@@ -181,7 +180,7 @@ final class Upserts {
             generatedByTable.getOrDefault(table, Map.of())
                     .forEach((columns, members) -> groups.add(new Group<>(table, shape, columns, true, members, List.of())));
         }
-        return new Plan<>(Collections.unmodifiableList(inputs), groups, UpsertStatements.forDialect(dialect));
+        return new Plan<>(Collections.unmodifiableList(inputs), groups, backend.upserts());
     }
 
     /**
@@ -528,14 +527,14 @@ final class Upserts {
 
     /** A table's primary key, computed once per table and call rather than once per record. */
     record KeyShape(List<TableField<?, ?>> fields, int[] indexes, boolean[] isKey, KeyColumn[] columns) {
-        static KeyShape of(Table<?> table, SQLDialect dialect) {
+        static KeyShape of(Table<?> table, Backend backend) {
             List<TableField<?, ?>> fields = primaryKeyFields(table);
             int[] indexes = primaryKeyIndexes(table);
             boolean[] isKey = new boolean[table.fields().length];
             KeyColumn[] columns = new KeyColumn[indexes.length];
             for (int k = 0; k < indexes.length; k++) {
                 isKey[indexes[k]] = true;
-                columns[k] = KeyColumn.of(fields.get(k).getDataType(), dialect);
+                columns[k] = KeyColumn.of(fields.get(k).getDataType(), backend);
             }
             return new KeyShape(fields, indexes, isKey, columns);
         }
@@ -562,7 +561,7 @@ final class Upserts {
      * two equal (for the kinds below; values of other types are taken as they are) and orders the same way in
      * every call.
      */
-    record KeyColumn(Kind kind, int digits, SQLDialect family) {
+    record KeyColumn(Kind kind, int digits, Backend backend) {
         enum Kind {
             /** Compared as the Java value is. */
             AS_IS,
@@ -572,29 +571,30 @@ final class Upserts {
             PADDED,
             /** {@code real}, {@code double precision}: -0.0 equals 0.0. */
             FLOATING,
-            /** Timestamps: the instant the column stores at its precision ({@code digits}), per backend, in UTC. */
+            /**
+             * Timestamps: the instant the column stores at its precision ({@code digits}), in UTC, by the backend's
+             * rules ({@link Backend#storedTimestamp}).
+             */
             TIMESTAMP
         }
 
-        private static final KeyColumn AS_IS = new KeyColumn(Kind.AS_IS, 0, SQLDialect.DEFAULT);
-        /** 2000-01-01T00:00:00Z, PostgreSQL's epoch, around which it rounds timestamps to fewer digits. */
-        private static final long POSTGRES_EPOCH = 946_684_800L;
+        private static final KeyColumn AS_IS = new KeyColumn(Kind.AS_IS, 0, null);
 
-        static KeyColumn of(DataType<?> type, SQLDialect dialect) {
+        static KeyColumn of(DataType<?> type, Backend backend) {
             Class<?> javaType = type.getType();
             if (javaType == BigDecimal.class && type.scaleDefined()) {
-                return new KeyColumn(Kind.DECIMAL, type.scale(), dialect.family());
+                return new KeyColumn(Kind.DECIMAL, type.scale(), backend);
             }
             if (javaType == String.class && type.getSQLDataType() != null
                     && Set.of("char", "nchar").contains(type.getSQLDataType().getTypeName())) {
-                return new KeyColumn(Kind.PADDED, 0, dialect.family());
+                return new KeyColumn(Kind.PADDED, 0, backend);
             }
             if (javaType == Double.class || javaType == Float.class) {
-                return new KeyColumn(Kind.FLOATING, 0, dialect.family());
+                return new KeyColumn(Kind.FLOATING, 0, backend);
             }
             if (javaType == OffsetDateTime.class || javaType == LocalDateTime.class) {
                 int digits = type.precisionDefined() ? Math.min(6, Math.max(0, type.precision())) : 6;
-                return new KeyColumn(Kind.TIMESTAMP, digits, dialect.family());
+                return new KeyColumn(Kind.TIMESTAMP, digits, backend);
             }
             return AS_IS;
         }
@@ -610,43 +610,15 @@ final class Upserts {
                         : value instanceof Float f && f == 0 ? (Object) 0.0f : value;
                 case TIMESTAMP -> switch (value) {
                     case OffsetDateTime t -> OffsetDateTime.ofInstant(
-                            stored(family == SQLDialect.POSTGRES ? PostgresTimes.toMicros(t).toInstant() : t.toInstant()), ZoneOffset.UTC);
+                            backend.storedTimestamp(backend.sentTimestamp(t).toInstant(), digits), ZoneOffset.UTC);
                     case LocalDateTime t -> {
-                        Instant stored = stored((family == SQLDialect.POSTGRES ? PostgresTimes.toMicros(t) : t).toInstant(ZoneOffset.UTC));
+                        Instant stored = backend.storedTimestamp(backend.sentTimestamp(t).toInstant(ZoneOffset.UTC), digits);
                         yield LocalDateTime.ofEpochSecond(stored.getEpochSecond(), stored.getNano(), ZoneOffset.UTC);
                     }
                     default -> value;
                 };
                 case AS_IS -> value;
             };
-        }
-
-        /**
-         * The instant a column of {@code digits} fractional digits stores for this one: PostgreSQL rounds half away
-         * from zero around its epoch (after the microseconds {@link PostgresTimes} rounded before sending),
-         * MariaDB truncates, MySQL rounds.
-         */
-        private Instant stored(Instant value) {
-            if (digits >= 6 && family == SQLDialect.POSTGRES) {
-                return value;
-            }
-            long unit = (long) Math.pow(10, 9 - digits);
-            int nano = value.getNano();
-            if (family == SQLDialect.POSTGRES) {
-                long scale = unit / 1000;
-                try {
-                    long micros = Math.addExact(Math.multiplyExact(value.getEpochSecond() - POSTGRES_EPOCH, 1_000_000L), nano / 1000);
-                    long rounded = micros >= 0 ? (micros + scale / 2) / scale * scale : -((-micros + scale / 2) / scale * scale);
-                    return Instant.ofEpochSecond(POSTGRES_EPOCH + Math.floorDiv(rounded, 1_000_000L),
-                            Math.floorMod(rounded, 1_000_000L) * 1000);
-                } catch (ArithmeticException beyondPostgresRange) {
-                    return value;
-                }
-            }
-            if (family == SQLDialect.MYSQL) {
-                return Instant.ofEpochSecond(value.getEpochSecond(), (nano + unit / 2) / unit * unit);
-            }
-            return Instant.ofEpochSecond(value.getEpochSecond(), nano - nano % unit);
         }
 
         private static String withoutTrailingSpaces(String text) {

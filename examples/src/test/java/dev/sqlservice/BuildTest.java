@@ -20,6 +20,7 @@ import org.w3c.dom.Node;
 class BuildTest {
 
     private static final Path CONSUMER = Path.of("examples/src/it/consumer");
+    private static final Path CONSUMER_MARIADB = Path.of("examples/src/it/consumer-mariadb");
 
     @Test
     void the_readme__shows_the_consumer_project_verbatim() throws Exception {
@@ -35,6 +36,52 @@ class BuildTest {
                     .contains("`" + file[1] + "`")
                     .contains("```" + file[0] + "\n" + content + "```");
         }
+    }
+
+    @Test
+    void the_readme__shows_the_mariadb_consumers_dependencies_and_database_verbatim() throws Exception {
+        String readme = Files.readString(Path.of("README.md"));
+        String pom = Files.readString(CONSUMER_MARIADB.resolve("pom.xml"));
+
+        for (String[] block : new String[][] {{"  <dependencies>", "  </dependencies>\n"},
+                {"            <database>", "            </database>\n"}}) {
+            int start = pom.indexOf(block[0]);
+            int end = pom.indexOf(block[1], start) + block[1].length();
+            assertThat(start).as("%s in %s", block[0].trim(), CONSUMER_MARIADB).isNotNegative();
+            String excerpt = pom.substring(start, end);
+            assertThat(readme).as("README.md shows %s of %s verbatim", block[0].trim(), CONSUMER_MARIADB)
+                    .contains("```xml\n" + excerpt + "```");
+        }
+    }
+
+    @Test
+    void every_published_module__has_an_automatic_module_name_and_sources_and_javadoc_jars() throws Exception {
+        List<String> modules = new ArrayList<>();
+        for (Element module : elements(child(pom("pom.xml").getDocumentElement(), "modules"), "module")) {
+            modules.add(module.getTextContent().trim());
+        }
+        assertThat(modules).contains("core", "starter-postgresql", "starter-mariadb", "testing", "codegen", "bom");
+        List<String> names = new ArrayList<>();
+        for (String module : modules) {
+            Element project = pom(module + "/pom.xml").getDocumentElement();
+            Element properties = child(project, "properties");
+            if (module.equals("examples") || "pom".equals(text(project, "packaging"))) {
+                continue;
+            }
+            String name = properties == null ? null : text(properties, "automatic.module.name");
+            assertThat(name).as("%s's Automatic-Module-Name", module).matches("dev\\.sqlservice(\\.[a-z]+)*");
+            names.add(name);
+            assertThat(properties == null ? null : text(properties, "maven.source.skip"))
+                    .as("%s skips its sources jar", module).isNotEqualTo("true");
+            if ("true".equals(properties == null ? null : text(properties, "maven.javadoc.skip"))) {
+                // A module without classes (a starter) packages its Javadoc page itself.
+                assertThat(Files.readString(Path.of(module, "pom.xml")))
+                        .as("%s skips javadoc, so it builds its javadoc-classifier jar", module)
+                        .contains("<classifier>javadoc</classifier>");
+                assertThat(Path.of(module, "src/main/javadoc-jar/index.html")).exists();
+            }
+        }
+        assertThat(names).as("Automatic-Module-Names").doesNotHaveDuplicates();
     }
 
     @Test

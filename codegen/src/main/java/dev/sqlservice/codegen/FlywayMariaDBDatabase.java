@@ -1,0 +1,98 @@
+package dev.sqlservice.codegen;
+
+import java.sql.SQLException;
+import java.util.List;
+import org.jooq.DSLContext;
+import org.jooq.Record4;
+import org.jooq.ResultQuery;
+import org.jooq.SQLDialect;
+import org.jooq.impl.DSL;
+import org.jooq.meta.SchemaDefinition;
+import org.jooq.meta.TableDefinition;
+import org.jooq.meta.mariadb.MariaDBDatabase;
+
+/**
+ * A jOOQ code generator {@link org.jooq.meta.Database} that first runs a project's Flyway migrations in a temporary
+ * database on a MariaDB server, then reads it as jOOQ's {@link MariaDBDatabase} does.
+ *
+ * <p>Use it in {@code jooq-codegen-maven}'s {@code <database>} with {@code <name>} set to this class and no
+ * {@code <inputSchema>}: the only schema read is the temporary database, and the generated code names no schema
+ * (a table is {@code t}, not {@code db.t}), so it runs on the database its connection names. Properties
+ * ({@code <properties><property><key>…</key><value>…</value></property></properties>}):
+ * <ul>
+ *   <li>{@code url} (required, there is no embedded MariaDB; else the system property
+ *       {@code sqlservice.codegen.url}, else the environment variable {@code SQLSERVICE_CODEGEN_URL}): the server,
+ *       {@code jdbc:mariadb://host:3306/}; any database in it is ignored. {@code user} likewise
+ *       ({@code SQLSERVICE_CODEGEN_USER}); the password comes from the environment variable named by
+ *       {@code passwordEnvironmentVariable} (default {@code SQLSERVICE_CODEGEN_PASSWORD}), never from the
+ *       configuration, a command line or a log. The user needs the right to create and drop databases.</li>
+ *   <li>{@code container}: instead of {@code url}, an image name ({@code mariadb:11.4}) to run the migrations in a
+ *       Testcontainers container; it needs {@code org.testcontainers:testcontainers} in the plugin's
+ *       {@code <dependencies>} and a Docker engine.</li>
+ *   <li>{@code locations}: Flyway locations, comma separated; {@code filesystem:} paths are resolved against the
+ *       project's base directory. Default {@code filesystem:src/main/resources/db/migration}.</li>
+ *   <li>{@code placeholders.NAME}: the value of the Flyway placeholder {@code NAME}.</li>
+ * </ul>
+ * The property {@code schemas} is refused: on MariaDB a schema is a database, and Flyway would create or change the
+ * server's own. The temporary database ({@code sqlservice_codegen_…}) is dropped after generation, also when a
+ * migration fails. Flyway's history table ({@code flyway_schema_history}) is excluded from the generated code.
+ *
+ * <p>Not thread-safe: the code generator uses one instance from one thread.
+ */
+public class FlywayMariaDBDatabase extends MariaDBDatabase {
+
+    private final MigrationRun run = new MigrationRun(this, Backend.MARIADB);
+
+    /** Creates the database; the code generator configures it through its setters. */
+    public FlywayMariaDBDatabase() {}
+
+    /** A context whose connection migrates the temporary database on first use. */
+    @Override
+    protected DSLContext create0() {
+        return DSL.using(run, SQLDialect.MARIADB);
+    }
+
+    /** The temporary database, without a query; a configured {@code <inputSchema>} is refused. */
+    @Override
+    protected List<SchemaDefinition> getSchemata0() throws SQLException {
+        return MySQLFamily.schemata(this, run);
+    }
+
+    /** The migrated tables, without Flyway's history table. */
+    @Override
+    protected List<TableDefinition> getTables0() throws SQLException {
+        return MySQLFamily.withoutHistory(super.getTables0());
+    }
+
+    /** The views' sources, without the temporary database's name in them. */
+    @Override
+    public ResultQuery<Record4<String, String, String, String>> sources(List<String> schemas) {
+        return MySQLFamily.unqualified(create(), run, super.sources(schemas));
+    }
+
+    /** The default (unnamed) schema for the temporary database. */
+    @Override
+    public String getOutputSchema(String inputSchema) {
+        return MySQLFamily.outputSchema(run, inputSchema, super.getOutputSchema(inputSchema));
+    }
+
+    /** The default (unnamed) schema for the temporary database. */
+    @Override
+    public String getOutputSchema(String inputCatalog, String inputSchema) {
+        return MySQLFamily.outputSchema(run, inputSchema, super.getOutputSchema(inputCatalog, inputSchema));
+    }
+
+    MigrationRun migrationRun() {
+        return run;
+    }
+
+    /** Closes the connection, drops the temporary database and stops the container, if any. */
+    @Override
+    public void close() {
+        try {
+            run.close();
+        } finally {
+            super.close();
+        }
+    }
+}

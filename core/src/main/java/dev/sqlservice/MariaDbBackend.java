@@ -1,0 +1,492 @@
+package dev.sqlservice;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Properties;
+import java.util.Set;
+import org.jooq.Converter;
+import org.jooq.DSLContext;
+import org.jooq.Field;
+import org.jooq.JSON;
+import org.jooq.JSONB;
+import org.jooq.Param;
+import org.jooq.Record;
+import org.jooq.SQLDialect;
+import org.jooq.Table;
+import org.jooq.TableField;
+import org.jooq.UpdatableRecord;
+import org.jooq.VisitContext;
+import org.jooq.VisitListener;
+import org.jooq.exception.DataAccessException;
+import org.jooq.impl.DSL;
+import org.jooq.impl.SQLDataType;
+
+/**
+ * MariaDB ({@code jdbc:mariadb:}) and MySQL ({@code jdbc:mysql:}), through MariaDB Connector/J or MySQL's own
+ * driver: every rule of the core that is theirs. MySQL is a variant of MariaDB here rather than a backend of its
+ * own: the two share the wire protocol, the driver settings, the lexer of plain SQL (backslash escapes,
+ * {@code #} comments, backticks), the upsert statement ({@code ON DUPLICATE KEY UPDATE}), the catalog query and
+ * the error codes; MySQL lacks {@code SET STATEMENT} and {@code INSERT … RETURNING}, and rounds fractional
+ * seconds where MariaDB truncates them. Each difference is one test of {@code mysql} below.
+ *
+ * <p>{@code OffsetDateTime} values travel as UTC ({@link Timestamps}), and
+ * {@code TIMESTAMP} columns are read and written in the session time zone, which any statement (or a pool
+ * handed in) may have changed: instants would then be stored and read shifted, without any error. On MariaDB
+ * every query and write the library sends therefore runs with {@code SET STATEMENT time_zone = '+00:00' FOR},
+ * whatever the session says, at no extra round trip. MySQL has no {@code SET STATEMENT}: its sessions are set
+ * to UTC when the library's pool opens them, and those of a data source handed in are checked on every lease.
+ */
+final class MariaDbBackend extends Backend {
+    static final MariaDbBackend MARIADB = new MariaDbBackend(false);
+    static final MariaDbBackend MYSQL = new MariaDbBackend(true);
+    private static final java.util.regex.Pattern QUERY_OR_WRITE =
+            java.util.regex.Pattern.compile("(?i)[\\s(]*(select|insert|update|delete|replace|with)\\b");
+    private final boolean mysql;
+
+    private MariaDbBackend(boolean mysql) {
+        this.mysql = mysql;
+    }
+
+    @Override
+    SQLDialect dialect() {
+        return mysql ? SQLDialect.MYSQL : SQLDialect.MARIADB;
+    }
+
+    @Override
+    String urlPrefix() {
+        return mysql ? "jdbc:mysql:" : "jdbc:mariadb:";
+    }
+
+    @Override
+    String vendor() {
+        return mysql ? "mysql" : "mariadb";
+    }
+
+    @Override
+    NamedSql.Dialect namedParameters() {
+        return NamedSql.Dialect.MYSQL;
+    }
+
+    @Override
+    VisitListener visitListener() {
+        return new Timestamps();
+    }
+
+    @Override
+    UpsertStatements upserts() {
+        return mysql ? Statements.MYSQL : Statements.MARIADB;
+    }
+
+    /** MariaDB truncates fractional seconds to the column's digits, MySQL rounds them half up. */
+    @Override
+    Instant storedTimestamp(Instant value, int digits) {
+        long unit = (long) Math.pow(10, 9 - digits);
+        int nano = value.getNano();
+        if (mysql) {
+            return Instant.ofEpochSecond(value.getEpochSecond(), (nano + unit / 2) / unit * unit);
+        }
+        return Instant.ofEpochSecond(value.getEpochSecond(), nano - nano % unit);
+    }
+
+    /**
+     * Connector/J applies JDBC {@code maxRows} by prefixing {@code SET STATEMENT sql_select_limit = n FOR},
+     * which it no longer does to a statement that starts with our own {@code SET STATEMENT}: the limit joins
+     * ours.
+     */
+    @Override
+    String statementSql(String sql, int maxRows) {
+        java.util.regex.Matcher m = QUERY_OR_WRITE.matcher(sql).region(keywordStart(sql), sql.length());
+        if (mysql || !m.lookingAt()) {
+            return sql;
+        }
+        boolean query = m.group(1).equalsIgnoreCase("select") || m.group(1).equalsIgnoreCase("with");
+        return "set statement time_zone = '+00:00'" + (maxRows > 0 && query ? ", sql_select_limit = " + maxRows : "")
+                + " for " + sql;
+    }
+    private static final Set<String> UTC = Set.of("+00:00", "+0:00", "UTC", "Etc/UTC", "Z", "GMT", "Etc/GMT");
+    private static final int QUERY_INTERRUPTED = 1317;
+    private static final int SERVER_SHUTDOWN = 1927;
+
+    @Override
+    boolean isCancelConfirmation(DataAccessException e) {
+        return e.getCause() instanceof SQLException s && s.getErrorCode() == QUERY_INTERRUPTED;
+    }
+
+    /** ER_CONNECTION_KILLED ("Connection was killed"), sent to every session when the server shuts down. */
+    @Override
+    boolean isServerShutdown(String sqlState, int errorCode) {
+        return errorCode == SERVER_SHUTDOWN;
+    }
+
+    @Override
+    boolean endsInterruptedQueriesNormally() {
+        return true;
+    }
+
+    @Override
+    boolean streamsOnlyInTransactions() {
+        // Connector/J 3 streams any result whose statement has a fetch size > 0, reading that many rows from
+        // the socket at a time (the server's writes wait on TCP flow control): autocommit is fine.
+        return false;
+    }
+
+    @Override
+    boolean readsRestOfResultOnClose() {
+        return true;
+    }
+
+    /**
+     * The server sends a streamed result ahead until the socket's buffers are full, then waits in its write;
+     * after {@code net_write_timeout} (60 s by default) it drops the connection. A consumer may take longer
+     * between rows: the stream's session waits as long as it needs (a year), and gets the server's default
+     * back afterwards.
+     */
+    @Override
+    String[] streamSessionSql() {
+        return new String[] {"set session net_write_timeout = 31536000",
+            "set session net_write_timeout = @@global.net_write_timeout"};
+    }
+
+    @Override
+    boolean checksSessions() {
+        return mysql;
+    }
+
+    @Override
+    String unfitSession(Connection connection) throws SQLException {
+        try (Statement s = connection.createStatement();
+                ResultSet r = s.executeQuery("select @@session.time_zone, @@system_time_zone")) {
+            r.next();
+            String zone = r.getString(1);
+            if (UTC.contains(zone) || "SYSTEM".equalsIgnoreCase(zone) && UTC.contains(r.getString(2))) {
+                return null;
+            }
+            return "the dataSource's sessions use time_zone '" + zone + "', but sqlservice reads and writes"
+                    + " TIMESTAMP values as UTC and needs time_zone = '+00:00' on every connection (otherwise"
+                    + " OffsetDateTime values are stored shifted): set it in your pool (HikariCP:"
+                    + " connectionInitSql \"set time_zone = '+00:00'\"), or build with url(...) instead";
+        }
+    }
+
+    @Override
+    String sessionInitSql() {
+        return "set time_zone = '+00:00'";
+    }
+
+    @Override
+    Properties driverDefaults(Duration connect) {
+        Properties p = new Properties();
+        // Connector/J also bounds Statement.cancel() (a new connection sending KILL QUERY) and abort() with it.
+        p.setProperty("connectTimeout", Long.toString(Math.max(1, connect.toMillis())));
+        p.setProperty("tcpKeepAlive", "true");
+        return p;
+    }
+
+    @Override
+    Properties probeSettings(Duration bound) {
+        Properties p = driverDefaults(bound);
+        p.setProperty("socketTimeout", Long.toString(Math.max(1, bound.toMillis())));
+        return p;
+    }
+
+    @Override
+    long sessionId(Connection connection) throws SQLException {
+        return driverLong(connection, "getThreadId");
+    }
+
+    /**
+     * Connector/J's {@code abort()} first sends {@code KILL} over a new connection and closes the socket only
+     * after that (on a dead network: after its connect timeout). The socket itself is closed first here, so
+     * the blocked read fails at once; {@code abort()} then only tidies up.
+     */
+    @Override
+    void abort(Connection connection, java.util.concurrent.Executor executor) throws SQLException {
+        try {
+            Connection physical = connection.unwrap(Connection.class);
+            Object client = physical.getClass().getMethod("getClient").invoke(physical);
+            for (Class<?> type = client.getClass(); type != null; type = type.getSuperclass()) {
+                try {
+                    java.lang.reflect.Field field = type.getDeclaredField("socket");
+                    field.setAccessible(true);
+                    if (field.get(client) instanceof java.net.Socket socket) {
+                        socket.close();
+                    }
+                    break;
+                } catch (NoSuchFieldException next) {
+                    // look in the superclass
+                }
+            }
+        } catch (ReflectiveOperationException | RuntimeException | java.io.IOException e) {
+            // Another driver version: its own abort() does the job, only more slowly.
+        }
+        connection.abort(executor);
+    }
+
+    @Override
+    String sessionAliveSql() {
+        return "select 1 from information_schema.processlist where id = ? and command <> 'Sleep'";
+    }
+
+    /**
+     * MariaDB and MySQL: {@code INSERT … ON DUPLICATE KEY UPDATE}, which fires on <em>any</em> unique key. So the
+     * first assignment guards the primary key: when the row found is not the row with our primary key (another
+     * unique key matched), it evaluates a subquery returning two rows (of the key's own type), an error in every
+     * SQL mode, before the row changes; that error is reported as an integrity constraint violation (SQLState
+     * 23000). (Assigning NULL instead is silently turned into 0 for AUTO_INCREMENT keys.) The statement runs in
+     * strict mode (MariaDB's {@code SET STATEMENT}; MySQL's default), so a missing NOT NULL value fails instead of
+     * becoming ''. Rows go in the plan's order ({@code VALUES} in that order). Stored rows are read back by
+     * primary key afterwards ({@link #match}); generated keys come from {@code RETURNING} (MariaDB) or, on MySQL,
+     * from one insert per record. A statement carries at most 1,000 rows, 30,000 binds and
+     * {@link #BYTES_PER_STATEMENT} of values by a worst-case estimate, well under the default
+     * {@code max_allowed_packet} (16 MiB on MariaDB, 64 MiB on MySQL 8).
+     */
+    static final class Statements extends UpsertStatements {
+        static final Statements MARIADB = new Statements(false);
+        static final Statements MYSQL = new Statements(true);
+        private static final int MAX_ROWS = 1_000;
+        private static final int MAX_BINDS = 30_000;
+        /** Values of one statement, estimated at 3 bytes per character (UTF-8, escapes) and 2 per byte. */
+        static final long BYTES_PER_STATEMENT = 8L << 20;
+        /** "Subquery returns more than 1 row": raised by the guard alone, the statement has no other subquery. */
+        private static final int GUARD_ERROR = 1242;
+
+        /** A row's 1-based position in what a statement sent. */
+        private static final Field<Integer> POSITION = DSL.field(DSL.name("sqlservice_position"), SQLDataType.INTEGER);
+
+        private final boolean mysql;
+
+        private Statements(boolean mysql) {
+            this.mysql = mysql;
+        }
+
+        @Override
+        <R extends UpdatableRecord<?>> Written upsert(DSLContext dsl, Upserts.Group<R> group, List<R> rows) {
+            Table<?> table = group.table();
+            Field<?>[] fields = table.fields();
+            BitSet columns = writable(dsl, group);
+            rows = rows.subList(0, rowsPerStatement(fields, columns, rows));
+            if (group.generatedKey() && mysql) {
+                List<Record> stored = new ArrayList<>(rows.size());
+                for (R row : rows) {
+                    stored.add(insertReturning(dsl, table, fields, columns, row));
+                }
+                return new Written(rows.size(), stored);
+            }
+            List<TableField<?, ?>> key = group.keys().fields();
+            BitSet borrowed = group.generatedKey() ? new BitSet()
+                    : requiredButUnset(fields, columns, computedColumns(dsl, table));
+            Sql sql = new Sql().sql(mysql ? "" : "set statement sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00' for ");
+            sql.sql("insert into ").part(table).sql(" (");
+            boolean first = true;
+            for (int i = 0; i < fields.length; i++) {
+                if (columns.get(i) || borrowed.get(i)) {
+                    sql.sql(first ? "" : ", ").name(fields[i]);
+                    first = false;
+                }
+            }
+            sql.sql(borrowed.isEmpty() ? ") values " : ") select ");
+            if (borrowed.isEmpty()) {
+                for (int r = 0; r < rows.size(); r++) {
+                    sql.sql(r == 0 ? "(" : ", (");
+                    appendValues(sql, fields, columns, rows.get(r), false);
+                    sql.sql(")");
+                }
+            } else {
+                first = true;
+                for (int i = 0; i < fields.length; i++) {
+                    if (columns.get(i) || borrowed.get(i)) {
+                        sql.sql(first ? "" : ", ").name(borrowed.get(i) ? "e" : "v", fields[i]);
+                        first = false;
+                    }
+                }
+                sql.sql(" from (");
+                for (int r = 0; r < rows.size(); r++) {
+                    // the position keeps the plan's order through the join
+                    sql.sql(r == 0 ? "select 1 as " : " union all select " + (r + 1));
+                    if (r == 0) {
+                        sql.name(POSITION);
+                    }
+                    appendValues(sql.sql(", "), fields, columns, rows.get(r), r == 0);
+                }
+                sql.sql(") as v left join ").part(table).sql(" as e on ");
+                for (int k = 0; k < key.size(); k++) {
+                    sql.sql(k == 0 ? "" : " and ").name("e", key.get(k)).sql(" = ").name("v", key.get(k));
+                }
+                sql.sql(" order by ").name("v", POSITION);
+            }
+            if (group.generatedKey()) {
+                sql.sql(" returning ");
+                for (int i = 0; i < fields.length; i++) {
+                    sql.sql(i == 0 ? "" : ", ").name(fields[i]);
+                }
+                return new Written(rows.size(), dsl.resultQuery("{0}", sql.build()).coerce(table).fetch());
+            }
+            sql.sql(" on duplicate key update ").name(table, key.getFirst()).sql(" = if(");
+            for (int k = 0; k < key.size(); k++) {
+                sql.sql(k == 0 ? "" : " and ").name(table, key.get(k)).sql(" <=> values(").name(key.get(k)).sql(")");
+            }
+            sql.sql(", ").name(table, key.getFirst()).sql(", (select ").name(table, key.getFirst())
+                    .sql(" union all select ").name(table, key.getFirst()).sql("))");
+            for (int i = 0; i < fields.length; i++) {
+                if (columns.get(i) && !key.contains(fields[i])) {
+                    sql.sql(", ").name(table, fields[i]).sql(" = values(").name(fields[i]).sql(")");
+                }
+            }
+            try {
+                dsl.query("{0}", sql.build()).execute();
+            } catch (org.jooq.exception.DataAccessException e) {
+                if (e.getCause() instanceof java.sql.SQLException cause && cause.getErrorCode() == GUARD_ERROR) {
+                    String message = "a record of " + table.getName() + " has the same value as another row in a unique"
+                            + " key other than the primary key; no row was changed";
+                    throw new org.jooq.exception.IntegrityConstraintViolationException(message,
+                            new java.sql.SQLIntegrityConstraintViolationException(message, "23000", 1062, cause));
+                }
+                throw e;
+            }
+            return new Written(rows.size(), List.of());
+        }
+
+        @Override
+        List<? extends Record> match(DSLContext dsl, Upserts.Group<?> group, List<? extends Record> records) {
+            Table<?> table = group.table();
+            Field<?>[] fields = table.fields();
+            List<TableField<?, ?>> key = group.keys().fields();
+            int[] indexes = group.keys().indexes();
+            Upserts.KeyColumn[] columns = group.keys().columns();
+            Sql sql = new Sql().sql("select ");
+            for (Field<?> field : fields) {
+                sql.name("t", field).sql(", ");
+            }
+            sql.name("v", POSITION).sql(" from (");
+            for (int r = 0; r < records.size(); r++) {
+                sql.sql(r == 0 ? "select 1 as " : " union all select " + (r + 1));
+                if (r == 0) {
+                    sql.name(POSITION);
+                }
+                for (int k = 0; k < key.size(); k++) {
+                    // the value as stored (a decimal at the column's scale): compared with the stored rows as it is
+                    sql.sql(", ").part(bind(key.get(k), columns[k].canonical(records.get(r).get(indexes[k]))));
+                    if (r == 0) {
+                        sql.sql(" as ").name(key.get(k));
+                    }
+                }
+            }
+            sql.sql(") as v join ").part(table).sql(" as t on ");
+            for (int k = 0; k < key.size(); k++) {
+                sql.sql(k == 0 ? "" : " and ").name("t", key.get(k)).sql(" = ").name("v", key.get(k));
+            }
+            return dsl.resultQuery("{0}", sql.build()).coerce(withPosition(fields, POSITION)).fetch();
+        }
+
+        @Override
+        List<String> computedColumnNames(DSLContext dsl, Table<?> table) {
+            List<String> computed = new ArrayList<>();
+            for (Record column : dsl.resultQuery("show columns from {0}", table).fetch()) {
+                String extra = String.valueOf(column.get("Extra")).toUpperCase(java.util.Locale.ROOT);
+                // VIRTUAL / STORED / PERSISTENT GENERATED; not MySQL's DEFAULT_GENERATED (an expression default)
+                if (extra.contains("GENERATED") && !extra.contains("DEFAULT_GENERATED")) {
+                    computed.add(column.get("Field", String.class));
+                }
+            }
+            return computed;
+        }
+
+        /**
+         * How many of {@code rows} one statement carries: at most {@link #MAX_ROWS}, {@link #MAX_BINDS} binds and
+         * {@link #BYTES_PER_STATEMENT} by estimate; always at least one.
+         */
+        @SuppressWarnings("unchecked")
+        private static int rowsPerStatement(Field<?>[] fields, BitSet columns, List<? extends Record> rows) {
+            int[] written = columns.stream().toArray();
+            int limit = Math.min(rows.size(), Math.max(1, Math.min(MAX_ROWS, MAX_BINDS / Math.max(1, written.length))));
+            Converter<Object, Object>[] converters = new Converter[written.length];
+            for (int c = 0; c < written.length; c++) {
+                Converter<?, ?> converter = fields[written[c]].getConverter();
+                converters[c] = converter.fromType() == converter.toType() ? null : (Converter<Object, Object>) converter;
+            }
+            long bytes = 0;
+            for (int r = 0; r < limit; r++) {
+                Record row = rows.get(r);
+                long size = 8L * written.length;
+                for (int c = 0; c < written.length; c++) {
+                    Object value = row.get(written[c]);
+                    size += estimate(converters[c] == null || value == null ? value : converters[c].to(value));
+                }
+                if (r > 0 && bytes + size > BYTES_PER_STATEMENT) {
+                    return r;
+                }
+                bytes += size;
+            }
+            return limit;
+        }
+
+        /** An upper bound of the bytes a value takes in the statement (UTF-8, escaped). */
+        private static long estimate(Object value) {
+            return switch (value) {
+                case null -> 4;
+                case String s -> 3L * s.length() + 2;
+                case byte[] b -> 2L * b.length + 10;
+                case JSON j -> 3L * j.data().length() + 2;
+                case JSONB j -> 3L * j.data().length() + 2;
+                default -> 32;
+            };
+        }
+
+        /** Appends one row's binds, typed by the field (converters applied). */
+        private static void appendValues(Sql sql, Field<?>[] fields, BitSet columns, Record row, boolean named) {
+            boolean first = true;
+            for (int i = 0; i < fields.length; i++) {
+                if (!columns.get(i)) {
+                    continue;
+                }
+                sql.sql(first ? "" : ", ").part(bind(fields[i], row.get(i)));
+                if (named) {
+                    sql.sql(" as ").name(fields[i]);
+                }
+                first = false;
+            }
+        }
+
+        @SuppressWarnings("unchecked")
+        private static org.jooq.Param<?> bind(Field<?> field, Object value) {
+            return DSL.val(value, (Field<Object>) field);
+        }
+
+        @SuppressWarnings("unchecked")
+        private static Record insertReturning(DSLContext dsl, Table<?> table, Field<?>[] fields, BitSet columns, Record row) {
+            var insert = dsl.insertInto((Table<Record>) table);
+            org.jooq.InsertSetMoreStep<Record> set = null;
+            for (int i = 0; i < fields.length; i++) {
+                if (columns.get(i)) {
+                    set = set == null ? insert.set((Field<Object>) fields[i], row.get(i)) : set.set((Field<Object>) fields[i], row.get(i));
+                }
+            }
+            return (set == null ? insert.defaultValues() : set).returning(fields).fetchOne();
+        }
+    }
+
+    /**
+     * Lets classes generated from PostgreSQL ({@code timestamptz} as {@link OffsetDateTime}) write MariaDB/MySQL
+     * {@code TIMESTAMP} columns: jOOQ sends an {@code OffsetDateTime} there as text with an offset, which MariaDB
+     * rejects. The value is sent instead as the same instant in UTC, and the {@link Database}'s connections use the
+     * session time zone {@code +00:00}, so the server stores exactly that instant.
+     */
+    static final class Timestamps implements VisitListener {
+
+        @Override
+        public void visitStart(VisitContext context) {
+            if (context.queryPart() instanceof Param<?> param && param.getValue() instanceof OffsetDateTime value) {
+                context.queryPart(DSL.val(value.withOffsetSameInstant(ZoneOffset.UTC).toLocalDateTime(), SQLDataType.LOCALDATETIME));
+            }
+        }
+    }
+}

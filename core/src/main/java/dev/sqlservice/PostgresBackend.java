@@ -1,0 +1,540 @@
+package dev.sqlservice;
+
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Properties;
+import org.jooq.Converter;
+import org.jooq.DSLContext;
+import org.jooq.EnumType;
+import org.jooq.Field;
+import org.jooq.JSON;
+import org.jooq.JSONB;
+import org.jooq.Record;
+import org.jooq.SQLDialect;
+import org.jooq.Table;
+import org.jooq.TableField;
+import org.jooq.UpdatableRecord;
+import org.jooq.exception.DataAccessException;
+import org.jooq.impl.DSL;
+import org.jooq.impl.SQLDataType;
+
+/**
+ * PostgreSQL through pgjdbc ({@code jdbc:postgresql:}): every rule of the core that is PostgreSQL's. A cancel is
+ * confirmed by SQLState {@code 57014}; pgjdbc streams a result only inside a transaction and its
+ * {@code Statement.cancel()} does nothing while an open result is read; {@code DO} blocks, like procedures, may
+ * commit part of their work; parameter values in the URL are URL-decoded; {@code ?} is an operator in plain SQL
+ * (jsonb), {@code $$} quotes and {@code /* … *}{@code /} comments nest; timestamps are stored at microseconds,
+ * rounded half up around PostgreSQL's epoch; upserts are {@code ON CONFLICT} statements carrying their rows as
+ * one JSON bind ({@link Statements}).
+ */
+final class PostgresBackend extends Backend {
+    static final PostgresBackend INSTANCE = new PostgresBackend();
+    /** 2000-01-01T00:00:00Z, PostgreSQL's epoch, around which it rounds timestamps to fewer digits. */
+    private static final long POSTGRES_EPOCH = 946_684_800L;
+
+    private PostgresBackend() {}
+
+    @Override
+    SQLDialect dialect() {
+        return SQLDialect.POSTGRES;
+    }
+
+    @Override
+    String urlPrefix() {
+        return "jdbc:postgresql:";
+    }
+
+    @Override
+    String vendor() {
+        return "postgresql";
+    }
+
+    /** pgjdbc URL-decodes parameter values. */
+    @Override
+    String urlParameterValue(String name, String value) {
+        try {
+            return URLDecoder.decode(value, StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("url parameter " + name + " is not URL-encoded correctly"
+                    + " (pgjdbc URL-decodes parameter values: write % as %25)");
+        }
+    }
+
+    @Override
+    NamedSql.Dialect namedParameters() {
+        return NamedSql.Dialect.POSTGRES;
+    }
+
+    @Override
+    UpsertStatements upserts() {
+        return Statements.INSTANCE;
+    }
+
+    /**
+     * Rounded to microseconds, half up, as {@link Times} and pgjdbc send them.
+     *
+     * @throws IllegalArgumentException for an instant before year 1 (UTC): see {@link #refuseBeforeYearOne}
+     */
+    @Override
+    OffsetDateTime sentTimestamp(OffsetDateTime value) {
+        refuseBeforeYearOne(value.withOffsetSameInstant(java.time.ZoneOffset.UTC).getYear(), value);
+        return Times.toMicros(value);
+    }
+
+    /**
+     * Rounded to microseconds, half up, as {@link Times} and pgjdbc send them.
+     *
+     * @throws IllegalArgumentException for a value before year 1: see {@link #refuseBeforeYearOne}
+     */
+    @Override
+    LocalDateTime sentTimestamp(LocalDateTime value) {
+        refuseBeforeYearOne(value.getYear(), value);
+        return Times.toMicros(value);
+    }
+
+    /**
+     * PostgreSQL stores timestamps before year 1 (1 BC and earlier) correctly, but jOOQ reads them back as the
+     * same year AD, so a key refreshed by {@code save} would name another row, and the next save would insert a
+     * second one. Such keys are refused before any SQL is sent.
+     */
+    private static void refuseBeforeYearOne(int year, Object value) {
+        if (year < 1) {
+            throw new IllegalArgumentException("a timestamp primary key before year 1 (" + value + ") is not supported"
+                    + " on PostgreSQL: jOOQ reads such values back as years AD, so the saved record would be keyed by"
+                    + " another instant");
+        }
+    }
+
+    /**
+     * PostgreSQL rounds half away from zero around its epoch (after the microseconds {@link Times} rounded before
+     * sending).
+     */
+    @Override
+    Instant storedTimestamp(Instant value, int digits) {
+        if (digits >= 6) {
+            return value;
+        }
+        long unit = (long) Math.pow(10, 9 - digits);
+        int nano = value.getNano();
+        long scale = unit / 1000;
+        try {
+            long micros = Math.addExact(Math.multiplyExact(value.getEpochSecond() - POSTGRES_EPOCH, 1_000_000L), nano / 1000);
+            long rounded = micros >= 0 ? (micros + scale / 2) / scale * scale : -((-micros + scale / 2) / scale * scale);
+            return Instant.ofEpochSecond(POSTGRES_EPOCH + Math.floorDiv(rounded, 1_000_000L),
+                    Math.floorMod(rounded, 1_000_000L) * 1000);
+        } catch (ArithmeticException beyondPostgresRange) {
+            return value;
+        }
+    }
+
+    @Override
+    boolean isCancelConfirmation(DataAccessException e) {
+        return "57014".equals(e.sqlState());
+    }
+
+    /** 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now. */
+    @Override
+    boolean isServerShutdown(String sqlState, int errorCode) {
+        return sqlState.startsWith("57P0");
+    }
+
+    @Override
+    boolean endsInterruptedQueriesNormally() {
+        return false;
+    }
+
+    @Override
+    boolean isAtomic(String sql) {
+        return super.isAtomic(sql) && !startsWithKeyword(sql, "do");
+    }
+
+    @Override
+    boolean streamsOnlyInTransactions() {
+        return true;
+    }
+
+    @Override
+    boolean readsRestOfResultOnClose() {
+        return false;
+    }
+
+    /**
+     * pgjdbc's {@code Statement.cancel()} does nothing once {@code executeQuery} has returned, even while a
+     * fetch of the open result runs: the connection's {@code cancelQuery()} sends the cancel regardless.
+     */
+    @Override
+    void cancelReading(Statement statement) throws SQLException {
+        Connection physical = statement.getConnection().unwrap(Connection.class);
+        try {
+            physical.getClass().getMethod("cancelQuery").invoke(physical);
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause() instanceof SQLException s ? s : new SQLException(e.getCause());
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new SQLException("cannot cancel on " + physical.getClass().getName(), e);
+        }
+    }
+
+    @Override
+    Properties driverDefaults(Duration connect) {
+        Properties p = new Properties();
+        p.setProperty("connectTimeout", seconds(connect));
+        // pgjdbc's default 0 waits forever for a server that accepted the TCP connection but never answers.
+        p.setProperty("loginTimeout", seconds(connect));
+        p.setProperty("cancelSignalTimeout", seconds(CANCEL_GRACE));
+        p.setProperty("tcpKeepAlive", "true");
+        return p;
+    }
+
+    @Override
+    Properties probeSettings(Duration bound) {
+        Properties p = driverDefaults(bound);
+        p.setProperty("socketTimeout", seconds(bound));
+        p.setProperty("ApplicationName", "sqlservice liveness probe");
+        return p;
+    }
+
+    @Override
+    long sessionId(Connection connection) throws SQLException {
+        return driverLong(connection, "getBackendPID");
+    }
+
+    @Override
+    String sessionAliveSql() {
+        return "select 1 from pg_stat_activity where pid = ? and state in ('active', 'fastpath function call')";
+    }
+
+    /**
+     * {@code INSERT … ON CONFLICT} on the primary key, {@code RETURNING} the stored rows; generated columns read
+     * from {@code pg_attribute}.
+     *
+     * <p>The rows of a statement are one bind value, a JSON array, turned back into typed rows by
+     * {@code json_populate_recordset(null::table, ?)}, so the table's own column types parse every value (enums,
+     * jsonb, timestamps) and the statement has one bind whatever its size:
+     *
+     * <pre>
+     * insert into users as t (id, name, email)
+     * select v.id, v.name, v.email from json_populate_recordset(cast(null as users), cast(? as json)) with ordinality as v
+     * order by v.ordinality
+     * on conflict (id) do update set name = excluded.name, email = excluded.email
+     * returning t.id, t.name, t.email, t.created_at
+     * </pre>
+     *
+     * <p>The database takes the rows in the order they were sent ({@code order by v.ordinality}): the plan's order,
+     * the same within a statement as across statements, so overlapping calls lock shared rows in one order.
+     *
+     * <p>Identity values given explicitly are written with {@code OVERRIDING SYSTEM VALUE}, which
+     * {@code GENERATED ALWAYS} identities require (and {@code BY DEFAULT} ones ignore).
+     */
+    static final class Statements extends UpsertStatements {
+        static final Statements INSTANCE = new Statements();
+        /** At most this many rows a statement. */
+        static final int ROWS_PER_STATEMENT = 10_000;
+        /**
+         * At most this much JSON (UTF-8 bytes) a statement, unless one row alone is larger: far below PostgreSQL's
+         * 1 GB limit on one value, and what a call holds in memory beyond the records.
+         */
+        static final long JSON_BYTES_PER_STATEMENT = 16L << 20;
+
+        private static final Field<Long> ORDINALITY = DSL.field(DSL.name("ordinality"), SQLDataType.BIGINT);
+
+        @Override
+        <R extends UpdatableRecord<?>> Written upsert(DSLContext dsl, Upserts.Group<R> group, List<R> rows) {
+            Table<?> table = group.table();
+            Field<?>[] fields = table.fields();
+            BitSet columns = writable(dsl, group);
+            List<TableField<?, ?>> key = group.keys().fields();
+            BitSet borrowed = group.generatedKey() ? new BitSet()
+                    : requiredButUnset(fields, columns, computedColumns(dsl, table));
+            Json json = Json.of(rows, fields, columns, ROWS_PER_STATEMENT, JSON_BYTES_PER_STATEMENT);
+
+            Sql sql = new Sql().sql("insert into ").part(table).sql(" as t (");
+            Sql select = new Sql();
+            Sql update = new Sql();
+            boolean first = true;
+            boolean identity = false;
+            boolean updates = false;
+            for (int i = 0; i < fields.length; i++) {
+                if (!columns.get(i) && !borrowed.get(i)) {
+                    continue;
+                }
+                sql.sql(first ? "" : ", ").name(fields[i]);
+                identity |= fields[i].getDataType().identity();
+                selectExpression(select.sql(first ? "" : ", "), fields[i], borrowed.get(i) ? "e" : "v");
+                if (columns.get(i) && !key.contains(fields[i])) {
+                    update.sql(updates ? ", " : "").name(fields[i]).sql(" = ").name("excluded", fields[i]);
+                    updates = true;
+                }
+                first = false;
+            }
+            sql.sql(identity ? ") overriding system value select " : ") select ").part(select.build())
+                    .sql(" from json_populate_recordset(cast(null as ").part(table).sql("), cast(")
+                    .part(DSL.val(json.text())).sql(" as json)) with ordinality as v");
+            if (!borrowed.isEmpty()) {
+                sql.sql(" left join ").part(table).sql(" as e on ");
+                for (int k = 0; k < key.size(); k++) {
+                    sql.sql(k == 0 ? "" : " and ").name("e", key.get(k)).sql(" = ").name("v", key.get(k));
+                }
+            }
+            sql.sql(" order by v.ordinality");
+            if (!group.generatedKey()) {
+                sql.sql(" on conflict (");
+                for (int k = 0; k < key.size(); k++) {
+                    sql.sql(k == 0 ? "" : ", ").name(key.get(k));
+                }
+                sql.sql(") do ");
+                if (updates) {
+                    sql.sql("update set ").part(update.build());
+                } else {
+                    sql.sql("nothing");
+                }
+            }
+            sql.sql(" returning ");
+            for (int i = 0; i < fields.length; i++) {
+                sql.sql(i == 0 ? "" : ", ").name("t", fields[i]);
+            }
+            return new Written(json.rows(), dsl.resultQuery("{0}", sql.build()).coerce(table).fetch());
+        }
+
+        @Override
+        List<? extends Record> match(DSLContext dsl, Upserts.Group<?> group, List<? extends Record> records) {
+            Table<?> table = group.table();
+            Field<?>[] fields = table.fields();
+            List<TableField<?, ?>> key = group.keys().fields();
+            BitSet keyColumns = new BitSet();
+            for (int index : group.keys().indexes()) {
+                keyColumns.set(index);
+            }
+            Json json = Json.of(records, fields, keyColumns, Integer.MAX_VALUE, Long.MAX_VALUE);
+            Sql sql = new Sql().sql("select ");
+            for (Field<?> field : fields) {
+                sql.name("t", field).sql(", ");
+            }
+            sql.sql("v.ordinality from json_populate_recordset(cast(null as ").part(table).sql("), cast(")
+                    .part(DSL.val(json.text())).sql(" as json)) with ordinality as v join ").part(table).sql(" as t on ");
+            for (int k = 0; k < key.size(); k++) {
+                sql.sql(k == 0 ? "" : " and ").name("t", key.get(k)).sql(" = ");
+                selectExpression(sql, key.get(k), "v");
+            }
+            return dsl.resultQuery("{0}", sql.build()).coerce(withPosition(fields, ORDINALITY)).fetch();
+        }
+
+        @Override
+        List<String> computedColumnNames(DSLContext dsl, Table<?> table) {
+            return dsl.resultQuery("select attname from pg_catalog.pg_attribute where attrelid = cast({0} as regclass)"
+                    + " and attnum > 0 and not attisdropped and attgenerated <> ''", DSL.val(dsl.render(table)))
+                    .fetch(0, String.class);
+        }
+
+        /** A column of the row source {@code alias}; JSON values travel as JSON strings and are parsed here. */
+        private static void selectExpression(Sql sql, Field<?> field, String alias) {
+            Class<?> type = field.getDataType().getType();
+            // parsed from a string, so that a malformed value fails instead of smuggling keys into the row object
+            if (alias.equals("v") && (type == JSONB.class || type == JSON.class)) {
+                sql.sql("cast(").name(alias, field).sql(type == JSONB.class ? " #>> '{}' as jsonb)" : " #>> '{}' as json)");
+            } else {
+                sql.name(alias, field);
+            }
+        }
+    }
+
+    /**
+     * Rows as one JSON array for {@code json_populate_recordset}: as many as fit within a number of rows and of
+     * bytes (the first row always), and the size of the array in UTF-8.
+     */
+    static final class Json {
+        private final StringBuilder text;
+        /** UTF-8 bytes beyond one per character. */
+        private long extraBytes;
+        private int rows;
+
+        private Json(int capacity) {
+            this.text = new StringBuilder(capacity);
+        }
+
+        @SuppressWarnings("unchecked")
+        static Json of(List<? extends Record> rows, Field<?>[] fields, BitSet columns, int maxRows, long maxBytes) {
+            int[] written = columns.stream().toArray();
+            String[] keys = new String[written.length];
+            List<Converter<Object, Object>> converters = new ArrayList<>(written.length);
+            Json names = new Json(64);
+            for (int c = 0; c < written.length; c++) {
+                Field<?> field = fields[written[c]];
+                names.text.setLength(0);
+                names.quote(field.getName());
+                keys[c] = names.text.append(':').toString();
+                converters.add((Converter<Object, Object>) field.getConverter());
+            }
+            long keyExtraBytes = names.extraBytes;
+            int count = Math.min(rows.size(), maxRows);
+            Json json = new Json((int) Math.min(Math.min(maxBytes, 1 << 24), (long) count * 24 * Math.max(1, written.length)));
+            json.text.append('[');
+            for (int r = 0; r < count; r++) {
+                int mark = json.text.length();
+                long markExtra = json.extraBytes;
+                Record row = rows.get(r);
+                json.text.append(r == 0 ? "{" : ",{");
+                for (int c = 0; c < written.length; c++) {
+                    if (c > 0) {
+                        json.text.append(',');
+                    }
+                    json.text.append(keys[c]);
+                    Object value = row.get(written[c]);
+                    json.value(value == null ? null : converters.get(c).to(value));
+                }
+                json.text.append('}');
+                json.extraBytes += keyExtraBytes;
+                if (r > 0 && json.text.length() + json.extraBytes + 1 > maxBytes) {
+                    json.text.setLength(mark);
+                    json.extraBytes = markExtra;
+                    break;
+                }
+                json.rows++;
+            }
+            json.text.append(']');
+            return json;
+        }
+
+        String text() {
+            return text.toString();
+        }
+
+        int rows() {
+            return rows;
+        }
+
+        private void value(Object value) {
+            // The most common types first: a type switch tests its cases in order. Primitives are appended
+            // unboxed (append(Object) would make a String of each).
+            switch (value) {
+                case null -> text.append("null");
+                case String s -> quote(s);
+                case Long n -> text.append(n.longValue());
+                case Integer n -> text.append(n.intValue());
+                case java.math.BigDecimal n -> text.append(n.toPlainString());
+                case java.time.OffsetDateTime t -> quote(Times.format(t));
+                case Boolean b -> text.append(b.booleanValue());
+                case Short n -> text.append(n.intValue());
+                case Byte n -> text.append(n.intValue());
+                case java.math.BigInteger n -> text.append(n);
+                case Double d when Double.isFinite(d) -> text.append(d);
+                case Float f when Float.isFinite(f) -> text.append(f);
+                case JSONB j -> quote(j.data());
+                case JSON j -> quote(j.data());
+                case EnumType e -> quote(e.getLiteral());
+                case byte[] bytes -> quote("\\x" + HexFormat.of().formatHex(bytes));
+                case java.time.LocalDateTime t -> quote(Times.format(t));
+                case java.time.LocalDate d -> quote(Times.format(d));
+                case Object[] array -> {
+                    text.append('[');
+                    for (int i = 0; i < array.length; i++) {
+                        if (i > 0) {
+                            text.append(',');
+                        }
+                        value(array[i]);
+                    }
+                    text.append(']');
+                }
+                default -> quote(value.toString());
+            }
+        }
+
+        private void quote(String s) {
+            StringBuilder json = text;
+            json.append('"');
+            int plain = 0;
+            for (int i = 0; i < s.length(); i++) {
+                char c = s.charAt(i);
+                if (c >= 0x80) {
+                    // UTF-8: 2 bytes below U+0800, 3 above, 4 for a surrogate pair (2 characters)
+                    extraBytes += c < 0x800 || Character.isSurrogate(c) ? 1 : 2;
+                    continue;
+                }
+                if (c >= 0x20 && c != '"' && c != '\\') {
+                    continue;
+                }
+                json.append(s, plain, i);
+                plain = i + 1;
+                switch (c) {
+                    case '"' -> json.append("\\\"");
+                    case '\\' -> json.append("\\\\");
+                    case '\n' -> json.append("\\n");
+                    case '\r' -> json.append("\\r");
+                    case '\t' -> json.append("\\t");
+                    default -> json.append("\\u00").append(HEX[c >> 4]).append(HEX[c & 0xf]);
+                }
+            }
+            json.append(s, plain, s.length()).append('"');
+        }
+
+        private static final char[] HEX = "0123456789abcdef".toCharArray();
+    }
+
+    /**
+     * Dates and times as PostgreSQL's input functions read them, for every year jOOQ can store: ISO-8601 for years
+     * 1 to 9999, else PostgreSQL's own form ({@code 10000-01-01 00:00:00+00:00}, {@code 0001-06-01 12:00:00 BC}),
+     * since Java's ISO form of those years ({@code +10000-…}, {@code 0000-…}) is not PostgreSQL input.
+     *
+     * <p>Times are sent rounded to microseconds, PostgreSQL's resolution, half up (as pgjdbc sends jOOQ's own
+     * binds), so the value stored is the value {@link #toMicros} computes in Java: primary keys can then be matched
+     * to the rows stored for them.
+     */
+    static final class Times {
+
+        static String format(OffsetDateTime value) {
+            value = toMicros(value);
+            if (inIsoRange(value.getYear())) {
+                return value.toString();
+            }
+            OffsetDateTime utc = value.withOffsetSameInstant(ZoneOffset.UTC);
+            return date(utc.getYear(), utc.getMonthValue(), utc.getDayOfMonth(), " " + utc.toLocalTime() + "+00:00");
+        }
+
+        static String format(LocalDateTime value) {
+            value = toMicros(value);
+            return inIsoRange(value.getYear()) ? value.toString()
+                    : date(value.getYear(), value.getMonthValue(), value.getDayOfMonth(), " " + value.toLocalTime());
+        }
+
+        static String format(LocalDate value) {
+            return inIsoRange(value.getYear()) ? value.toString()
+                    : date(value.getYear(), value.getMonthValue(), value.getDayOfMonth(), "");
+        }
+
+        /** The value PostgreSQL stores for this one (at the default precision, 6): rounded to microseconds, half up. */
+        static OffsetDateTime toMicros(OffsetDateTime value) {
+            int belowMicros = value.getNano() % 1000;
+            return belowMicros == 0 ? value : value.plusNanos(belowMicros >= 500 ? 1000 - belowMicros : -belowMicros);
+        }
+
+        /** The value PostgreSQL stores for this one (at the default precision, 6): rounded to microseconds, half up. */
+        static LocalDateTime toMicros(LocalDateTime value) {
+            int belowMicros = value.getNano() % 1000;
+            return belowMicros == 0 ? value : value.plusNanos(belowMicros >= 500 ? 1000 - belowMicros : -belowMicros);
+        }
+
+        private static boolean inIsoRange(int year) {
+            return year >= 1 && year <= 9999;
+        }
+
+        /** Proleptic year 0 is 1 BC, -1 is 2 BC, ... */
+        private static String date(int year, int month, int day, String time) {
+            boolean bc = year <= 0;
+            return String.format("%04d-%02d-%02d%s%s", bc ? 1 - year : year, month, day, time, bc ? " BC" : "");
+        }
+
+        private Times() {}
+    }
+}
