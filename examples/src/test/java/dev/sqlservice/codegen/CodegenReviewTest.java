@@ -208,8 +208,81 @@ class CodegenReviewTest {
                 test.url() + (test.url().contains("?") ? "&" : "?") + "password=Url-S3cret-42", log);
         assertThat(child.waitFor(120, TimeUnit.SECONDS)).as("child finished").isTrue();
         String output = Files.readString(log);
-        assertThat(output).as("the child generated (log below)").contains("sqlservice_codegen_");
-        assertThat(output).as("the build log").doesNotContain("Url-S3cret-42");
+        assertThat(output).as("the child generated (log below)").contains("Successfully applied 1 migration");
+
+        // and when a migration fails (the error path's messages)
+        Files.writeString(migrations.resolve("V2__broken.sql"), "create tabel broken (id integer);\n");
+        Path failedLog = dir.resolve("child-failed.log");
+        Process failed = childGeneration(dir,
+                test.url() + (test.url().contains("?") ? "&" : "?") + "password=Url-S3cret-42", failedLog);
+        assertThat(failed.waitFor(120, TimeUnit.SECONDS)).as("child finished").isTrue();
+        String failure = Files.readString(failedLog);
+        assertThat(failure).as("the failing child's log").contains("V2__broken.sql");
+        assertThat(output + failure).as("the build log").doesNotContain("Url-S3cret-42");
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Concurrency and incremental builds
+    // ---------------------------------------------------------------------------------------------------------
+
+    /** Maven -T or two executions: two generations at once in one JVM, on one server and on embedded PostgreSQL. */
+    @Test
+    void two_generations_at_once_in_one_jvm__each_gets_its_own_schema(TestDatabase test, DSLContext dsl,
+            @TempDir Path dir) throws Exception {
+        assumeTrue(test.dialect().family() == SQLDialect.POSTGRES, "code generation reads PostgreSQL");
+        List<String> before = temporaryDatabases(dsl);
+        Path a = Files.createDirectories(dir.resolve("a/migrations"));
+        Path b = Files.createDirectories(dir.resolve("b/migrations"));
+        Files.writeString(a.resolve("V1__a.sql"), "create table alpha (id integer primary key);\n");
+        Files.writeString(b.resolve("V1__b.sql"), "create table beta (id integer primary key);\n");
+        java.util.function.Function<String, Configuration> config = name -> {
+            Configuration c = postgres(dir.resolve(name), "filesystem:migrations", dir.resolve(name + "/generated"));
+            if (name.equals("a")) {
+                c.getGenerator().getDatabase().getProperties().add(new Property().withKey("url").withValue(test.url()));
+            }
+            return c;
+        };
+        List<Throwable> failures = new CopyOnWriteArrayList<>();
+        List<Thread> threads = new ArrayList<>();
+        for (Configuration c : List.of(config.apply("a"), config.apply("b"), config.apply("a"), config.apply("b"))) {
+            threads.add(Thread.ofPlatform().start(() -> {
+                try {
+                    GenerationTool.generate(c);
+                } catch (Throwable e) {
+                    failures.add(e);
+                }
+            }));
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        assertThat(failures).as("failures").isEmpty();
+        assertThat(generatedFiles(dir.resolve("a/generated"))).contains("Alpha.java").doesNotContain("Beta.java");
+        assertThat(generatedFiles(dir.resolve("b/generated"))).contains("Beta.java").doesNotContain("Alpha.java");
+        assertThat(temporaryDatabases(dsl)).as("temporary databases left").isEqualTo(before);
+    }
+
+    /**
+     * README (incremental): "jOOQ keeps the generated classes when nothing changed and no PostgreSQL is started".
+     * Without {@code <inputSchema>} (jOOQ's default: every schema) the schemas are read from the database, so an
+     * unchanged rebuild starts PostgreSQL anyway.
+     */
+    @Test
+    void without_input_schema__an_unchanged_rebuild_connects_nowhere(TestDatabase test, @TempDir Path dir)
+            throws Exception {
+        assumeTrue(test.dialect().family() == SQLDialect.POSTGRES, "code generation reads PostgreSQL");
+        Path migrations = Files.createDirectories(dir.resolve("migrations"));
+        Files.writeString(migrations.resolve("V1__one.sql"), "create table one (id integer primary key);\n");
+        Path output = dir.resolve("generated");
+        Configuration first = postgres(dir, "filesystem:migrations", output);
+        first.getGenerator().getDatabase().setInputSchema(null);
+        withServer(test.url(), () -> GenerationTool.generate(first));
+        assertThat(generatedFiles(output)).contains("One.java");
+
+        Configuration again = postgres(dir, "filesystem:migrations", output);
+        again.getGenerator().getDatabase().setInputSchema(null);
+        withServer(NOWHERE, () -> GenerationTool.generate(again)); // nothing changed: must not connect
+        assertThat(generatedFiles(output)).contains("One.java");
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -236,7 +309,7 @@ class CodegenReviewTest {
             });
             String url = "jdbc:postgresql://127.0.0.1:" + silent.getLocalPort() + "/postgres";
             try {
-                assertTimeoutPreemptively(Duration.ofSeconds(90), () -> assertThatThrownBy(
+                assertTimeoutPreemptively(Duration.ofSeconds(60), () -> assertThatThrownBy(
                         () -> withServer(url, () -> GenerationTool.generate(
                                 postgres(dir, "filesystem:migrations", dir.resolve("generated")))))
                         .hasStackTraceContaining("could not migrate"));
