@@ -3,10 +3,7 @@ package dev.sqlservice.codegen;
 import java.sql.SQLException;
 import java.util.List;
 import org.jooq.DSLContext;
-import org.jooq.Record4;
-import org.jooq.ResultQuery;
 import org.jooq.SQLDialect;
-import org.jooq.impl.DSL;
 import org.jooq.meta.SchemaDefinition;
 import org.jooq.meta.TableDefinition;
 import org.jooq.meta.mysql.MySQLDatabase;
@@ -48,10 +45,13 @@ public class FlywayMySQLDatabase extends MySQLDatabase {
     /** Creates the database; the code generator configures it through its setters. */
     public FlywayMySQLDatabase() {}
 
-    /** A context whose connection migrates the temporary database on first use. */
+    /**
+     * A context whose connection migrates the temporary database on first use, and which reads no text with the
+     * temporary database's name in it (view sources, defaults, ...).
+     */
     @Override
     protected DSLContext create0() {
-        return DSL.using(run, SQLDialect.MYSQL);
+        return MySQLFamily.create(run, SQLDialect.MYSQL);
     }
 
     /** The temporary database, without a query; a configured {@code <inputSchema>} is refused. */
@@ -64,12 +64,6 @@ public class FlywayMySQLDatabase extends MySQLDatabase {
     @Override
     protected List<TableDefinition> getTables0() throws SQLException {
         return MySQLFamily.withoutHistory(super.getTables0());
-    }
-
-    /** The views' sources, without the temporary database's name in them. */
-    @Override
-    public ResultQuery<Record4<String, String, String, String>> sources(List<String> schemas) {
-        return MySQLFamily.unqualified(create(), run, super.sources(schemas));
     }
 
     /** The default (unnamed) schema for the temporary database. */
