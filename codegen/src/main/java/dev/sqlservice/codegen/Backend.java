@@ -75,6 +75,47 @@ enum Backend {
         return m.group(1) + "/" + database + (m.group(3) == null ? "" : m.group(3));
     }
 
+    /**
+     * The URL with connection timeouts, each only where the URL does not set its own: {@code connectSeconds} to
+     * connect and log in (a server that accepts the connection and never answers fails instead of hanging the
+     * build), {@code socketSeconds} for every read when positive (administration statements only: a migration
+     * may rightly run for hours). PostgreSQL: {@code connectTimeout}, {@code loginTimeout},
+     * {@code socketTimeout} in seconds; MariaDB/MySQL: {@code connectTimeout}, {@code socketTimeout} in ms (the
+     * socket timeout also bounds the handshake there).
+     */
+    String withTimeouts(String jdbcUrl, int connectSeconds, int socketSeconds) {
+        Map<String, Integer> timeouts = new java.util.LinkedHashMap<>();
+        int unit = this == POSTGRES ? 1 : 1000;
+        timeouts.put("connectTimeout", connectSeconds * unit);
+        if (this == POSTGRES) {
+            timeouts.put("loginTimeout", connectSeconds);
+        }
+        if (socketSeconds > 0) {
+            timeouts.put("socketTimeout", socketSeconds * unit);
+        }
+        int question = jdbcUrl.indexOf('?');
+        String query = question < 0 ? "" : jdbcUrl.substring(question + 1);
+        StringBuilder result = new StringBuilder(jdbcUrl);
+        for (Map.Entry<String, Integer> timeout : timeouts.entrySet()) {
+            if (!Pattern.compile("(^|&)" + timeout.getKey() + "=", Pattern.CASE_INSENSITIVE).matcher(query).find()) {
+                result.append(result.indexOf("?") < 0 ? '?' : '&').append(timeout.getKey()).append('=')
+                        .append(timeout.getValue());
+            }
+        }
+        return result.toString();
+    }
+
+    /**
+     * The server's {@code host:port} as the URL names it, for messages: nothing else of the URL (its parameters
+     * may hold credentials), and no user information before an {@code @}.
+     */
+    String hostAndPort(String jdbcUrl) {
+        Matcher m = url.matcher(jdbcUrl);
+        String authority = m.matches() ? m.group(1).substring(m.group(1).indexOf("//") + 2) : "?";
+        authority = authority.substring(authority.lastIndexOf('@') + 1);
+        return authority.isEmpty() ? "localhost:" + port : authority.contains(":") ? authority : authority + ":" + port;
+    }
+
     /** The URL of a container's server, for the administration connection. */
     String containerUrl(String host, int mappedPort) {
         String base = this == POSTGRES ? "jdbc:postgresql://" : "jdbc:mariadb://";

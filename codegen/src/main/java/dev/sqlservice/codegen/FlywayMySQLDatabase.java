@@ -3,10 +3,7 @@ package dev.sqlservice.codegen;
 import java.sql.SQLException;
 import java.util.List;
 import org.jooq.DSLContext;
-import org.jooq.Record4;
-import org.jooq.ResultQuery;
 import org.jooq.SQLDialect;
-import org.jooq.impl.DSL;
 import org.jooq.meta.SchemaDefinition;
 import org.jooq.meta.TableDefinition;
 import org.jooq.meta.mysql.MySQLDatabase;
@@ -32,12 +29,19 @@ import org.jooq.meta.mysql.MySQLDatabase;
  *       Testcontainers container; it needs {@code org.testcontainers:testcontainers} in the plugin's
  *       {@code <dependencies>} and a Docker engine.</li>
  *   <li>{@code locations}: Flyway locations, comma separated; {@code filesystem:} paths are resolved against the
- *       project's base directory. Default {@code filesystem:src/main/resources/db/migration}.</li>
+ *       project's base directory; {@code classpath:} folders are looked up on the project's class path (its
+ *       dependencies, as jooq-codegen-maven sets it) and the plugin's dependencies, not in
+ *       {@code src/main/resources}. A location that does not exist fails the generation, naming it. Default
+ *       {@code filesystem:src/main/resources/db/migration}.</li>
  *   <li>{@code placeholders.NAME}: the value of the Flyway placeholder {@code NAME}.</li>
  * </ul>
  * The property {@code schemas} is refused: on MySQL a schema is a database, and Flyway would create or change the
  * server's own. The temporary database ({@code sqlservice_codegen_…}) is dropped after generation, also when a
  * migration fails. Flyway's history table ({@code flyway_schema_history}) is excluded from the generated code.
+ * On a server by URL: connecting and logging in time out after 30 s (a server that never answers fails the build,
+ * naming its host:port), unless the URL sets its own {@code connectTimeout}; a build stopped during
+ * generation (SIGTERM: Ctrl-C, a cancelled CI job) drops the temporary database from a shutdown hook (a
+ * {@code SIGKILL} cannot be covered: the database then stays, named {@code sqlservice_codegen_<time>_<pid>_<n>}).
  *
  * <p>Not thread-safe: the code generator uses one instance from one thread.
  */
@@ -48,10 +52,13 @@ public class FlywayMySQLDatabase extends MySQLDatabase {
     /** Creates the database; the code generator configures it through its setters. */
     public FlywayMySQLDatabase() {}
 
-    /** A context whose connection migrates the temporary database on first use. */
+    /**
+     * A context whose connection migrates the temporary database on first use, and which reads no text with the
+     * temporary database's name in it (view sources, defaults, ...).
+     */
     @Override
     protected DSLContext create0() {
-        return DSL.using(run, SQLDialect.MYSQL);
+        return MySQLFamily.create(run, SQLDialect.MYSQL);
     }
 
     /** The temporary database, without a query; a configured {@code <inputSchema>} is refused. */
@@ -64,12 +71,6 @@ public class FlywayMySQLDatabase extends MySQLDatabase {
     @Override
     protected List<TableDefinition> getTables0() throws SQLException {
         return MySQLFamily.withoutHistory(super.getTables0());
-    }
-
-    /** The views' sources, without the temporary database's name in them. */
-    @Override
-    public ResultQuery<Record4<String, String, String, String>> sources(List<String> schemas) {
-        return MySQLFamily.unqualified(create(), run, super.sources(schemas));
     }
 
     /** The default (unnamed) schema for the temporary database. */

@@ -20,7 +20,10 @@ import org.jooq.meta.postgres.PostgresDatabase;
  * ({@code <properties><property><key>…</key><value>…</value></property></properties>}):
  * <ul>
  *   <li>{@code locations}: Flyway locations, comma separated; {@code filesystem:} paths are resolved against the
- *       project's base directory. Default {@code filesystem:src/main/resources/db/migration}.</li>
+ *       project's base directory; {@code classpath:} folders are looked up on the project's class path (its
+ *       dependencies, as jooq-codegen-maven sets it) and the plugin's dependencies, not in
+ *       {@code src/main/resources}. A location that does not exist fails the generation, naming it. Default
+ *       {@code filesystem:src/main/resources/db/migration}.</li>
  *   <li>{@code schemas}: the schemas Flyway manages, comma separated. Default: Flyway's default.</li>
  *   <li>{@code placeholders.NAME}: the value of the Flyway placeholder {@code NAME}.</li>
  *   <li>{@code url}: an existing PostgreSQL server ({@code jdbc:postgresql://host:port/database}) instead of the
@@ -29,7 +32,8 @@ import org.jooq.meta.postgres.PostgresDatabase;
  *       the environment variable named by {@code passwordEnvironmentVariable} (default
  *       {@code SQLSERVICE_CODEGEN_PASSWORD}), never from the configuration, a command line or a log. On a
  *       server, the migrations run in a temporary database created for this generation and dropped afterwards:
- *       the server's own databases and schemas are never touched.</li>
+ *       the server's own databases and schemas are never touched. The server must be PostgreSQL 13 or later
+ *       (the temporary database is dropped {@code with (force)}).</li>
  *   <li>{@code container}: an image name ({@code postgres:18}) to run the migrations in a Testcontainers
  *       container instead (else {@code sqlservice.codegen.container}, else {@code SQLSERVICE_CODEGEN_CONTAINER}).
  *       Opt-in: it needs {@code org.testcontainers:testcontainers} in the plugin's {@code <dependencies>} and a
@@ -37,6 +41,10 @@ import org.jooq.meta.postgres.PostgresDatabase;
  *       alternatives.</li>
  * </ul>
  * Flyway's history table ({@code flyway_schema_history}) is excluded from the generated code.
+ * On a server by URL: connecting and logging in time out after 30 s (a server that never answers fails the build,
+ * naming its host:port), unless the URL sets its own {@code connectTimeout} / {@code loginTimeout}; a build
+ * stopped during generation (SIGTERM: Ctrl-C, a cancelled CI job) drops the temporary database from a shutdown hook (a
+ * {@code SIGKILL} cannot be covered: the database then stays, named {@code sqlservice_codegen_<time>_<pid>_<n>}).
  *
  * <p>Not thread-safe: the code generator uses one instance from one thread.
  */

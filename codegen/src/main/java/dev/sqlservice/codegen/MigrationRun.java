@@ -23,7 +23,6 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Stream;
 import org.flywaydb.core.Flyway;
 import org.jooq.ConnectionProvider;
 import org.jooq.meta.AbstractDatabase;
@@ -44,6 +43,13 @@ final class MigrationRun implements ConnectionProvider {
     private static final Set<String> SERVER_SETTINGS = Set.of("url", "user", "passwordEnvironmentVariable",
             "container");
     private static final String DEFAULT_PASSWORD_VARIABLE = "SQLSERVICE_CODEGEN_PASSWORD";
+    /** Seconds to connect and log in, unless the URL sets its own: a silent server fails the build, not hangs it. */
+    static final int CONNECT_SECONDS = 30;
+    /** Seconds an administration statement (create, drop database) may wait for the server. */
+    static final int ADMIN_SOCKET_SECONDS = 120;
+    /** The shutdown hook's own, shorter timeouts: the JVM is stopping, it must not wait long. */
+    static final int HOOK_CONNECT_SECONDS = 5;
+    static final int HOOK_SOCKET_SECONDS = 15;
 
     private final AbstractDatabase owner;
     private final Backend backend;
@@ -54,7 +60,12 @@ final class MigrationRun implements ConnectionProvider {
     private AutoCloseable container;
     private String serverUrl;
     private Properties credentials;
+    /** Whether the temporary database was created and not dropped yet; guarded by this. */
     private boolean created;
+    /** Whether its creation was started: it may exist, for the shutdown hook; guarded by this. */
+    private boolean creating;
+    /** Drops the temporary database when the JVM is stopped (SIGTERM) before {@link #close()}; a server by URL only. */
+    private Thread shutdownHook;
     private Connection connection;
     private String inputsVersion;
 
@@ -165,26 +176,106 @@ final class MigrationRun implements ConnectionProvider {
         if (password != null) {
             credentials.setProperty("password", password);
         }
-        try (Connection admin = DriverManager.getConnection(serverUrl, credentials);
+        if (url != null) {
+            // Before the create: a SIGTERM right after it must find the hook. Embedded PostgreSQL and containers
+            // are thrown away whole (zonky's and Testcontainers' own clean-up), so they need none.
+            registerShutdownHook();
+        }
+        synchronized (this) {
+            creating = true;
+        }
+        try (Connection admin = connect(backend.withTimeouts(serverUrl, CONNECT_SECONDS, ADMIN_SOCKET_SECONDS));
                 Statement statement = admin.createStatement()) {
             statement.execute(backend.createSql(temporaryDatabase));
         }
-        created = true;
-        String databaseUrl = backend.withDatabase(serverUrl, temporaryDatabase);
-        Flyway.configure(MigrationRun.class.getClassLoader())
+        synchronized (this) {
+            created = true;
+        }
+        String databaseUrl = backend.withTimeouts(backend.withDatabase(serverUrl, temporaryDatabase),
+                CONNECT_SECONDS, 0);
+        Flyway.configure(classLoader())
                 .dataSource(databaseUrl, user, password)
+                .failOnMissingLocations(true)
                 .locations(locations(properties))
                 .schemas(schemas(properties))
                 .placeholders(placeholders(properties))
                 .load()
                 .migrate();
-        return DriverManager.getConnection(databaseUrl, credentials);
+        return connect(databaseUrl);
+    }
+
+    /**
+     * A connection to {@code jdbcUrl} with the credentials; a failure names the server's host:port (never the URL's
+     * parameters or the credentials) and keeps the driver's SQLState.
+     */
+    private Connection connect(String jdbcUrl) throws SQLException {
+        try {
+            return DriverManager.getConnection(jdbcUrl, credentials);
+        } catch (SQLException e) {
+            throw new SQLException("could not connect to the " + backend.displayName + " server at "
+                    + backend.hostAndPort(jdbcUrl) + ": " + e.getMessage(), e.getSQLState(), e.getErrorCode(), e);
+        }
+    }
+
+    private void registerShutdownHook() {
+        Thread hook = new Thread(this::dropOnShutdown, "sqlservice-codegen-drop-" + temporaryDatabase);
+        Runtime.getRuntime().addShutdownHook(hook);
+        shutdownHook = hook;
+    }
+
+    /**
+     * The JVM is stopping during generation (Ctrl-C, a cancelled CI job): drops the temporary database with a
+     * connection of its own and short timeouts, after ending the sessions still using it (PostgreSQL:
+     * {@code with (force)}; MariaDB/MySQL: {@code KILL}, else the drop waits for the migration's locks). Failures
+     * are printed, not thrown: nothing else can report them now.
+     */
+    private void dropOnShutdown() {
+        synchronized (this) {
+            if (!creating && !created) {
+                return;
+            }
+            try (Connection admin = connect(backend.withTimeouts(serverUrl, HOOK_CONNECT_SECONDS,
+                    HOOK_SOCKET_SECONDS)); Statement statement = admin.createStatement()) {
+                if (backend != Backend.POSTGRES) {
+                    List<Long> sessions = new ArrayList<>();
+                    try (var select = admin.prepareStatement("select id from information_schema.processlist"
+                            + " where db = ? and id <> connection_id()")) {
+                        select.setString(1, temporaryDatabase);
+                        try (var rows = select.executeQuery()) {
+                            while (rows.next()) {
+                                sessions.add(rows.getLong(1));
+                            }
+                        }
+                    }
+                    for (long session : sessions) {
+                        try {
+                            statement.execute("kill connection " + session); // a number from the server
+                        } catch (SQLException gone) {
+                            // ended meanwhile
+                        }
+                    }
+                }
+                statement.execute(backend.dropSql(temporaryDatabase));
+                creating = false;
+                created = false;
+            } catch (SQLException | RuntimeException e) {
+                System.err.println("sqlservice-codegen: could not drop the temporary database " + temporaryDatabase
+                        + " while the JVM stops (drop it by hand): " + e.getMessage());
+            }
+        }
     }
 
     /**
      * A hash of what the generated classes derive from: the properties but those choosing the server (a password
-     * is never a property) and the path and content of every file under the {@code filesystem:} locations. A
-     * {@code classpath:} location counts by its name only.
+     * is never a property) and, for every location as configured (a {@code filesystem:} path relative to the base
+     * directory stays relative, so a moved or cloned project keeps its version), the relative path and content of
+     * every file Flyway can find there: under a {@code filesystem:} directory (symbolic links followed, as Flyway
+     * does) or under a {@code classpath:} folder in every directory and jar of {@link #classLoader()}. A location
+     * with a wildcard is hashed from its folder before the first wildcard (more than Flyway reads, never less).
+     *
+     * @throws IllegalStateException if a file cannot be read, or a location is neither {@code filesystem:} nor
+     *     {@code classpath:} (or found in a class path entry that is neither a directory nor a jar): it could not
+     *     be hashed, and a version that ignores it would keep stale classes
      */
     String migrationsVersion() {
         if (inputsVersion == null) {
@@ -196,17 +287,13 @@ final class MigrationRun implements ConnectionProvider {
                         update(digest, key + "=" + properties.getProperty(key));
                     }
                 }
-                for (String location : locations(properties)) {
+                for (String location : configuredLocations(properties)) {
                     update(digest, location);
-                    if (location.startsWith("filesystem:")) {
-                        Path root = Path.of(location.substring("filesystem:".length()));
-                        if (Files.isDirectory(root)) {
-                            try (Stream<Path> files = Files.walk(root)) {
-                                for (Path file : files.filter(Files::isRegularFile).sorted().toList()) {
-                                    update(digest, root.relativize(file).toString());
-                                    digest.update(Files.readAllBytes(file));
-                                }
-                            }
+                    for (Map.Entry<String, List<String>> file : MigrationFiles.of(location, resolved(location),
+                            classLoader()).entrySet()) {
+                        update(digest, file.getKey());
+                        for (String contentHash : file.getValue()) {
+                            update(digest, contentHash);
                         }
                     }
                 }
@@ -218,29 +305,49 @@ final class MigrationRun implements ConnectionProvider {
         return inputsVersion;
     }
 
+    /**
+     * Where {@code classpath:} locations are looked up, for the migration and for the hash alike: the thread's
+     * context class loader, which jooq-codegen-maven sets to the project's class path (its dependencies, parent:
+     * the plugin's own), else this class's loader.
+     */
+    static ClassLoader classLoader() {
+        ClassLoader context = Thread.currentThread().getContextClassLoader();
+        return context != null ? context : MigrationRun.class.getClassLoader();
+    }
+
     private static void update(MessageDigest digest, String text) {
         digest.update(text.getBytes(StandardCharsets.UTF_8));
         digest.update((byte) 0);
     }
 
-    private String[] locations(Properties properties) {
+    /** The locations as configured (trimmed), or the default. */
+    private static List<String> configuredLocations(Properties properties) {
         String configured = blankToNull(properties.getProperty("locations"));
         List<String> locations = new ArrayList<>();
         for (String location : (configured == null ? "filesystem:src/main/resources/db/migration" : configured)
                 .split(",")) {
             String trimmed = location.trim();
-            if (trimmed.startsWith("filesystem:")) {
-                File path = new File(trimmed.substring("filesystem:".length()));
-                if (!path.isAbsolute() && owner.getBasedir() != null) {
-                    path = new File(owner.getBasedir(), path.getPath());
-                }
-                trimmed = "filesystem:" + path.getAbsolutePath();
-            }
             if (!trimmed.isEmpty()) {
                 locations.add(trimmed);
             }
         }
-        return locations.toArray(String[]::new);
+        return locations;
+    }
+
+    /** The location with a {@code filesystem:} path resolved against the project's base directory. */
+    private String resolved(String location) {
+        if (!location.startsWith("filesystem:")) {
+            return location;
+        }
+        File path = new File(location.substring("filesystem:".length()));
+        if (!path.isAbsolute() && owner.getBasedir() != null) {
+            path = new File(owner.getBasedir(), path.getPath());
+        }
+        return "filesystem:" + path.getAbsolutePath();
+    }
+
+    private String[] locations(Properties properties) {
+        return configuredLocations(properties).stream().map(this::resolved).toArray(String[]::new);
     }
 
     private static String[] schemas(Properties properties) {
@@ -293,15 +400,27 @@ final class MigrationRun implements ConnectionProvider {
         } finally {
             connection = null;
         }
-        if (created) {
-            try (Connection admin = DriverManager.getConnection(serverUrl, credentials);
-                    Statement statement = admin.createStatement()) {
-                statement.execute(backend.dropSql(temporaryDatabase));
-            } catch (SQLException e) {
-                failure = keep(failure, new IllegalStateException("could not drop the temporary database "
-                        + temporaryDatabase, e));
+        synchronized (this) {
+            if (created) {
+                try (Connection admin = connect(backend.withTimeouts(serverUrl, CONNECT_SECONDS,
+                        ADMIN_SOCKET_SECONDS)); Statement statement = admin.createStatement()) {
+                    statement.execute(backend.dropSql(temporaryDatabase));
+                } catch (SQLException e) {
+                    failure = keep(failure, new IllegalStateException("could not drop the temporary database "
+                            + temporaryDatabase, e));
+                } finally {
+                    created = false;
+                }
+            }
+            creating = false;
+        }
+        if (shutdownHook != null) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(shutdownHook);
+            } catch (IllegalStateException shuttingDown) {
+                // the JVM is stopping: the hook runs and finds nothing left to drop
             } finally {
-                created = false;
+                shutdownHook = null;
             }
         }
         if (embedded != null) {

@@ -3,11 +3,14 @@ package dev.sqlservice.codegen;
 import java.util.ArrayList;
 import java.util.List;
 import org.jooq.DSLContext;
-import org.jooq.Record4;
-import org.jooq.ResultQuery;
-import org.jooq.Select;
-import org.jooq.Table;
+import org.jooq.ExecuteContext;
+import org.jooq.ExecuteListener;
+import org.jooq.Field;
+import org.jooq.Record;
+import org.jooq.SQLDialect;
 import org.jooq.impl.DSL;
+import org.jooq.impl.DefaultConfiguration;
+import org.jooq.impl.DefaultExecuteListenerProvider;
 import org.jooq.meta.AbstractDatabase;
 import org.jooq.meta.SchemaDefinition;
 import org.jooq.meta.TableDefinition;
@@ -46,18 +49,31 @@ final class MySQLFamily {
     }
 
     /**
-     * The view sources with the temporary database's qualifier taken out: MySQL and MariaDB store a view's
-     * definition with every table qualified by its database ({@code `sqlservice_codegen_…`.`t`}).
+     * The context the metadata is read with: every text read through it has the temporary database's qualifier
+     * ({@code `sqlservice_codegen_…`.}) taken out. MySQL and MariaDB qualify what a stored expression names with
+     * its database: the tables of a view's source, the sequence of a {@code nextval(`db`.`seq`)} default, and so
+     * in generation expressions, check clauses and routine or trigger bodies, whichever of them jOOQ reads. One
+     * place for all of them: the generated code never names the dropped temporary database.
      */
-    static ResultQuery<Record4<String, String, String, String>> unqualified(DSLContext create, MigrationRun run,
-            ResultQuery<Record4<String, String, String, String>> sources) {
-        if (!(sources instanceof Select<Record4<String, String, String, String>> select)) {
-            throw new IllegalStateException("jOOQ's view sources query is not a select: " + sources.getClass());
-        }
-        Table<Record4<String, String, String, String>> s = select.asTable("s");
-        return create.select(s.field(0, String.class), s.field(1, String.class), s.field(2, String.class),
-                        DSL.replace(s.field(3, String.class), "`" + run.temporaryDatabase() + "`.", ""))
-                .from(s);
+    static DSLContext create(MigrationRun run, SQLDialect dialect) {
+        String qualifier = "`" + run.temporaryDatabase() + "`.";
+        ExecuteListener unqualifying = new ExecuteListener() {
+            @Override
+            public void recordEnd(ExecuteContext ctx) {
+                Record record = ctx.record();
+                if (record != null) {
+                    for (Field<?> field : record.fields()) {
+                        if (record.get(field) instanceof String text && text.contains(qualifier)) {
+                            @SuppressWarnings("unchecked")
+                            Field<Object> untyped = (Field<Object>) field;
+                            record.set(untyped, text.replace(qualifier, ""));
+                        }
+                    }
+                }
+            }
+        };
+        return DSL.using(new DefaultConfiguration().set(run).set(dialect)
+                .set(new DefaultExecuteListenerProvider(unqualifying)));
     }
 
     static List<TableDefinition> withoutHistory(List<TableDefinition> tables) {

@@ -60,6 +60,22 @@ class FlywayMariaDBDatabaseTest {
                 );
                 create view codegen_probe_published as select id, body from codegen_probe where state = 'published';
                 """);
+        // Where MariaDB stores a name qualified with its database: a sequence default (nextval(`db`.`seq`)),
+        // and, whether jOOQ reads them or not, generation expressions, check clauses, routine and trigger bodies.
+        Files.writeString(migrations.resolve("V2__qualified.sql"), """
+                create sequence codegen_ticket_seq;
+                create table codegen_ticket (
+                    id     bigint not null default nextval(codegen_ticket_seq) primary key,
+                    title  varchar(100) not null,
+                    length integer as (char_length(title)) virtual,
+                    constraint codegen_ticket_title check (title <> '')
+                );
+                create function codegen_next_ticket() returns bigint return nextval(codegen_ticket_seq);
+                create procedure codegen_touch_ticket(in ticket bigint)
+                    update codegen_ticket set title = concat(title, '') where id = ticket;
+                create trigger codegen_ticket_defaulted before insert on codegen_ticket for each row
+                    set new.title = coalesce(nullif(new.title, ''), concat('ticket ', nextval(codegen_ticket_seq)));
+                """);
         Path output = dir.resolve("generated");
         List<String> before = schemata();
 
@@ -70,11 +86,13 @@ class FlywayMariaDBDatabaseTest {
         assertThat(tablesNamed("codegen_probe")).as("a migrated table anywhere on the server").isEmpty();
         assertThat(generatedFiles(output)).as("generated from the migrated objects")
                 .contains("CodegenProbe.java", "CodegenProbePublished.java", "CodegenProbeState.java",
+                        "CodegenTicket.java", "Sequences.java",
                         "DefaultSchema.java")
                 .doesNotContain("FlywaySchemaHistory.java");
         assertThat(generatedText(output)).as("the generated code names no schema, least of all the temporary one")
                 .doesNotContain("sqlservice_codegen_")
-                .contains("DefaultSchema.DEFAULT_SCHEMA");
+                .contains("DefaultSchema.DEFAULT_SCHEMA")
+                .as("the sequence default kept, unqualified").contains("nextval(`codegen_ticket_seq`)");
     }
 
     @Test
