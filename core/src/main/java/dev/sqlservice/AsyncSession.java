@@ -137,6 +137,58 @@ public final class AsyncSession {
     }
 
     /**
+     * Every row of a prepared query, run with its bound values; see {@link PreparedQuery}.
+     *
+     * @param query a query prepared by this session's {@link Database}, every parameter bound
+     * @param <R> the record type
+     * @return a stage completing with every row (an empty result when there is none)
+     * @throws NullPointerException when {@code query} is null
+     * @throws IllegalArgumentException when a parameter has no value, or the query was prepared by another
+     *     database
+     */
+    public <R extends Record> CompletionStage<Result<R>> all(PreparedQuery<R> query) {
+        return all(pooled.prepared(query));
+    }
+
+    /**
+     * The first row of a prepared query, reading at most one row from the server.
+     *
+     * @param query a prepared query, every parameter bound
+     * @param <R> the record type
+     * @return a stage completing with the first row, or empty
+     * @throws IllegalArgumentException as {@link #all(PreparedQuery)}
+     */
+    public <R extends Record> CompletionStage<Optional<R>> first(PreparedQuery<R> query) {
+        return first(pooled.prepared(query));
+    }
+
+    /**
+     * Exactly one row of a prepared query.
+     *
+     * @param query a prepared query, every parameter bound
+     * @param <R> the record type
+     * @return a stage completing with the row, or failing with {@link org.jooq.exception.NoDataFoundException}
+     *     or {@link org.jooq.exception.TooManyRowsException}
+     * @throws IllegalArgumentException as {@link #all(PreparedQuery)}
+     */
+    public <R extends Record> CompletionStage<R> one(PreparedQuery<R> query) {
+        return one(pooled.prepared(query));
+    }
+
+    /**
+     * Zero or one row of a prepared query.
+     *
+     * @param query a prepared query, every parameter bound
+     * @param <R> the record type
+     * @return a stage completing with the row or empty, or failing with
+     *     {@link org.jooq.exception.TooManyRowsException}
+     * @throws IllegalArgumentException as {@link #all(PreparedQuery)}
+     */
+    public <R extends Record> CompletionStage<Optional<R>> oneOrNone(PreparedQuery<R> query) {
+        return oneOrNone(pooled.prepared(query));
+    }
+
+    /**
      * Every row of plain SQL with {@code :named} parameters.
      *
      * @param sql SQL text

@@ -136,6 +136,36 @@ public final class Database implements AutoCloseable {
     }
 
     /**
+     * Renders a jOOQ query once, for running it many times with new values through the verbs {@code all},
+     * {@code first}, {@code one} and {@code oneOrNone} of either session, without rendering it again: the values
+     * to change are named parameters, {@code DSL.param("id", Long.class)}, each given a value per run with
+     * {@link PreparedQuery#bind}. See {@link PreparedQuery}.
+     *
+     * @param query a jOOQ query, attached or not; it is only read here (later changes to it do not matter)
+     * @param <R> the record type: a generated {@code TableRecord} for {@code selectFrom(TABLE)}
+     * @return an immutable, thread-safe prepared query for this database
+     * @throws NullPointerException when {@code query} is null
+     * @throws IllegalArgumentException when a named parameter is rendered inline (not bound), or one name is
+     *     used with two types
+     */
+    public <R extends org.jooq.Record> PreparedQuery<R> prepare(org.jooq.ResultQuery<R> query) {
+        return Preparing.typed(this, query);
+    }
+
+    /**
+     * Parses SQL with {@code :named} parameters once (rules as for {@link Session#all(String, java.util.Map)}), for
+     * running it many times with new values; see {@link PreparedQuery}.
+     *
+     * @param sql SQL text
+     * @return an immutable, thread-safe prepared query for this database, whose rows are readable by column name
+     * @throws NullPointerException when {@code sql} is null
+     * @throws IllegalArgumentException when the SQL has an unterminated quote or comment
+     */
+    public PreparedQuery<org.jooq.Record> prepare(String sql) {
+        return Preparing.sql(this, sql);
+    }
+
+    /**
      * The SQL dialect, inferred from the JDBC URL or set with {@link Builder#dialect(SQLDialect)}.
      *
      * @return the dialect in use

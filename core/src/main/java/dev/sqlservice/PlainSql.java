@@ -26,10 +26,19 @@ final class PlainSql {
         return DSL.query("{0}", part(sql, params, backend));
     }
 
+    /** A query of SQL parsed before ({@link PreparedQuery}). */
+    static ResultQuery<Record> resultQuery(NamedSql parsed, Map<String, ?> params) {
+        return DSL.resultQuery("{0}", part(parsed, params));
+    }
+
     private static CustomQueryPart part(String sql, Map<String, ?> params, Backend backend) {
         Objects.requireNonNull(sql, "sql == null");
         Objects.requireNonNull(params, "params == null");
-        List<Object> pieces = NamedSql.parse(sql, backend.namedParameters()).expand(params);
+        return part(NamedSql.parse(sql, backend.namedParameters()), params);
+    }
+
+    private static CustomQueryPart part(NamedSql parsed, Map<String, ?> params) {
+        List<Object> pieces = parsed.expand(params);
         return CustomQueryPart.of(ctx -> {
             for (Object piece : pieces) {
                 if (piece instanceof NamedSql.Bind bind) {

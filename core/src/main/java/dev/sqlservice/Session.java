@@ -178,6 +178,73 @@ public final class Session {
     }
 
     // ---------------------------------------------------------------------------------------------------------
+    // Prepared queries
+    // ---------------------------------------------------------------------------------------------------------
+
+    /**
+     * Every row of a prepared query, run with its bound values; otherwise as {@link #all(ResultQuery)}.
+     *
+     * @param query a query prepared by this session's {@link Database}, every parameter bound
+     * @param <R> the record type
+     * @return every row; empty when there is none
+     * @throws NullPointerException when {@code query} is null
+     * @throws IllegalArgumentException when a parameter has no value, or the query was prepared by another
+     *     database
+     * @throws DataAccessException when the database fails
+     */
+    public <R extends Record> Result<R> all(PreparedQuery<R> query) {
+        return all(prepared(query));
+    }
+
+    /**
+     * The first row of a prepared query, reading at most one row; otherwise as {@link #first(ResultQuery)}.
+     *
+     * @param query a prepared query, every parameter bound
+     * @param <R> the record type
+     * @return the first row, or empty
+     * @throws IllegalArgumentException as {@link #all(PreparedQuery)}
+     * @throws DataAccessException when the database fails
+     */
+    public <R extends Record> Optional<R> first(PreparedQuery<R> query) {
+        return first(prepared(query));
+    }
+
+    /**
+     * Exactly one row of a prepared query; otherwise as {@link #one(ResultQuery)}.
+     *
+     * @param query a prepared query, every parameter bound
+     * @param <R> the record type
+     * @return the only row
+     * @throws IllegalArgumentException as {@link #all(PreparedQuery)}
+     * @throws NoDataFoundException when there is no row
+     * @throws TooManyRowsException when there is more than one row
+     * @throws DataAccessException when the database fails
+     */
+    public <R extends Record> R one(PreparedQuery<R> query) {
+        return one(prepared(query));
+    }
+
+    /**
+     * Zero or one row of a prepared query; otherwise as {@link #oneOrNone(ResultQuery)}.
+     *
+     * @param query a prepared query, every parameter bound
+     * @param <R> the record type
+     * @return the only row, or empty
+     * @throws IllegalArgumentException as {@link #all(PreparedQuery)}
+     * @throws TooManyRowsException when there is more than one row
+     * @throws DataAccessException when the database fails
+     */
+    public <R extends Record> Optional<R> oneOrNone(PreparedQuery<R> query) {
+        return oneOrNone(prepared(query));
+    }
+
+    /** The query of one run of {@code query} on this session's database. */
+    <R extends Record> ResultQuery<R> prepared(PreparedQuery<R> query) {
+        Objects.requireNonNull(query, "query == null");
+        return query.query(database);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
     // Plain SQL with :named parameters
     // ---------------------------------------------------------------------------------------------------------
 

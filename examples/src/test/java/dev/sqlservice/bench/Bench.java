@@ -32,6 +32,15 @@ final class Bench {
             + " on conflict (id) do update set name = excluded.name, qty = excluded.qty, price = excluded.price,"
             + " tags = excluded.tags, updated_at = excluded.updated_at";
 
+    /** MariaDB's upsert: {@code INSERT … ON DUPLICATE KEY UPDATE c = VALUES(c)}. */
+    static final String UPSERT_SQL_MARIADB = "insert into bench_items (" + COLUMNS + ") values (?, ?, ?, ?, ?, ?)"
+            + " on duplicate key update name = values(name), qty = values(qty), price = values(price),"
+            + " tags = values(tags), updated_at = values(updated_at)";
+
+    /** The table on MariaDB: timestamp(6) (UTC sessions) for timestamptz, decimal for numeric. */
+    static final String DDL_MARIADB = "create table bench_items (id bigint primary key, name text not null,"
+            + " qty integer not null, price decimal(12,2), tags text, updated_at timestamp(6) not null)";
+
     static final String SELECT_ALL_SQL = "select " + COLUMNS + " from bench_items";
     static final String SELECT_BY_ID_SQL = "select " + COLUMNS + " from bench_items where id = ?";
 
@@ -46,9 +55,47 @@ final class Bench {
         return url;
     }
 
+    /** The jOOQ dialect of {@link #url()}: PostgreSQL or MariaDB. */
+    static org.jooq.SQLDialect dialect() {
+        return url().startsWith("jdbc:mariadb:") ? org.jooq.SQLDialect.MARIADB : org.jooq.SQLDialect.POSTGRES;
+    }
+
+    /**
+     * Plain jOOQ over {@code ds}, as a user would configure it. On MariaDB an {@code OffsetDateTime} is bound as the
+     * same instant in UTC ({@code TIMESTAMP} columns, UTC sessions), which jOOQ alone does not do (MariaDB rejects
+     * the offset jOOQ sends): the same conversion sqlservice makes.
+     */
+    static org.jooq.DSLContext jooq(DataSource ds) {
+        org.jooq.impl.DefaultConfiguration configuration = new org.jooq.impl.DefaultConfiguration();
+        configuration.set(ds).set(dialect());
+        if (mariadb()) {
+            configuration.set(new org.jooq.VisitListener() {
+                @Override
+                public void visitStart(org.jooq.VisitContext context) {
+                    if (context.queryPart() instanceof org.jooq.Param<?> p && p.getValue() instanceof OffsetDateTime t) {
+                        context.queryPart(org.jooq.impl.DSL.val(t.withOffsetSameInstant(ZoneOffset.UTC).toLocalDateTime(),
+                                org.jooq.impl.SQLDataType.LOCALDATETIME));
+                    }
+                }
+            });
+        }
+        return org.jooq.impl.DSL.using(configuration);
+    }
+
+    static boolean mariadb() {
+        return dialect() == org.jooq.SQLDialect.MARIADB;
+    }
+
     /** The URL every pool uses, the library's included: pgjdbc rewrites batched inserts into multi-row ones. */
     static String rewriteUrl() {
         String url = url();
+        if (mariadb()) {
+            // Connector/J 3 sends batches with its bulk protocol by default; rewriteBatchedStatements is the option
+            // the brief names (Connector/J 2 rewrote batches into multi-row inserts with it). LOAD DATA LOCAL INFILE
+            // needs allowLocalInfile.
+            return url.contains("allowLocalInfile") ? url
+                    : url + (url.contains("?") ? "&" : "?") + "rewriteBatchedStatements=true&allowLocalInfile=true";
+        }
         if (url.contains("reWriteBatchedInserts")) {
             return url;
         }
@@ -62,6 +109,10 @@ final class Bench {
         config.setMaximumPoolSize(size);
         config.setMinimumIdle(size);
         config.setPoolName(name);
+        if (mariadb()) {
+            // As the library's own pool: TIMESTAMP values read and written as UTC.
+            config.setConnectionInitSql("set time_zone = '+00:00'");
+        }
         return new HikariDataSource(config);
     }
 
@@ -77,12 +128,25 @@ final class Bench {
 
     /** Drops and creates the table; autovacuum off on it so it never runs in the middle of a measurement. */
     static void createTable(DataSource ds) {
+        if (mariadb()) {
+            execute(ds, "drop table if exists bench_items", DDL_MARIADB);
+            return;
+        }
         execute(ds, "drop table if exists bench_items", BenchItems.DDL,
                 "alter table bench_items set (autovacuum_enabled = false)");
     }
 
     /** Empties the table, then inserts the rows with the given ids (step 2 from 2: the even ones, half of 1..n). */
     static void reset(DataSource ds, int n, int from, int step) {
+        if (mariadb()) {
+            // MariaDB's sequence engine: seq_<from>_to_<n>_step_<step>.
+            execute(ds, "truncate bench_items",
+                    "insert into bench_items (" + COLUMNS + ") select seq, concat('stored-', seq), seq % 100,"
+                            + " (seq % 1000) / 10.0, 'old', timestamp '2025-01-01 00:00:00' + interval seq second"
+                            + " from seq_" + from + "_to_" + n + "_step_" + step,
+                    "analyze table bench_items");
+            return;
+        }
         execute(ds, "truncate bench_items",
                 "insert into bench_items (" + COLUMNS + ") select g, 'stored-' || g, g % 100, (g % 1000) / 10.0,"
                         + " 'old', timestamptz '2025-01-01 00:00:00+00' + g * interval '1 second'"
@@ -98,7 +162,9 @@ final class Bench {
     /** Every id of 1..n present. */
     static void fill(DataSource ds, int n) {
         reset(ds, n, 1, 1);
-        execute(ds, "vacuum analyze bench_items");
+        if (!mariadb()) {
+            execute(ds, "vacuum analyze bench_items");
+        }
     }
 
     /**
@@ -133,7 +199,7 @@ final class Bench {
     static int jdbcBatch(DataSource ds, List<BenchItemsRecord> records) throws SQLException {
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);
-            try (PreparedStatement ps = c.prepareStatement(UPSERT_SQL)) {
+            try (PreparedStatement ps = c.prepareStatement(mariadb() ? UPSERT_SQL_MARIADB : UPSERT_SQL)) {
                 int pending = 0;
                 for (BenchItemsRecord r : records) {
                     ps.setLong(1, r.getId());
@@ -167,6 +233,9 @@ final class Bench {
      * {@code INSERT … SELECT … ON CONFLICT (id) DO UPDATE}, in one transaction.
      */
     static int copyUpsert(DataSource ds, List<BenchItemsRecord> records) throws SQLException {
+        if (mariadb()) {
+            return loadDataUpsert(ds, records);
+        }
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);
             try {
@@ -208,6 +277,47 @@ final class Bench {
                             + " price = excluded.price, tags = excluded.tags, updated_at = excluded.updated_at");
                 }
                 c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        }
+        return records.size();
+    }
+
+    /**
+     * MariaDB's ingest limit: {@code LOAD DATA LOCAL INFILE} (tab-separated text, {@code \\N} for null, streamed from
+     * memory) into a temporary table, then one {@code INSERT … SELECT … ON DUPLICATE KEY UPDATE}, in one transaction.
+     */
+    static int loadDataUpsert(DataSource ds, List<BenchItemsRecord> records) throws SQLException {
+        StringBuilder lines = new StringBuilder(records.size() * 64);
+        for (BenchItemsRecord r : records) {
+            lines.append(r.getId()).append('\t');
+            text(lines, r.getName()).append('\t');
+            lines.append(r.getQty()).append('\t');
+            lines.append(r.getPrice() == null ? "\\N" : r.getPrice().toPlainString()).append('\t');
+            text(lines, r.getTags()).append('\t');
+            lines.append(r.getUpdatedAt().withOffsetSameInstant(ZoneOffset.UTC).toLocalDateTime().toString().replace('T', ' '))
+                    .append('\n');
+        }
+        byte[] bytes = lines.toString().getBytes(StandardCharsets.UTF_8);
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            try (Statement s = c.createStatement()) {
+                s.execute("create temporary table bench_stage like bench_items");
+                try {
+                    s.unwrap(org.mariadb.jdbc.Statement.class)
+                            .setLocalInfileInputStream(new java.io.ByteArrayInputStream(bytes));
+                    s.execute("load data local infile 'bench_items.tsv' into table bench_stage (" + COLUMNS + ")");
+                    s.executeUpdate("insert into bench_items (" + COLUMNS + ") select " + COLUMNS + " from bench_stage"
+                            + " on duplicate key update name = values(name), qty = values(qty), price = values(price),"
+                            + " tags = values(tags), updated_at = values(updated_at)");
+                    c.commit();
+                } finally {
+                    s.execute("drop temporary table if exists bench_stage");
+                }
             } catch (SQLException | RuntimeException e) {
                 c.rollback();
                 throw e;

@@ -174,6 +174,16 @@ public final class BenchMain {
     private static Map<String, String> serverSettings(String url) throws Exception {
         Map<String, String> settings = new LinkedHashMap<>();
         try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
+            if (url.startsWith("jdbc:mariadb:")) {
+                for (String name : Arrays.asList("version", "innodb_flush_log_at_trx_commit", "sync_binlog",
+                        "innodb_buffer_pool_size")) {
+                    try (ResultSet rs = s.executeQuery("select @@" + name)) {
+                        rs.next();
+                        settings.put(name, rs.getString(1));
+                    }
+                }
+                return settings;
+            }
             for (String name : Arrays.asList("server_version", "fsync", "synchronous_commit", "full_page_writes",
                     "shared_buffers")) {
                 try (ResultSet rs = s.executeQuery("show " + name)) {

@@ -6,6 +6,8 @@ import static org.jooq.impl.DSL.selectFrom;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.sqlservice.AsyncSession;
 import dev.sqlservice.Database;
+import dev.sqlservice.PreparedQuery;
+import dev.sqlservice.Session;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.List;
@@ -46,6 +48,9 @@ import org.openjdk.jmh.annotations.TearDown;
  *       platform threads: the cost of jOOQ alone), {@code jdbcVirtual} (plain JDBC on a virtual thread per query
  *       behind a fair semaphore of 10: the cost of the threading model alone) and {@code asyncPlatform10}
  *       (sqlservice with {@code executor(}a fixed pool of 10 platform threads{@code )}).
+ *   <li>{@code asyncPrepared}: {@code async} with a {@link PreparedQuery} (rendered once, a new key bound per call).
+ *   <li>{@code blockingPool10}: sqlservice's blocking {@code first()} of the unprepared query on the same 10
+ *       platform threads as {@code jooqPool10}: the library's cost over plain jOOQ, threads alike.
  * </ul>
  *
  * <p>Per variant and round: throughput (queries per second, first submit to last completion), the client JVM's CPU
@@ -62,10 +67,13 @@ import org.openjdk.jmh.annotations.TearDown;
 public class ConcurrencyBench {
 
     static final List<String> VARIANTS = List.of("async", "jdbcPool10", "jooqPool10", "jdbcVirtual", "asyncPlatform10",
-            "asyncServerBound", "jdbcPool10ServerBound");
+            "asyncServerBound", "jdbcPool10ServerBound", "asyncPrepared", "blockingPool10");
 
     /** Keeps each server-bound query on its connection for at least a millisecond, without using CPU. */
     private static final String SERVER_WORK = "(select true from pg_sleep(0.001))";
+
+    /** The key of the prepared lookup. */
+    private static final org.jooq.Param<Long> ID = DSL.param("id", Long.class);
 
     private static final Pattern CARRIER = Pattern.compile("ForkJoinPool-\\d+-worker-\\d+");
 
@@ -80,6 +88,8 @@ public class ConcurrencyBench {
     private ExecutorService dbExecutor;
     private HikariDataSource pool;
     private DSLContext dsl;
+    private PreparedQuery<BenchItemsRecord> byId;
+    private String serverWork;
     private int round;
 
     /** Per round and variant: qps, latency percentiles (µs), peak platform threads, their rise, workers. */
@@ -99,7 +109,12 @@ public class ConcurrencyBench {
                 asyncServerBound_addedThreads, asyncServerBound_workerThreads;
         public double jdbcPool10ServerBound_qps, jdbcPool10ServerBound_p50us, jdbcPool10ServerBound_p99us,
                 jdbcPool10ServerBound_peakThreads, jdbcPool10ServerBound_addedThreads, jdbcPool10ServerBound_workerThreads;
+        public double asyncPrepared_qps, asyncPrepared_p50us, asyncPrepared_p99us, asyncPrepared_peakThreads,
+                asyncPrepared_addedThreads, asyncPrepared_workerThreads;
+        public double blockingPool10_qps, blockingPool10_p50us, blockingPool10_p99us, blockingPool10_peakThreads,
+                blockingPool10_addedThreads, blockingPool10_workerThreads;
         /** Client CPU (this JVM, all threads) per query, in microseconds. */
+        public double asyncPrepared_cpuUs, blockingPool10_cpuUs;
         public double async_cpuUs, jdbcPool10_cpuUs, jooqPool10_cpuUs, jdbcVirtual_cpuUs, asyncPlatform10_cpuUs,
                 asyncServerBound_cpuUs, jdbcPool10ServerBound_cpuUs;
 
@@ -112,6 +127,8 @@ public class ConcurrencyBench {
                 case "asyncPlatform10" -> asyncPlatform10_cpuUs = us;
                 case "asyncServerBound" -> asyncServerBound_cpuUs = us;
                 case "jdbcPool10ServerBound" -> jdbcPool10ServerBound_cpuUs = us;
+                case "asyncPrepared" -> asyncPrepared_cpuUs = us;
+                case "blockingPool10" -> blockingPool10_cpuUs = us;
                 default -> throw new IllegalStateException(variant);
             }
         }
@@ -135,6 +152,12 @@ public class ConcurrencyBench {
                 case "jdbcPool10ServerBound" -> { jdbcPool10ServerBound_qps = qps; jdbcPool10ServerBound_p50us = p50;
                     jdbcPool10ServerBound_p99us = p99; jdbcPool10ServerBound_peakThreads = peak;
                     jdbcPool10ServerBound_addedThreads = added; jdbcPool10ServerBound_workerThreads = workers; }
+                case "asyncPrepared" -> { asyncPrepared_qps = qps; asyncPrepared_p50us = p50; asyncPrepared_p99us = p99;
+                    asyncPrepared_peakThreads = peak; asyncPrepared_addedThreads = added;
+                    asyncPrepared_workerThreads = workers; }
+                case "blockingPool10" -> { blockingPool10_qps = qps; blockingPool10_p50us = p50; blockingPool10_p99us = p99;
+                    blockingPool10_peakThreads = peak; blockingPool10_addedThreads = added;
+                    blockingPool10_workerThreads = workers; }
                 default -> throw new IllegalStateException(variant);
             }
         }
@@ -145,8 +168,10 @@ public class ConcurrencyBench {
         pool = Bench.pool(10, "bench-jdbc");
         Bench.createTable(pool);
         Bench.fill(pool, rows);
-        dsl = DSL.using(pool, SQLDialect.POSTGRES);
+        dsl = Bench.jooq(pool);
         db = Database.builder().url(Bench.rewriteUrl()).poolSize(10).build();
+        byId = db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(ID)));
+        serverWork = Bench.dialect() == SQLDialect.POSTGRES ? SERVER_WORK : "(sleep(0.001) = 0)";
         dbExecutor = Executors.newFixedThreadPool(10, named("sqlservice-platform-"));
         dbOnPlatformThreads = Database.builder().url(Bench.rewriteUrl()).poolSize(10).executor(dbExecutor).build();
     }
@@ -189,18 +214,35 @@ public class ConcurrencyBench {
                 elapsed = System.nanoTime() - start;
                 workers = variant.equals("async") ? carriers() : 10;
             }
+            case "asyncPrepared" -> {
+                AsyncSession session = db.session();
+                start = System.nanoTime();
+                fireAndJoin(keys, latency, found, key -> session.first(byId.bind(ID, key)));
+                elapsed = System.nanoTime() - start;
+                workers = carriers();
+            }
+            case "blockingPool10" -> {
+                ExecutorService executor = Executors.newFixedThreadPool(10, named("jdbc-pool-"));
+                Session blocking = db.blockingSession();
+                start = System.nanoTime();
+                fireAndJoin(keys, latency, found, key -> CompletableFuture.supplyAsync(
+                        () -> blocking.first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key))), executor));
+                elapsed = System.nanoTime() - start;
+                executor.close();
+                workers = 10;
+            }
             case "asyncServerBound" -> {
                 AsyncSession session = db.session();
                 start = System.nanoTime();
                 fireAndJoin(keys, latency, found,
-                        key -> session.first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)).and(SERVER_WORK)));
+                        key -> session.first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)).and(serverWork)));
                 elapsed = System.nanoTime() - start;
                 workers = carriers();
             }
             case "jdbcPool10ServerBound" -> {
                 ExecutorService executor = Executors.newFixedThreadPool(10, named("jdbc-pool-"));
                 start = System.nanoTime();
-                fireAndJoin(keys, latency, found, key -> CompletableFuture.supplyAsync(() -> jdbc(key, SERVER_WORK), executor));
+                fireAndJoin(keys, latency, found, key -> CompletableFuture.supplyAsync(() -> jdbc(key, serverWork), executor));
                 elapsed = System.nanoTime() - start;
                 executor.close();
                 workers = 10;

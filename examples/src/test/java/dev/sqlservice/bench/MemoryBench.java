@@ -90,7 +90,7 @@ public class MemoryBench {
         Bench.createTable(pool);
         db = Database.builder().url(Bench.rewriteUrl()).poolSize(2).build();
         hookedPool = Bench.pool(2, "bench-hooked");
-        hookedDb = Database.builder().dataSource(hook.wrap(hookedPool)).dialect(SQLDialect.POSTGRES).poolSize(2).build();
+        hookedDb = Database.builder().dataSource(hook.wrap(hookedPool)).dialect(Bench.dialect()).poolSize(2).build();
     }
 
     @TearDown(Level.Trial)
@@ -220,7 +220,7 @@ public class MemoryBench {
         }
 
         private void beforeExecute(String sql, long bindChars) {
-            if (!armed || !sql.contains("json_populate_recordset")) {
+            if (!armed || !sql.contains("json_populate_recordset") && !sql.contains("on duplicate key update")) {
                 return;
             }
             chunks++;

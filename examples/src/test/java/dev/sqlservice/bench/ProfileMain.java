@@ -56,7 +56,7 @@ public final class ProfileMain {
         AtomicLong jdbcNanos = new AtomicLong();
         try (HikariDataSource pool = Bench.pool(10, "profile-jdbc");
                 HikariDataSource libraryPool = Bench.pool(10, "profile-library");
-                Database db = Database.builder().dataSource(timed(libraryPool, jdbcNanos)).dialect(SQLDialect.POSTGRES)
+                Database db = Database.builder().dataSource(options.containsKey("untimed") ? libraryPool : timed(libraryPool, jdbcNanos)).dialect(SQLDialect.POSTGRES)
                         .poolSize(10).build();
                 ExecutorService executor = Executors.newFixedThreadPool(10);
                 Database platformDb = Database.builder().url(Bench.rewriteUrl()).poolSize(10).executor(executor).build()) {
@@ -131,12 +131,143 @@ public final class ProfileMain {
                             db.blockingSession().first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)));
                         }
                     }
+                    case "firstPrepared", "firstUnprepared", "firstJooq", "firstJdbc" -> {
+                        // one thread, one lookup after another: the calling thread's CPU per lookup
+                        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+                        org.jooq.Param<Long> id = DSL.param("id", Long.class);
+                        dev.sqlservice.PreparedQuery<BenchItemsRecord> byId =
+                                db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
+                        long cpu0 = threads.getCurrentThreadCpuTime();
+                        for (long key : keys) {
+                            switch (what) {
+                                case "firstPrepared" -> db.blockingSession().first(byId.bind(id, key));
+                                case "firstUnprepared" -> db.blockingSession().first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)));
+                                case "firstJooq" -> jooq.selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)).fetchOptional();
+                                default -> Bench.jdbcFirst(pool, key);
+                            }
+                        }
+                        System.out.printf(Locale.ROOT, "  %s: thread CPU %.1f µs per lookup%n", what,
+                                (threads.getCurrentThreadCpuTime() - cpu0) / 1e3 / keys.length);
+                    }
+                    case "abFirst" -> {
+                        // the four lookups interleaved in blocks of 500 keys, order rotated per block: the calling
+                        // thread's CPU per lookup of each, so that load changes hit all alike
+                        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+                        org.jooq.Param<Long> id = DSL.param("id", Long.class);
+                        dev.sqlservice.PreparedQuery<BenchItemsRecord> byId =
+                                db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
+                        String[] names = {"jdbc", "jooq", "unprepared", "prepared"};
+                        long[] cpu = new long[4];
+                        for (int block = 0; block * 500 < keys.length; block++) {
+                            for (int j = 0; j < 4; j++) {
+                                int v = (j + block) % 4;
+                                long c0 = threads.getCurrentThreadCpuTime();
+                                for (int k = block * 500; k < Math.min(keys.length, block * 500 + 500); k++) {
+                                    long key = keys[k];
+                                    switch (v) {
+                                        case 0 -> Bench.jdbcFirst(pool, key);
+                                        case 1 -> jooq.selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)).fetchOptional();
+                                        case 2 -> db.blockingSession().first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)));
+                                        default -> db.blockingSession().first(byId.bind(id, key));
+                                    }
+                                }
+                                cpu[v] += threads.getCurrentThreadCpuTime() - c0;
+                            }
+                        }
+                        StringBuilder line = new StringBuilder("  thread CPU per lookup:");
+                        for (int v = 0; v < 4; v++) {
+                            line.append(String.format(Locale.ROOT, " %s %.1f µs (×%.2f of jdbc);", names[v],
+                                    cpu[v] / 1e3 / keys.length, (double) cpu[v] / cpu[0]));
+                        }
+                        System.out.println(line);
+                    }
+                    case "abBurst" -> {
+                        // 10,000 prepared lookups at once, per variant in a rotated order: process CPU per query
+                        org.jooq.Param<Long> id = DSL.param("id", Long.class);
+                        dev.sqlservice.PreparedQuery<BenchItemsRecord> byId =
+                                db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
+                        dev.sqlservice.PreparedQuery<BenchItemsRecord> byIdPlatform =
+                                platformDb.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
+                        String[] names = {"jdbcPool10", "blockingPool10", "asyncVirtual", "asyncPlatform10"};
+                        StringBuilder line = new StringBuilder("  process CPU per query:");
+                        double[] us = new double[4];
+                        for (int j = 0; j < 4; j++) {
+                            int v = (j + i) % 4;
+                            System.gc();
+                            ExecutorService threads10 = Executors.newFixedThreadPool(10);
+                            CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];
+                            long c0 = Bench.cpuNanos();
+                            for (int k = 0; k < keys.length; k++) {
+                                long key = keys[k];
+                                all[k] = switch (v) {
+                                    case 0 -> CompletableFuture.supplyAsync(() -> {
+                                        try {
+                                            return Bench.jdbcFirst(pool, key);
+                                        } catch (java.sql.SQLException e) {
+                                            throw new IllegalStateException(e);
+                                        }
+                                    }, threads10);
+                                    case 1 -> CompletableFuture.supplyAsync(() -> db.blockingSession().first(byId.bind(id, key)), threads10);
+                                    case 2 -> session.first(byId.bind(id, key)).toCompletableFuture();
+                                    default -> platformDb.session().first(byIdPlatform.bind(id, key)).toCompletableFuture();
+                                };
+                            }
+                            CompletableFuture.allOf(all).join();
+                            us[v] = (Bench.cpuNanos() - c0) / 1e3 / keys.length;
+                            threads10.close();
+                        }
+                        for (int v = 0; v < 4; v++) {
+                            line.append(String.format(Locale.ROOT, " %s %.1f µs (×%.2f);", names[v], us[v], us[v] / us[0]));
+                        }
+                        System.out.println(line);
+                    }
+                    case "abPool" -> {
+                        // plain jOOQ against the blocking session, unprepared, 10,000 lookups on 10 platform threads,
+                        // alternating: throughput and process CPU
+                        StringBuilder line = new StringBuilder(" ");
+                        for (int ab = 0; ab < 2; ab++) {
+                            boolean library = (ab + i) % 2 == 0;
+                            System.gc();
+                            ExecutorService threads10 = Executors.newFixedThreadPool(10);
+                            CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];
+                            long c0 = Bench.cpuNanos();
+                            long t0 = System.nanoTime();
+                            for (int k = 0; k < keys.length; k++) {
+                                long key = keys[k];
+                                all[k] = CompletableFuture.supplyAsync(library
+                                        ? () -> db.blockingSession().first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)))
+                                        : () -> jooq.selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)).fetchOptional(), threads10);
+                            }
+                            CompletableFuture.allOf(all).join();
+                            double seconds = (System.nanoTime() - t0) / 1e9;
+                            line.append(String.format(Locale.ROOT, " %s %,.0f q/s %.1f CPU µs;", library ? "blockingPool10" : "jooqPool10",
+                                    keys.length / seconds, (Bench.cpuNanos() - c0) / 1e3 / keys.length));
+                            threads10.close();
+                        }
+                        System.out.println(line);
+                    }
+                    case "asyncPrepared" -> {
+                        org.jooq.Param<Long> id = DSL.param("id", Long.class);
+                        dev.sqlservice.PreparedQuery<BenchItemsRecord> byId =
+                                db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
+                        CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];
+                        long cpu0 = Bench.cpuNanos();
+                        for (int k = 0; k < keys.length; k++) {
+                            all[k] = session.first(byId.bind(id, keys[k])).toCompletableFuture();
+                        }
+                        CompletableFuture.allOf(all).join();
+                        System.out.printf(Locale.ROOT, "  asyncPrepared: process CPU %.1f µs per query%n",
+                                (Bench.cpuNanos() - cpu0) / 1e3 / keys.length);
+                    }
                     case "async" -> {
                         CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];
+                        long cpu0 = Bench.cpuNanos();
                         for (int k = 0; k < keys.length; k++) {
                             all[k] = session.first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(keys[k]))).toCompletableFuture();
                         }
                         CompletableFuture.allOf(all).join();
+                        System.out.printf(Locale.ROOT, "  async: process CPU %.1f µs per query%n",
+                                (Bench.cpuNanos() - cpu0) / 1e3 / keys.length);
                     }
                     case "asyncPlatform" -> {
                         CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];

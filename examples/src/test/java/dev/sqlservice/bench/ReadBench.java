@@ -6,6 +6,7 @@ import static org.jooq.impl.DSL.selectFrom;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.sqlservice.AsyncSession;
 import dev.sqlservice.Database;
+import dev.sqlservice.PreparedQuery;
 import dev.sqlservice.Session;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -40,7 +41,10 @@ public class ReadBench {
     static final List<String> WHOLE_TABLE = List.of("allAsync", "allBlocking", "jooqFetch", "jdbcLoop");
 
     /** The lookup variants, in this order in {@link #round}. */
-    static final List<String> POINT = List.of("firstAsync", "firstBlocking", "jooqFetchOptional", "jdbcFirst");
+    static final List<String> POINT = List.of("firstAsync", "firstBlocking", "jooqFetchOptional", "jdbcFirst",
+            "firstPreparedAsync");
+
+    private static final org.jooq.Param<Long> ID = DSL.param("id", Long.class);
 
     @Param({"100000"})
     public int n;
@@ -53,6 +57,7 @@ public class ReadBench {
     private Session blocking;
     private HikariDataSource pool;
     private DSLContext dsl;
+    private PreparedQuery<BenchItemsRecord> byId;
     private int round;
 
     /** Per round: milliseconds per whole-table read (wall clock, and client CPU as {@code _cpu}), µs per lookup. */
@@ -67,6 +72,7 @@ public class ReadBench {
         public double firstBlocking;
         public double jooqFetchOptional;
         public double jdbcFirst;
+        public double firstPreparedAsync;
         public double allAsync_cpu;
         public double allBlocking_cpu;
         public double jooqFetch_cpu;
@@ -81,7 +87,8 @@ public class ReadBench {
         db = Database.builder().url(Bench.rewriteUrl()).poolSize(2).build();
         session = db.session();
         blocking = db.blockingSession();
-        dsl = DSL.using(pool, SQLDialect.POSTGRES);
+        dsl = Bench.jooq(pool);
+        byId = db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(ID)));
     }
 
     @TearDown(Level.Trial)
@@ -133,6 +140,7 @@ public class ReadBench {
                     case 1 -> blocking.first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key))).orElseThrow();
                     case 2 -> dsl.selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)).fetchOptional().orElseThrow();
                     case 3 -> null;
+                    case 4 -> session.first(byId.bind(ID, key)).toCompletableFuture().join().orElseThrow();
                     default -> throw new IllegalStateException();
                 };
                 long qty = v == 3 ? Bench.jdbcFirst(pool, key).qty() : row.getQty();
@@ -144,6 +152,7 @@ public class ReadBench {
         times.firstBlocking = nanos[1] / 1e3 / lookups;
         times.jooqFetchOptional = nanos[2] / 1e3 / lookups;
         times.jdbcFirst = nanos[3] / 1e3 / lookups;
+        times.firstPreparedAsync = nanos[4] / 1e3 / lookups;
         round++;
         return checksum;
     }

@@ -91,17 +91,19 @@ final class Report {
         group(reads + ": client CPU", "CPU ms", "ReadBench", Map.of(), "jooqFetch", false, suffixed(whole, "_cpu"),
                 List.of("allAsync_cpu", "allBlocking_cpu"));
         group("first() by primary key", "µs/lookup", "ReadBench", Map.of(), "jooqFetchOptional", false,
-                List.of("firstAsync", "firstBlocking", "jooqFetchOptional", "jdbcFirst"), List.of("firstAsync", "firstBlocking"));
-        List<String> concurrent = List.of("async", "jdbcPool10", "jooqPool10", "jdbcVirtual", "asyncPlatform10");
+                List.of("firstAsync", "firstBlocking", "firstPreparedAsync", "jooqFetchOptional", "jdbcFirst"),
+                List.of("firstAsync", "firstBlocking", "firstPreparedAsync"));
+        List<String> concurrent = List.of("async", "asyncPrepared", "jdbcPool10", "jooqPool10", "blockingPool10",
+                "jdbcVirtual", "asyncPlatform10");
         String c = thousands(param("ConcurrencyBench", "queries").orElse("?")) + " concurrent first(), pool of 10";
         group(c + ": throughput", "queries/s", "ConcurrencyBench", Map.of(), "jdbcPool10", true,
-                suffixed(concurrent, "_qps"), List.of("async_qps", "asyncPlatform10_qps"));
+                suffixed(concurrent, "_qps"), List.of("async_qps", "asyncPrepared_qps", "blockingPool10_qps", "asyncPlatform10_qps"));
         group(c + ": client CPU per query", "CPU µs", "ConcurrencyBench", Map.of(), "jdbcPool10", false,
-                suffixed(concurrent, "_cpuUs"), List.of("async_cpuUs", "asyncPlatform10_cpuUs"));
+                suffixed(concurrent, "_cpuUs"), List.of("async_cpuUs", "asyncPrepared_cpuUs", "blockingPool10_cpuUs", "asyncPlatform10_cpuUs"));
         group(c + ": p50 latency", "µs", "ConcurrencyBench", Map.of(), "jdbcPool10", false,
-                suffixed(concurrent, "_p50us"), List.of("async_p50us", "asyncPlatform10_p50us"));
+                suffixed(concurrent, "_p50us"), List.of("async_p50us", "asyncPrepared_p50us", "blockingPool10_p50us", "asyncPlatform10_p50us"));
         group(c + ": p99 latency", "µs", "ConcurrencyBench", Map.of(), "jdbcPool10", false,
-                suffixed(concurrent, "_p99us"), List.of("async_p99us", "asyncPlatform10_p99us"));
+                suffixed(concurrent, "_p99us"), List.of("async_p99us", "asyncPrepared_p99us", "blockingPool10_p99us", "asyncPlatform10_p99us"));
         List<String> serverBound = List.of("asyncServerBound", "jdbcPool10ServerBound");
         String sb = thousands(param("ConcurrencyBench", "queries").orElse("?"))
                 + " concurrent first(), pool of 10, each query ≥ 1 ms on the server";
@@ -118,7 +120,7 @@ final class Report {
             for (String v : concurrent) {
                 find("ConcurrencyBench", Map.of(), v + "_" + metric).ifPresent(s -> rows.add(new Row(c + ": " + label, v,
                         "threads", max(s.values()), min(s.values()), max(s.values()), null, null, null, false,
-                        v.startsWith("async"), "")));
+                        v.startsWith("async") || v.startsWith("blocking"), "")));
             }
         }
         memory();
@@ -245,6 +247,21 @@ final class Report {
         }
         ratio("ConcurrencyBench", Map.of(), "async_cpuUs", "jdbcPool10_cpuUs").ifPresent(r -> targets.add(new Target(
                 "(report) async's client CPU per query against the JDBC pool's", fmtRatio(r), "reported")));
+        ratio("ConcurrencyBench", Map.of(), "asyncPrepared_qps", "jdbcPool10_qps").ifPresent(r -> targets.add(new Target(
+                "async prepared point queries ≥ 0.9× the JDBC pool's throughput", fmtRatio(r), verdict(r[0] >= 0.9))));
+        ratio("ConcurrencyBench", Map.of(), "asyncPrepared_cpuUs", "jdbcPool10_cpuUs").ifPresent(r -> targets.add(new Target(
+                "async prepared point queries ≤ 1.5× the JDBC pool's client CPU per query", fmtRatio(r),
+                verdict(r[0] <= 1.5))));
+        ratio("ConcurrencyBench", Map.of(), "blockingPool10_qps", "jooqPool10_qps").ifPresent(r -> targets.add(new Target(
+                "unprepared typed queries no slower than plain jOOQ on the same threads (throughput, blockingPool10 /"
+                        + " jooqPool10, within 3%)", fmtRatio(r), verdict(r[0] >= 0.97))));
+        ratio("ConcurrencyBench", Map.of(), "blockingPool10_cpuUs", "jooqPool10_cpuUs").ifPresent(r -> targets.add(
+                new Target("(report) unprepared typed queries' client CPU per query against plain jOOQ's, same threads",
+                        fmtRatio(r), "reported")));
+        ratio("ReadBench", Map.of(), "firstAsync", "jooqFetchOptional").ifPresent(r -> targets.add(new Target(
+                "a single joined first() ≤ 1.1× jOOQ's fetchOptional", fmtRatio(r), verdict(r[0] <= 1.1))));
+        ratio("ReadBench", Map.of(), "firstPreparedAsync", "jooqFetchOptional").ifPresent(r -> targets.add(new Target(
+                "(report) a single joined prepared first() against jOOQ's fetchOptional", fmtRatio(r), "reported")));
         ratio("ConcurrencyBench", Map.of(), "jooqPool10_qps", "jdbcPool10_qps").ifPresent(r -> targets.add(new Target(
                 "(report) plain jOOQ on the same 10 platform threads, throughput against JDBC", fmtRatio(r), "reported")));
         ratio("ConcurrencyBench", Map.of(), "asyncServerBound_qps", "jdbcPool10ServerBound_qps").ifPresent(r -> targets.add(
@@ -333,6 +350,14 @@ final class Report {
     }
 
     private String header() {
+        if (server.containsKey("innodb_flush_log_at_trx_commit")) {
+            return String.format(Locale.ROOT, "sqlservice benchmarks, %s mode, %s; %d cores, JDK %s (%s), MariaDB %s "
+                            + "(innodb_flush_log_at_trx_commit=%s, sync_binlog=%s, innodb_buffer_pool_size=%s); %.1f min",
+                    plan.mode(), LocalDate.now(), Runtime.getRuntime().availableProcessors(),
+                    System.getProperty("java.version"), System.getProperty("java.vendor"), server.get("version"),
+                    server.get("innodb_flush_log_at_trx_commit"), server.get("sync_binlog"),
+                    server.get("innodb_buffer_pool_size"), minutes);
+        }
         return String.format(Locale.ROOT, "sqlservice benchmarks, %s mode, %s; %d cores, JDK %s (%s), PostgreSQL %s "
                         + "(fsync=%s, synchronous_commit=%s, shared_buffers=%s); %.1f min",
                 plan.mode(), LocalDate.now(), Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"),

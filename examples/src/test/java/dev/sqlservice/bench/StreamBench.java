@@ -84,7 +84,7 @@ public class StreamBench {
         Bench.createTable(pool);
         Bench.fill(pool, n);
         db = Database.builder().url(Bench.rewriteUrl()).poolSize(2).build();
-        dsl = DSL.using(pool, SQLDialect.POSTGRES);
+        dsl = Bench.jooq(pool);
     }
 
     @TearDown(Level.Trial)
