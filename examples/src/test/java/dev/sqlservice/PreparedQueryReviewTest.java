@@ -237,6 +237,120 @@ class PreparedQueryReviewTest {
                 .hasMessageContaining("two types");
     }
 
+    /**
+     * With {@code Settings.inListPadding}, jOOQ pads an IN list to a power of two by repeating its last element.
+     * When that last element is a named parameter, the padded slot must take the parameter's value too: in a
+     * NOT IN, a null there would make every row disappear.
+     */
+    @Test
+    void in_list_padding_repeats_the_parameter_not_its_value_at_prepare(TestDatabase test) {
+        try (Database padded = test.builder().settings(new org.jooq.conf.Settings().withInListPadding(true)).build()) {
+            PreparedQuery<UsersRecord> prepared = padded.prepare(selectFrom(USERS)
+                    .where(USERS.ID.notIn(DSL.val(1L), DSL.val(2L), id)).orderBy(USERS.ID));
+            padded.dsl().insertInto(USERS, USERS.ID, USERS.NAME).values(4L, "Dan").execute();
+
+            assertThat(padded.blockingSession().all(prepared.bind(id, 3L))).extracting(UsersRecord::getId)
+                    .as("unprepared: %s", padded.blockingSession().all(selectFrom(USERS)
+                            .where(USERS.ID.notIn(DSL.val(1L), DSL.val(2L), DSL.val(3L))).orderBy(USERS.ID))
+                            .map(UsersRecord::getId))
+                    .containsExactly(4L);
+        }
+    }
+
+    /** {@code Settings.renderFormatted}: the cut SQL still runs with the values in their places. */
+    @Test
+    void render_formatted_settings(TestDatabase test) {
+        try (Database formatted = test.builder().settings(new org.jooq.conf.Settings().withRenderFormatted(true)).build()) {
+            Param<String> name = param("name", String.class);
+            PreparedQuery<UsersRecord> prepared = formatted.prepare(selectFrom(USERS).where(USERS.ID.in(id, DSL.val(3L)))
+                    .and(USERS.NAME.ne(name)).orderBy(USERS.ID));
+
+            assertThat(formatted.blockingSession().all(prepared.bind(id, 1L).bind(name, "Cid"))).extracting(UsersRecord::getId)
+                    .containsExactly(1L);
+        }
+    }
+
+    /**
+     * jOOQ runs MySQL/MariaDB {@code group_concat} with {@code group_concat_max_len} raised for the statement (SQL
+     * it adds at execution, not in {@code render}); a prepared run must not truncate the value at 1024 bytes.
+     */
+    @Test
+    void group_concat_is_not_truncated(Database db) {
+        var concat = DSL.groupConcat(DSL.repeat(USERS.NAME, 400)).orderBy(USERS.ID);
+        ResultQuery<Record1<String>> unprepared = select(postgres ? DSL.listAgg(DSL.repeat(USERS.NAME, 400), "").withinGroupOrderBy(USERS.ID) : concat)
+                .from(USERS).where(USERS.ID.le(3L));
+        PreparedQuery<Record1<String>> prepared = db.prepare(
+                select(postgres ? DSL.listAgg(DSL.repeat(USERS.NAME, 400), "").withinGroupOrderBy(USERS.ID) : concat)
+                        .from(USERS).where(USERS.ID.le(id)));
+
+        String expected = db.blockingSession().one(unprepared).value1();
+        assertThat(expected).hasSize(3 * 3 * 400 + (postgres ? 0 : 2));
+        assertThat(db.blockingSession().one(prepared.bind(id, 3L)).value1()).hasSize(expected.length());
+    }
+
+    /** UPDATE ... RETURNING is a ResultQuery, so prepare takes it: a run must apply it and return its rows. */
+    @Test
+    void update_returning(Database db, TestDatabase test) {
+        Param<String> name = param("name", String.class);
+        ResultQuery<UsersRecord> update = DSL.update(USERS).set(USERS.NAME, name).where(USERS.ID.eq(id)).returning();
+        PreparedQuery<UsersRecord> prepared;
+        try {
+            prepared = db.prepare(update);
+        } catch (IllegalArgumentException refused) {
+            return; // refused at prepare, with a message: acceptable
+        }
+        Optional<UsersRecord> row;
+        try {
+            row = db.blockingSession().first(prepared.bind(id, 2L).bind(name, "Robert"));
+        } catch (org.jooq.exception.DataAccessException failed) {
+            assertThat(db.dsl().fetchValue(USERS.NAME, USERS.ID.eq(2L))).as("a failed run applied nothing").isEqualTo("Bob");
+            return;
+        }
+        String stored = db.dsl().fetchValue(USERS.NAME, USERS.ID.eq(2L));
+        assertThat(row.map(UsersRecord::getName)).as("the row returned by the run (stored now: %s)", stored).contains("Robert");
+        assertThat(stored).isEqualTo("Robert");
+    }
+
+    /** INSERT ... RETURNING through a prepared query: each run inserts and returns its row. */
+    @Test
+    void insert_returning(Database db) {
+        Param<String> name = param("name", String.class);
+        PreparedQuery<UsersRecord> prepared = db.prepare(DSL.insertInto(USERS, USERS.ID, USERS.NAME).values(id, name).returning());
+
+        UsersRecord row = db.blockingSession().one(prepared.bind(id, 10L).bind(name, "Ten"));
+
+        assertThat(row.getId()).isEqualTo(10L);
+        assertThat(row.getName()).isEqualTo("Ten");
+        assertThat(row.getCreatedAt()).isNotNull();
+        assertThat(db.dsl().fetchValue(USERS.NAME, USERS.ID.eq(10L))).isEqualTo("Ten");
+    }
+
+    /** A coerced query: the prepared run maps its columns as the unprepared one does. */
+    @Test
+    void a_coerced_query_maps_columns_as_unprepared(Database db) {
+        ResultQuery<UsersRecord> query = select(USERS.ID, USERS.EMAIL, USERS.NAME, USERS.CREATED_AT).from(USERS)
+                .where(USERS.ID.eq(id)).coerce(USERS);
+
+        UsersRecord prepared = db.blockingSession().one(db.prepare(query).bind(id, 1L));
+        query.bind("id", 1L);
+        UsersRecord unprepared = db.blockingSession().one(query);
+
+        assertThat(prepared.intoMap()).isEqualTo(unprepared.intoMap());
+    }
+
+    /** "bind returns a copy holding the value": a list bound for IN, changed by the caller after bind. */
+    @Test
+    void a_collection_bound_then_changed_by_the_caller(Database db) {
+        PreparedQuery<Record> names = db.prepare("select name from users where id in (:ids) order by id");
+        List<Long> ids = new ArrayList<>(List.of(1L, 2L));
+        PreparedQuery<Record> bound = names.bind("ids", ids);
+        ids.clear();
+        ids.add(3L);
+
+        assertThat(db.blockingSession().all(bound)).extracting(r -> r.get("name", String.class))
+                .as("the values held by the bound copy").containsExactly("Ann", "Bob");
+    }
+
     // ---- records --------------------------------------------------------------------------------------------
 
     @Test
