@@ -283,9 +283,11 @@ class PreparedQueryReviewTest {
                 select(postgres ? DSL.listAgg(DSL.repeat(USERS.NAME, 400), "").withinGroupOrderBy(USERS.ID) : concat)
                         .from(USERS).where(USERS.ID.le(id)));
 
-        String expected = db.blockingSession().one(unprepared).value1();
-        assertThat(expected).hasSize(3 * 3 * 400 + (postgres ? 0 : 2));
-        assertThat(db.blockingSession().one(prepared.bind(id, 3L)).value1()).hasSize(expected.length());
+        int expected = 3 * 3 * 400 + (postgres ? 0 : 2);
+        if (postgres) { // on MariaDB the unprepared query fails: jOOQ's multi-statement SQL (a finding apart)
+            assertThat(db.blockingSession().one(unprepared).value1()).hasSize(expected);
+        }
+        assertThat(db.blockingSession().one(prepared.bind(id, 3L)).value1()).hasSize(expected);
     }
 
     /** UPDATE ... RETURNING is a ResultQuery, so prepare takes it: a run must apply it and return its rows. */
@@ -297,16 +299,19 @@ class PreparedQueryReviewTest {
         try {
             prepared = db.prepare(update);
         } catch (IllegalArgumentException refused) {
+            System.out.println("REVIEW update_returning refused: " + refused.getMessage());
             return; // refused at prepare, with a message: acceptable
         }
         Optional<UsersRecord> row;
         try {
             row = db.blockingSession().first(prepared.bind(id, 2L).bind(name, "Robert"));
         } catch (org.jooq.exception.DataAccessException failed) {
+            System.out.println("REVIEW update_returning failed: " + failed.getMessage());
             assertThat(db.dsl().fetchValue(USERS.NAME, USERS.ID.eq(2L))).as("a failed run applied nothing").isEqualTo("Bob");
             return;
         }
         String stored = db.dsl().fetchValue(USERS.NAME, USERS.ID.eq(2L));
+        System.out.println("REVIEW update_returning ran: " + prepared.sql() + " -> " + row);
         assertThat(row.map(UsersRecord::getName)).as("the row returned by the run (stored now: %s)", stored).contains("Robert");
         assertThat(stored).isEqualTo("Robert");
     }
@@ -349,6 +354,37 @@ class PreparedQueryReviewTest {
 
         assertThat(db.blockingSession().all(bound)).extracting(r -> r.get("name", String.class))
                 .as("the values held by the bound copy").containsExactly("Ann", "Bob");
+    }
+
+    /**
+     * jOOQ does not always append to its render buffer: an implicit join path's JOIN is written into the FROM
+     * clause after the binds of the WHERE were rendered. Each slot must still get its own value.
+     */
+    @Test
+    void an_implicit_join_path_keeps_slots_in_place(Database db) {
+        Param<String> not = param("not", String.class);
+        sameAsUnprepared(db, select(POSTS.users().NAME).from(POSTS).where(POSTS.users().NAME.ne(not)).and(POSTS.ID.le(id))
+                .orderBy(POSTS.ID));
+    }
+
+    /** A WITH nested in a subquery, between two parameters. */
+    @Test
+    void a_nested_with_keeps_slots_in_place(Database db) {
+        Param<String> not = param("not", String.class);
+        Param<String> title = param("title", String.class);
+        var cte = DSL.name("c").fields("uid").as(select(POSTS.USER_ID).from(POSTS).where(POSTS.TITLE.ne(title)));
+        sameAsUnprepared(db, select(USERS.NAME).from(USERS).where(USERS.NAME.ne(not))
+                .and(USERS.ID.in(DSL.with(cte).select(cte.field("uid", Long.class)).from(cte)))
+                .and(USERS.ID.le(id)).orderBy(USERS.ID));
+    }
+
+    private static void sameAsUnprepared(Database db, ResultQuery<Record1<String>> query) {
+        PreparedQuery<Record1<String>> prepared = db.prepare(query);
+        java.util.Map<String, Object> values = new java.util.HashMap<>(java.util.Map.of("id", 3L, "not", "Bob", "title", "one"));
+        values.keySet().retainAll(prepared.parameterNames());
+        List<String> run = db.blockingSession().all(prepared.bind(values)).map(Record1::value1);
+        values.forEach(query::bind);
+        assertThat(run).as(prepared.sql()).isEqualTo(db.blockingSession().all(query).map(Record1::value1)).isNotEmpty();
     }
 
     // ---- records --------------------------------------------------------------------------------------------
