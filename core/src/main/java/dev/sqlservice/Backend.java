@@ -144,6 +144,11 @@ abstract class Backend {
         return null;
     }
 
+    /** The jOOQ settings of a {@link Database}, adapted to what this backend's calls can send; by default as given. */
+    org.jooq.conf.Settings settings(org.jooq.conf.Settings settings) {
+        return settings;
+    }
+
     /** The upsert statements of {@code save} and {@code saveAll}. */
     abstract UpsertStatements upserts();
 

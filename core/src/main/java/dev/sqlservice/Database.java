@@ -63,7 +63,7 @@ public final class Database implements AutoCloseable {
         this.dataSource = dataSource;
         this.ownedPool = ownedPool;
         this.connectionSource = connectionSource;
-        Settings settings = b.settings == null ? new Settings() : (Settings) b.settings.clone();
+        Settings settings = backend.settings(b.settings == null ? new Settings() : (Settings) b.settings.clone());
         this.backend = backend;
         this.liveness = ownedPool == null ? null : new Liveness(
                 new UrlDataSource(b.url, b.username, b.password).withDefaults(backend.probeSettings(b.deadConnectionTimeout.dividedBy(4))),

@@ -81,6 +81,17 @@ final class MariaDbBackend extends Backend {
         return new Timestamps();
     }
 
+    /**
+     * jOOQ renders {@code group_concat} on MySQL and MariaDB as three statements in one call ({@code set @t =
+     * @@group_concat_max_len; set @@group_concat_max_len = ...; select ...}), which a connection without
+     * {@code allowMultiQueries} refuses: the session variable is left alone, and the server's
+     * {@code group_concat_max_len} applies.
+     */
+    @Override
+    org.jooq.conf.Settings settings(org.jooq.conf.Settings settings) {
+        return settings.withRenderGroupConcatMaxLenSessionVariable(false);
+    }
+
     @Override
     UpsertStatements upserts() {
         return mysql ? Statements.MYSQL : Statements.MARIADB;

@@ -34,7 +34,8 @@ import org.jooq.TableRecord;
  * CompletionStage<Optional<UsersRecord>> user = db.session().first(userById.bind(id, 42L));
  * }</pre>
  *
- * <p>{@code bind} never changes a prepared query: it returns a copy holding the value, so one prepared query can
+ * <p>{@code bind} never changes a prepared query: it returns a copy holding the value (arrays, lists and sets are
+ * copied too, as are array constants at {@code prepare}: changing yours later changes no run), so one prepared query can
  * be shared by every thread and bound concurrently. Each run sends the SQL rendered at {@code prepare} time
  * (MariaDB's {@code SET STATEMENT} wrapping and the row limits of {@code first}, {@code one} and
  * {@code oneOrNone} are applied to it per call, as for any query) with every value bound, never spliced into
@@ -90,7 +91,7 @@ public final class PreparedQuery<R extends Record> {
         Objects.requireNonNull(name, "name == null");
         int index = template.index(name);
         template.check(index, value);
-        return new PreparedQuery<>(this, index, value);
+        return new PreparedQuery<>(this, index, Preparing.copyOf(value));
     }
 
     /**

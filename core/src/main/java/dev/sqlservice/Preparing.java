@@ -1,29 +1,31 @@
 package dev.sqlservice;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
 import org.jooq.Configuration;
 import org.jooq.DataType;
 import org.jooq.Field;
 import org.jooq.Param;
-import org.jooq.QueryPart;
 import org.jooq.Record;
-import org.jooq.RenderContext;
 import org.jooq.ResultQuery;
 import org.jooq.Select;
 import org.jooq.Table;
 import org.jooq.TableRecord;
 import org.jooq.VisitContext;
 import org.jooq.VisitListener;
+import org.jooq.VisitListenerProvider;
+import org.jooq.impl.CustomQueryPart;
 import org.jooq.impl.DSL;
 
 /**
  * Prepares queries for {@link PreparedQuery}: renders a jOOQ query once with the database's configuration and
- * cuts the SQL around each bind, seen as it is rendered (a {@link VisitListener} notes where each bind
- * parameter's text starts and ends, and the bind index it took).
+ * cuts the SQL around each bind, found by markers a {@link VisitListener} puts around each parameter's text.
  */
 final class Preparing {
 
@@ -33,39 +35,64 @@ final class Preparing {
         return new PreparedQuery<>(new PreparedQuery.NamedSqlQuery(database, sql, NamedSql.parse(sql, database.backend().namedParameters())));
     }
 
-    /** A typed query: rendered once. */
+    /**
+     * A typed query: rendered once, with every parameter's text between two comment markers unique to this
+     * preparation, so that the SQL can be cut around the binds wherever jOOQ puts their text (an implicit join
+     * path, for example, is inserted into the {@code FROM} clause after the {@code WHERE} clause's binds were
+     * rendered). Without the markers the SQL must be exactly what jOOQ renders for the query; it is refused
+     * otherwise.
+     */
     static <R extends Record> PreparedQuery<R> typed(Database database, ResultQuery<R> query) {
         Objects.requireNonNull(query, "query == null");
         Table<R> table = tableOf(query);
         Field<?>[] fields = table == null ? query.fields() : null;
-        Capture capture = new Capture();
-        Configuration configuration = database.callDsl().configuration().derive(() -> capture);
-        String sql = DSL.using(configuration).render(query);
-        if (capture.binds.size() != DSL.using(configuration).extractBindValues(query).size()) {
-            throw new IllegalArgumentException("cannot prepare this query: its binds were not all rendered in one pass"
-                    + " (" + capture.binds.size() + " seen, " + DSL.using(configuration).extractBindValues(query).size()
-                    + " bound)");
-        }
+        Configuration base = database.callDsl().configuration();
+        String sql = DSL.using(base).render(query);
+        Marking marking = new Marking("sqlservice" + Long.toHexString(ThreadLocalRandom.current().nextLong() | 1L << 63));
+        VisitListenerProvider[] listeners = Arrays.copyOf(base.visitListenerProviders(), base.visitListenerProviders().length + 1);
+        listeners[listeners.length - 1] = () -> marking;
+        String marked = DSL.using(base.derive(listeners)).render(query);
+
         Map<String, Class<?>> types = new LinkedHashMap<>();
-        int n = capture.binds.size();
-        String[] texts = new String[n + 1];
-        int[] slotNames = new int[n];
-        DataType<?>[] slotTypes = new DataType<?>[n];
-        Object[] constants = new Object[n];
+        List<String> texts = new ArrayList<>();
+        List<Integer> slotNames = new ArrayList<>();
+        List<DataType<?>> slotTypes = new ArrayList<>();
+        List<Object> constants = new ArrayList<>();
+        StringBuilder text = new StringBuilder();
         int at = 0;
-        for (int i = 0; i < n; i++) {
-            Bind bind = capture.binds.get(i);
-            if (bind.start < at || bind.end > sql.length() || bind.start > bind.end) {
-                throw new IllegalArgumentException("cannot prepare this query: its binds were not rendered in order");
+        while (true) {
+            int open = marked.indexOf(marking.prefix, at);
+            if (open < 0) {
+                break;
             }
-            texts[i] = sql.substring(at, bind.start);
-            at = bind.end;
-            Param<?> param = bind.param;
-            slotTypes[i] = param.getDataType();
+            int idEnd = marked.indexOf(Marking.OPEN_END, open);
+            int n = Integer.parseInt(marked.substring(open + marking.prefix.length(), idEnd));
+            String close = marking.close(n);
+            int closeAt = marked.indexOf(close, idEnd);
+            if (closeAt < 0) {
+                throw new IllegalArgumentException("cannot prepare this query: a parameter's text was cut by the"
+                        + " renderer; run it unprepared");
+            }
+            text.append(marked, at, open);
+            at = closeAt + close.length();
+            String inner = marked.substring(idEnd + Marking.OPEN_END.length(), closeAt);
+            Param<?> param = marking.params.get(n);
+            if (!marking.bound.get(n)) {
+                if (param.getParamName() != null && !param.isInline()) {
+                    throw new IllegalArgumentException("parameter :" + param.getParamName() + " is rendered inline"
+                            + " (DSL.inline, or Settings.statementType STATIC_STATEMENT): a prepared query binds every"
+                            + " parameter");
+                }
+                text.append(marking.strip(inner)); // a constant jOOQ renders inline stays as it is
+                continue;
+            }
+            texts.add(text.toString());
+            text.setLength(0);
+            slotTypes.add(param.getDataType());
             String name = param.getParamName();
             if (name == null) {
-                slotNames[i] = -1;
-                constants[i] = param.getValue();
+                slotNames.add(-1);
+                constants.add(copyOf(param.getValue()));
             } else {
                 Class<?> type = param.getType();
                 Class<?> known = types.putIfAbsent(name, type);
@@ -73,10 +100,18 @@ final class Preparing {
                     throw new IllegalArgumentException("parameter :" + name + " is used with two types, "
                             + known.getName() + " and " + type.getName());
                 }
-                slotNames[i] = new ArrayList<>(types.keySet()).indexOf(name);
+                slotNames.add(new ArrayList<>(types.keySet()).indexOf(name));
+                constants.add(null);
             }
         }
-        texts[n] = sql.substring(at);
+        text.append(marked, at, marked.length());
+        texts.add(text.toString());
+        // What the markers cut must be what jOOQ sends for the query: the texts around '?' for each bind.
+        int expected = DSL.using(base).extractBindValues(query).size();
+        if (slotNames.size() != expected || !sql.equals(withBinds(texts, marking.bindTexts(marked)))) {
+            throw new IllegalArgumentException("cannot prepare this query: its binds could not be located in the SQL"
+                    + " jOOQ renders for it (" + slotNames.size() + " found, " + expected + " bound); run it unprepared");
+        }
         for (Param<?> param : query.getParams().values()) {
             String name = param.getParamName();
             if (name != null && !types.containsKey(name)) {
@@ -84,9 +119,48 @@ final class Preparing {
                         + " Settings.statementType STATIC_STATEMENT): a prepared query binds every parameter");
             }
         }
+        int n = slotNames.size();
+        int[] slotNameArray = new int[n];
+        for (int i = 0; i < n; i++) {
+            slotNameArray[i] = slotNames.get(i);
+        }
         Class<?>[] typeArray = types.values().toArray(Class<?>[]::new);
-        return new PreparedQuery<>(new PreparedQuery.TypedQuery<>(database, sql, List.copyOf(types.keySet()), texts,
-                slotNames, slotTypes, constants, typeArray, table, fields));
+        return new PreparedQuery<>(new PreparedQuery.TypedQuery<>(database, sql, List.copyOf(types.keySet()),
+                texts.toArray(String[]::new), slotNameArray, slotTypes.toArray(DataType<?>[]::new),
+                constants.toArray(), typeArray, table, fields));
+    }
+
+    /** The texts joined by the bind texts between them. */
+    private static String withBinds(List<String> texts, List<String> binds) {
+        if (binds.size() != texts.size() - 1) {
+            return null;
+        }
+        StringBuilder sql = new StringBuilder(texts.get(0));
+        for (int i = 0; i < binds.size(); i++) {
+            sql.append(binds.get(i)).append(texts.get(i + 1));
+        }
+        return sql.toString();
+    }
+
+    /**
+     * A value kept by a prepared query: arrays (a {@code byte[]} constant, an array bound for {@code = any(?)}),
+     * lists and sets (bound for {@code in (:ids)}) are copied, so that a caller changing theirs later changes
+     * nothing here.
+     */
+    static Object copyOf(Object value) {
+        if (value instanceof java.util.List<?> list) {
+            return java.util.Collections.unmodifiableList(new ArrayList<>(list));
+        }
+        if (value instanceof java.util.Set<?> set) {
+            return java.util.Collections.unmodifiableSet(new java.util.LinkedHashSet<>(set));
+        }
+        if (value == null || !value.getClass().isArray()) {
+            return value;
+        }
+        int length = java.lang.reflect.Array.getLength(value);
+        Object copy = java.lang.reflect.Array.newInstance(value.getClass().getComponentType(), length);
+        System.arraycopy(value, 0, copy, 0, length);
+        return copy;
     }
 
     /** The table whose records a query returns ({@code selectFrom(T)}), or null for other records. */
@@ -111,39 +185,74 @@ final class Preparing {
         }
     }
 
-    private record Bind(Param<?> param, int start, int end) {}
+    /**
+     * Wraps the text of every parameter jOOQ renders in {@code /*<nonce>:<n>[* /} ... {@code /*<nonce>:<n>]* /}
+     * and notes whether that occurrence took a bind index (was bound, not inlined).
+     */
+    private static final class Marking implements VisitListener {
+        static final String OPEN_END = "[*/";
+        final String prefix;
+        final List<Param<?>> params = new ArrayList<>();
+        final BitSet bound = new BitSet();
+        private Param<?> inside;
 
-    /** Notes where each bind's text is, in the render context of the whole query. */
-    private static final class Capture implements VisitListener {
-        final List<Bind> binds = new ArrayList<>();
-        private RenderContext root;
-        private final ArrayList<int[]> open = new ArrayList<>();
+        Marking(String nonce) {
+            this.prefix = "/*" + nonce + ":";
+        }
 
-        @Override
-        public void visitStart(VisitContext context) {
-            RenderContext render = context.renderContext();
-            if (render == null) {
-                return;
-            }
-            if (root == null) {
-                root = render;
-            }
-            if (render == root && context.queryPart() instanceof Param<?>) {
-                open.add(new int[] {render.render().length(), render.peekIndex()});
+        String close(int n) {
+            return prefix + n + "]*/";
+        }
+
+        /** {@code text} without the markers of parameters rendered inside it (a parameter's own rendering). */
+        String strip(String text) {
+            return text.replaceAll(java.util.regex.Pattern.quote(prefix) + "[0-9]+[\\[\\]]\\*/", "");
+        }
+
+        /** The text of each bound parameter in {@code marked}, in order. */
+        List<String> bindTexts(String marked) {
+            List<String> texts = new ArrayList<>();
+            int at = 0;
+            while (true) {
+                int open = marked.indexOf(prefix, at);
+                if (open < 0) {
+                    return texts;
+                }
+                int idEnd = marked.indexOf(OPEN_END, open);
+                int n = Integer.parseInt(marked.substring(open + prefix.length(), idEnd));
+                int closeAt = marked.indexOf(close(n), idEnd);
+                if (closeAt < 0) {
+                    return texts;
+                }
+                if (bound.get(n)) {
+                    texts.add(strip(marked.substring(idEnd + OPEN_END.length(), closeAt)));
+                }
+                at = closeAt + close(n).length();
             }
         }
 
         @Override
-        public void visitEnd(VisitContext context) {
-            RenderContext render = context.renderContext();
-            QueryPart part = context.queryPart();
-            if (render == null || render != root || !(part instanceof Param<?> param) || open.isEmpty()) {
+        public void visitStart(VisitContext context) {
+            if (context.renderContext() == null || !(context.queryPart() instanceof Param<?> param) || param == inside) {
                 return;
             }
-            int[] start = open.removeLast();
-            if (render.peekIndex() == start[1] + 1) {
-                binds.add(new Bind(param, start[0], render.render().length()));
-            }
+            int n = params.size();
+            params.add(param);
+            context.queryPart(CustomQueryPart.of(ctx -> {
+                Param<?> outer = inside;
+                inside = param;
+                try {
+                    ctx.sql(prefix + n + OPEN_END);
+                    int before = ctx.peekIndex();
+                    ctx.visit(param);
+                    if (ctx.peekIndex() == before + 1) {
+                        bound.set(n);
+                    }
+                    ctx.sql(close(n));
+                } finally {
+                    inside = outer;
+                }
+            }));
         }
     }
 
