@@ -91,7 +91,7 @@ class HarnessReviewTest {
         try {
             List<String> failures = failures(LateWrite.class);
             assertThat(failures).as("only the test that left the call running fails").hasSize(1);
-            assertThat(failures.getFirst()).startsWith("leaves_a_write_running()");
+            assertThat(failures.getFirst()).startsWith("leaves_a_write_running(");
         } finally {
             if (lateWrite != null) {
                 lateWrite.handle((r, e) -> null).get(30, TimeUnit.SECONDS);
@@ -126,7 +126,7 @@ class HarnessReviewTest {
         try {
             List<String> failures = failures(LeakedCursor.class);
             assertThat(failures).as("failures").hasSize(1);
-            assertThat(failures.getFirst()).startsWith("leaks_a_cursor()");
+            assertThat(failures.getFirst()).startsWith("leaks_a_cursor(");
         } finally {
             if (leakedCursor != null) {
                 leakedCursor.close();
