@@ -199,7 +199,7 @@ public final class SqlServiceExtension implements BeforeEachCallback, AfterEachC
     private static final class Lease implements AutoCloseable {
         final DatabasePool pool;
         private TestDatabase database;
-        volatile String lastTest = "no earlier test of this class";
+        volatile String lastTest = "a test of an earlier class";
 
         Lease(DatabasePool pool) {
             this.pool = pool;
