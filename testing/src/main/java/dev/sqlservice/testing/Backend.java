@@ -39,6 +39,29 @@ interface Backend {
     boolean isMissingRight(SQLException e);
 
     /**
+     * Ends the sessions still connected to this database (and to what the harness made beside it), so that it can
+     * be dropped at once; nothing where dropping does that itself.
+     */
+    void endSessions(Connection admin, String database) throws SQLException;
+
+    /**
+     * Sets up the harness's own connection: bounds how long its statements wait for a lock, and what the
+     * fingerprint query needs.
+     */
+    void configureSession(Connection connection, int seconds) throws SQLException;
+
+    /** Whether this failure is a lock wait that ran out ({@link #configureSession}). */
+    boolean isLockTimeout(SQLException e);
+
+    /**
+     * Ends the sessions on the database of this connection, other than this one, that hold a transaction (the ones
+     * that can hold the locks a reset waits for).
+     *
+     * @return one line per session ended: its id, what it runs or ran last, since when
+     */
+    java.util.List<String> endTransactions(Connection connection) throws SQLException;
+
+    /**
      * Records the migrated state of the database this connection is on (tables with their rows copied aside,
      * sequence and AUTO_INCREMENT values), so that {@link Snapshot#reset} can bring it back.
      */
@@ -55,5 +78,16 @@ interface Backend {
          * @return how many tables were emptied
          */
         int reset(Connection connection) throws SQLException;
+
+        /**
+         * Whether the schema (tables, columns, constraints, indexes, types, sequences) differs from the captured
+         * one: DDL since the capture, which a reset cannot undo. One query.
+         */
+        boolean schemaChanged(Connection connection) throws SQLException;
+
+        /** What the capture changed in the test database so that resets are exact (e.g. sequence caches), one line each. */
+        default java.util.List<String> adjustments() {
+            return java.util.List.of();
+        }
     }
 }

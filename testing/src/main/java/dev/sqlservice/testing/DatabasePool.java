@@ -18,6 +18,7 @@ final class DatabasePool {
     private final Deque<TestDatabase> idle = new ArrayDeque<>();
     private final List<TestDatabase> all = new ArrayList<>();
     private boolean closed;
+    private int retired;
 
     DatabasePool(Server server, List<String> migrations, TestServers servers) {
         this.server = server;
@@ -49,8 +50,23 @@ final class DatabasePool {
         }
     }
 
+    /**
+     * Takes a leased database out of the pool for good, closes its {@code Database} (aborting borrowed
+     * connections) and drops it.
+     */
+    void retire(TestDatabase database) {
+        synchronized (this) {
+            if (!all.remove(database)) {
+                return; // the run has ended: close() dropped it
+            }
+            retired++;
+        }
+        database.close();
+    }
+
+    /** How many databases the pool made, retired ones included. */
     synchronized int size() {
-        return all.size();
+        return all.size() + retired;
     }
 
     /** Drops every database of the pool. */

@@ -24,6 +24,17 @@ import java.util.StringJoiner;
  * tables, and the tables that reference them by foreign key, are truncated in one statement and their seed rows
  * copied back (triggers off, generated columns recomputed); sequences that moved are set back with
  * {@code setval}.
+ *
+ * <p>Sequences (identity columns' too) declared with {@code CACHE} above 1 are set to {@code CACHE 1} in the test
+ * database right after migrating: a session keeps the values it cached whatever {@code setval} does, and the pooled
+ * sessions outlive a test, so with a cache the next test would go on from the cached block. Materialized views are
+ * part of the state (the md5 of their rows, or "not populated"): one that a test refreshed is refreshed again after
+ * the tables are restored, or emptied ({@code WITH NO DATA}) when the migrations left it unpopulated. A refresh
+ * recomputes the view from the restored tables: a view the migrations left out of date with its tables (refreshed
+ * before later inserts) comes back up to date, not as the migrations left it.
+ *
+ * <p>The schema's fingerprint is one catalog query (namespaces, relations, columns, constraints, indexes, types,
+ * enum labels, triggers, functions of the test database's own schemas, by oid and name): any DDL changes it.
  */
 final class PostgresBackend implements Backend {
 
@@ -54,7 +65,50 @@ final class PostgresBackend implements Backend {
     }
 
     @Override
+    public void endSessions(Connection admin, String database) {
+        // drop database ... with (force) ends them
+    }
+
+    @Override
+    public void configureSession(Connection connection, int seconds) throws SQLException {
+        try (Statement s = connection.createStatement()) {
+            s.execute("set lock_timeout = '" + seconds + "s'");
+        }
+    }
+
+    @Override
+    public boolean isLockTimeout(SQLException e) {
+        return "55P03".equals(e.getSQLState());
+    }
+
+    @Override
+    public List<String> endTransactions(Connection c) throws SQLException {
+        List<String> ended = new ArrayList<>();
+        List<Integer> pids = new ArrayList<>();
+        try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("""
+                select pid, coalesce(application_name, ''), coalesce(state, ''), xact_start::text,
+                       left(regexp_replace(coalesce(query, ''), '\\s+', ' ', 'g'), 200)
+                  from pg_stat_activity
+                 where datname = current_database() and pid <> pg_backend_pid() and xact_start is not null
+                 order by pid""")) {
+            while (r.next()) {
+                pids.add(r.getInt(1));
+                ended.add("session pid " + r.getInt(1) + " (application '" + r.getString(2) + "', " + r.getString(3)
+                        + ", transaction open since " + r.getString(4) + ", last query: " + r.getString(5) + ")");
+            }
+        }
+        try (PreparedStatement p = c.prepareStatement("select pg_terminate_backend(?, 5000)")) {
+            for (int pid : pids) {
+                p.setInt(1, pid);
+                p.executeQuery().close();
+            }
+        }
+        return ended;
+    }
+
+    @Override
     public Snapshot capture(Connection c, String database) throws SQLException {
+        List<String> uncached = uncacheSequences(c);
         List<Table> tables = new ArrayList<>();
         try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("""
                 select c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relkind = 'p',
@@ -72,8 +126,21 @@ final class PostgresBackend implements Backend {
                 tables.add(new Table(r.getLong(1), r.getString(2), r.getBoolean(3), r.getString(4)));
             }
         }
+        List<View> views = new ArrayList<>();
+        try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("""
+                select c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+                  from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                 where c.relkind = 'm' and n.nspname not in ('information_schema', 'sqlservice_seed')
+                   and n.nspname not like 'pg\\_%'
+                 order by c.oid""")) {
+            while (r.next()) {
+                views.add(new View(r.getLong(1), r.getString(2)));
+            }
+        }
         if (tables.isEmpty()) {
-            return new Snapshot(List.of(), Map.of(), false);
+            Snapshot snapshot = new Snapshot(List.of(), views, Map.of(), false, uncached);
+            snapshot.capture(c);
+            return snapshot;
         }
         // Which tables hold rows after the migrations: those are copied aside and compared by content.
         StringJoiner exists = new StringJoiner(" union all ");
@@ -105,12 +172,83 @@ final class PostgresBackend implements Backend {
                 "select rolsuper from pg_roles where rolname = current_user")) {
             superuser = r.next() && r.getBoolean(1);
         }
-        Snapshot snapshot = new Snapshot(tables, sequences(c), superuser);
+        Snapshot snapshot = new Snapshot(tables, views, sequences(c), superuser, uncached);
         Map<Long, String> states = snapshot.states(c);
         for (Table t : tables) {
             t.captured = t.seeded ? states.get(t.oid) : "0";
         }
+        snapshot.capture(c);
         return snapshot;
+    }
+
+    /**
+     * Sets every sequence with a cache above 1 to {@code CACHE 1} (an identity column's through its table).
+     *
+     * @return the sequences changed, for the record
+     */
+    private static List<String> uncacheSequences(Connection c) throws SQLException {
+        List<String> statements = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("""
+                select quote_ident(n.nspname) || '.' || quote_ident(q.relname),
+                       (select quote_ident(tn.nspname) || '.' || quote_ident(t.relname) || ' alter column '
+                               || quote_ident(a.attname)
+                          from pg_depend d join pg_class t on t.oid = d.refobjid
+                          join pg_namespace tn on tn.oid = t.relnamespace
+                          join pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
+                         where d.classid = 'pg_class'::regclass and d.objid = q.oid and d.deptype = 'i')
+                  from pg_sequence s join pg_class q on q.oid = s.seqrelid join pg_namespace n on n.oid = q.relnamespace
+                 where s.seqcache > 1 and n.nspname not in ('information_schema') and n.nspname not like 'pg\\_%'
+                 order by q.oid""")) {
+            while (r.next()) {
+                names.add(r.getString(1));
+                String identity = r.getString(2);
+                statements.add(identity == null ? "alter sequence " + r.getString(1) + " cache 1"
+                        : "alter table " + identity + " set cache 1");
+            }
+        }
+        if (!statements.isEmpty()) {
+            try (Statement s = c.createStatement()) {
+                for (String sql : statements) {
+                    s.execute(sql);
+                }
+            }
+        }
+        return names;
+    }
+
+    /** One line per schema object, hashed: changes with any DDL on the test database's own schemas. */
+    private static final String FINGERPRINT = """
+            with ns as (select oid, nspname from pg_namespace
+                         where nspname not in ('information_schema', 'sqlservice_seed') and nspname not like 'pg\\_%'),
+                 rel as (select c.oid, c.relname, c.relkind, c.relnamespace from pg_class c join ns on ns.oid = c.relnamespace)
+            select md5(concat_ws('#',
+              (select string_agg(oid || ' ' || nspname, ',' order by oid) from ns),
+              (select string_agg(concat_ws(' ', oid, relname, relkind, relnamespace), ',' order by oid) from rel),
+              (select string_agg(concat_ws(' ', a.attrelid, a.attnum, a.attname, a.atttypid, a.atttypmod, a.attnotnull,
+                                           a.attisdropped, a.atthasdef, a.attgenerated, a.attidentity), ','
+                                 order by a.attrelid, a.attnum)
+                 from pg_attribute a join rel on rel.oid = a.attrelid where a.attnum > 0),
+              (select string_agg(concat_ws(' ', o.oid, o.conname, o.contype, o.conrelid, o.confrelid, o.conkey::text,
+                                           o.convalidated), ',' order by o.oid)
+                 from pg_constraint o join ns on ns.oid = o.connamespace),
+              (select string_agg(concat_ws(' ', i.indexrelid, i.indrelid, i.indkey::text, i.indisunique), ','
+                                 order by i.indexrelid)
+                 from pg_index i join rel on rel.oid = i.indrelid),
+              (select string_agg(concat_ws(' ', t.oid, t.typname, t.typtype), ',' order by t.oid)
+                 from pg_type t join ns on ns.oid = t.typnamespace),
+              (select string_agg(concat_ws(' ', e.enumtypid, e.enumlabel), ',' order by e.enumtypid, e.enumsortorder)
+                 from pg_enum e join pg_type t on t.oid = e.enumtypid join ns on ns.oid = t.typnamespace),
+              (select string_agg(concat_ws(' ', g.oid, g.tgname, g.tgenabled), ',' order by g.oid)
+                 from pg_trigger g join rel on rel.oid = g.tgrelid),
+              (select string_agg(concat_ws(' ', p.oid, p.proname), ',' order by p.oid)
+                 from pg_proc p join ns on ns.oid = p.pronamespace)))""";
+
+    static String fingerprint(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(FINGERPRINT)) {
+            r.next();
+            return r.getString(1);
+        }
     }
 
     /** Every sequence outside the system schemas: its name, value and whether it was called. */
@@ -147,17 +285,37 @@ final class PostgresBackend implements Backend {
 
     private record Sequence(long value, boolean called) {}
 
+    /** A materialized view: captured as the md5 of its rows, or {@value #UNPOPULATED}. */
+    private static final class View {
+        final long oid;
+        final String name;
+        String captured;
+
+        View(long oid, String name) {
+            this.oid = oid;
+            this.name = name;
+        }
+    }
+
+    private static final String UNPOPULATED = "not populated";
+
     private static final class Snapshot implements Backend.Snapshot {
         private final List<Table> tables;
+        private final List<View> views;
         private final Map<Long, Table> byOid = new HashMap<>();
         private final Map<String, Sequence> sequences;
         private final boolean superuser;
+        private final List<String> uncached;
         private final String stateQuery;
+        private String fingerprint;
 
-        Snapshot(List<Table> tables, Map<String, Sequence> sequences, boolean superuser) {
+        Snapshot(List<Table> tables, List<View> views, Map<String, Sequence> sequences, boolean superuser,
+                List<String> uncached) {
             this.tables = tables;
+            this.views = views;
             this.sequences = sequences;
             this.superuser = superuser;
+            this.uncached = List.copyOf(uncached);
             tables.forEach(t -> byOid.put(t.oid, t));
             StringJoiner q = new StringJoiner(" union all ");
             for (Table t : tables) {
@@ -170,6 +328,57 @@ final class PostgresBackend implements Backend {
                         : "select " + t.oid + "::bigint, pg_relation_size(" + t.oid + "::oid::regclass)::text");
             }
             this.stateQuery = q.toString();
+        }
+
+        /** Records the views' and the schema's state; after the tables'. */
+        void capture(Connection c) throws SQLException {
+            Map<Long, String> now = viewStates(c);
+            views.forEach(v -> v.captured = now.get(v.oid));
+            fingerprint = fingerprint(c);
+        }
+
+        @Override
+        public boolean schemaChanged(Connection c) throws SQLException {
+            return !fingerprint.equals(fingerprint(c));
+        }
+
+        @Override
+        public List<String> adjustments() {
+            return uncached.stream().map(n -> "sequence " + n + " set to cache 1").toList();
+        }
+
+        /** Each materialized view's md5 of its rows, or {@value #UNPOPULATED}. */
+        private Map<Long, String> viewStates(Connection c) throws SQLException {
+            Map<Long, String> states = new HashMap<>();
+            if (views.isEmpty()) {
+                return states;
+            }
+            StringJoiner oids = new StringJoiner(",", "{", "}");
+            views.forEach(v -> oids.add(Long.toString(v.oid)));
+            try (PreparedStatement p = c.prepareStatement(
+                    "select oid, relispopulated from pg_class where oid = any(?::oid[])")) {
+                p.setString(1, oids.toString());
+                try (ResultSet r = p.executeQuery()) {
+                    while (r.next()) {
+                        states.put(r.getLong(1), r.getBoolean(2) ? null : UNPOPULATED);
+                    }
+                }
+            }
+            StringJoiner q = new StringJoiner(" union all ");
+            for (View v : views) {
+                if (states.containsKey(v.oid) && states.get(v.oid) == null) {
+                    q.add("select " + v.oid + "::bigint, (select md5(coalesce(string_agg(x::text, chr(10) order by"
+                            + " x::text), '')) from " + v.name + " x)");
+                }
+            }
+            if (q.length() > 0) {
+                try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(q.toString())) {
+                    while (r.next()) {
+                        states.put(r.getLong(1), r.getString(2));
+                    }
+                }
+            }
+            return states;
         }
 
         Map<Long, String> states(Connection c) throws SQLException {
@@ -200,7 +409,12 @@ final class PostgresBackend implements Backend {
                     moved.put(name, then);
                 }
             });
-            if (changed.isEmpty() && moved.isEmpty()) {
+            List<View> stale = new ArrayList<>();
+            if (!views.isEmpty()) {
+                Map<Long, String> now = viewStates(c);
+                views.stream().filter(v -> !Objects.equals(now.get(v.oid), v.captured)).forEach(stale::add);
+            }
+            if (changed.isEmpty() && moved.isEmpty() && stale.isEmpty()) {
                 return 0;
             }
             boolean autoCommit = c.getAutoCommit();
@@ -220,6 +434,15 @@ final class PostgresBackend implements Backend {
                             p.setLong(2, e.getValue().value());
                             p.setBoolean(3, e.getValue().called());
                             p.executeQuery().close();
+                        }
+                    }
+                }
+                if (!stale.isEmpty()) {
+                    // After the tables, in creation order (a view over another view comes later).
+                    try (Statement s = c.createStatement()) {
+                        for (View v : stale) {
+                            s.execute("refresh materialized view " + v.name
+                                    + (UNPOPULATED.equals(v.captured) ? " with no data" : ""));
                         }
                     }
                 }

@@ -60,7 +60,8 @@ final class Server implements AutoCloseable {
     /**
      * Creates an empty database.
      *
-     * @throws IllegalStateException naming the SQLState and the missing right when the user may not
+     * @throws IllegalStateException naming the SQLState and the missing right when the user may not; its message
+     *     and cause never hold the URL's parameters or the password
      */
     void create(String database) {
         try (Connection c = DriverManager.getConnection(adminUrl, user, password); Statement s = c.createStatement()) {
@@ -69,24 +70,63 @@ final class Server implements AutoCloseable {
             if (backend.isMissingRight(e)) {
                 throw new IllegalStateException("the test harness cannot create a database on "
                         + Urls.withoutParameters(adminUrl) + ": the user '" + user + "' lacks "
-                        + backend.createDatabaseRight(user) + " (SQLState " + e.getSQLState() + ": " + e.getMessage()
-                        + ")", e);
+                        + backend.createDatabaseRight(user) + " (SQLState " + e.getSQLState() + ": " + clean(e)
+                        + ")", cleanCopy(e));
             }
             throw new IllegalStateException("the test harness cannot create a database on "
-                    + Urls.withoutParameters(adminUrl) + " (SQLState " + e.getSQLState() + "): " + e.getMessage(), e);
+                    + Urls.withoutParameters(adminUrl) + " (SQLState " + e.getSQLState() + "): " + clean(e)
+                    + noDriver(e), cleanCopy(e));
         }
     }
 
     /** Drops a database the harness created, and what it made beside it; nothing if it is gone already. */
     void drop(String database) {
         try (Connection c = DriverManager.getConnection(adminUrl, user, password); Statement s = c.createStatement()) {
+            backend.endSessions(c, database);
             for (String sql : backend.dropDatabase(database)) {
                 s.execute(sql);
             }
         } catch (SQLException e) {
             throw new IllegalStateException("the test harness cannot drop its database " + database + " on "
-                    + Urls.withoutParameters(adminUrl) + " (SQLState " + e.getSQLState() + "): " + e.getMessage(), e);
+                    + Urls.withoutParameters(adminUrl) + " (SQLState " + e.getSQLState() + "): " + clean(e),
+                    cleanCopy(e));
         }
+    }
+
+    /** The driver's message, with the URLs it quotes cut to their safe form and the password masked. */
+    String clean(SQLException e) {
+        return Urls.clean(e.getMessage(), adminUrl, password);
+    }
+
+    /** A copy of a driver failure safe to chain as a cause (see {@link Urls#cleanCopy}). */
+    SQLException cleanCopy(SQLException e) {
+        return Urls.cleanCopy(e, adminUrl, password);
+    }
+
+    /** Any failure's message, cleaned as {@link #clean(SQLException)}. */
+    String clean(Throwable e) {
+        return Urls.clean(e.getMessage(), adminUrl, password);
+    }
+
+    /** A copy of any failure safe to chain as a cause. */
+    Throwable cleanCopy(Throwable e) {
+        return Urls.cleanCopy(e, adminUrl, password);
+    }
+
+    /** For DriverManager's "No suitable driver": which driver the URL needs. */
+    private String noDriver(SQLException e) {
+        if (!String.valueOf(e.getMessage()).startsWith("No suitable driver")) {
+            return "";
+        }
+        if (adminUrl.startsWith("jdbc:postgresql:")) {
+            return ". No JDBC driver for PostgreSQL on the test classpath: add org.postgresql:postgresql";
+        }
+        if (adminUrl.startsWith("jdbc:mysql:")) {
+            return ". No JDBC driver accepts jdbc:mysql: URLs on the test classpath: add com.mysql:mysql-connector-j,"
+                    + " or use org.mariadb.jdbc:mariadb-java-client with a jdbc:mariadb: URL (MariaDB Connector/J 3"
+                    + " takes jdbc:mysql: only with permitMysqlScheme in the URL)";
+        }
+        return ". No JDBC driver for MariaDB on the test classpath: add org.mariadb.jdbc:mariadb-java-client";
     }
 
     @Override

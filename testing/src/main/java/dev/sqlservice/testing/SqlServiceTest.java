@@ -20,7 +20,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * started once per test JVM. On it the harness creates uniquely named databases, migrated once each, and drops them
  * when the run ends: one for a sequential run, one per test class running at the same time in JUnit's parallel
  * mode. Before each test the class's database is brought back to the state its migrations left, seed rows
- * included (see {@link SqlServiceExtension} and {@link TestDatabase#reset()}).
+ * included (see {@link SqlServiceExtension} and {@link TestDatabase#reset()}). A {@code @Nested} class shares its
+ * enclosing class's database, unless it carries its own {@code @SqlServiceTest} with other migrations or another
+ * container: then it leases its own.
  */
 @Target(ElementType.TYPE)
 @Retention(RetentionPolicy.RUNTIME)

@@ -35,8 +35,16 @@
  *
  * <h2>Isolation and threads</h2>
  * Before each test the database is brought back to the state its migrations left: tables written since are
- * emptied and their seed rows copied back, sequences and AUTO_INCREMENT counters set back; unchanged tables are not
- * touched. This works whatever thread or connection wrote the rows. A sequential run uses one database per set of
+ * emptied and their seed rows copied back, sequences and AUTO_INCREMENT counters set back, materialized views
+ * (PostgreSQL) refreshed; unchanged tables are not touched. This works whatever thread or connection wrote the rows,
+ * as long as the write finished before the next test started: a test that leaves a connection of the injected
+ * {@code Database} borrowed fails, and its database is replaced by a freshly migrated one (closing the old one
+ * aborts that work); a transaction left open on a connection the test opened itself is waited for five seconds,
+ * then ended, and the next test fails naming it. DDL (a changed column, a table a test created) cannot be undone
+ * in place: the next test gets a freshly migrated database. On PostgreSQL, sequences declared with a
+ * {@code CACHE} above 1 are set to {@code CACHE 1} in the test database. Not reset: session state of the pooled
+ * connections ({@code SET}, temporary tables, advisory locks).
+ * A sequential run uses one database per set of
  * migrations; test classes that JUnit runs at the same time
  * ({@code junit.jupiter.execution.parallel.enabled=true},
  * {@code junit.jupiter.execution.parallel.mode.classes.default=concurrent}) each lease their own. Test methods of
