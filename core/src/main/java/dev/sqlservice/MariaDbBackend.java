@@ -82,10 +82,16 @@ final class MariaDbBackend extends Backend {
     }
 
     /**
+     * The largest {@code group_concat} result, raised for every query (the server's default, 1 MiB, would cut
+     * longer results silently, with only a warning), as jOOQ does by itself in {@link #settings}'s place.
+     */
+    private static final String GROUP_CONCAT_LIMIT = ", group_concat_max_len = 4294967295";
+
+    /**
      * jOOQ renders {@code group_concat} on MySQL and MariaDB as three statements in one call ({@code set @t =
-     * @@group_concat_max_len; set @@group_concat_max_len = ...; select ...}), which a connection without
-     * {@code allowMultiQueries} refuses: the session variable is left alone, and the server's
-     * {@code group_concat_max_len} applies.
+     * @@group_concat_max_len; set @@group_concat_max_len = 4294967295; select ...}), which a connection without
+     * {@code allowMultiQueries} refuses: instead every query runs with {@link #GROUP_CONCAT_LIMIT} (MariaDB's
+     * {@code SET STATEMENT}; MySQL's session set-up).
      */
     @Override
     org.jooq.conf.Settings settings(org.jooq.conf.Settings settings) {
@@ -120,8 +126,8 @@ final class MariaDbBackend extends Backend {
             return sql;
         }
         boolean query = m.group(1).equalsIgnoreCase("select") || m.group(1).equalsIgnoreCase("with");
-        return "set statement time_zone = '+00:00'" + (maxRows > 0 && query ? ", sql_select_limit = " + maxRows : "")
-                + " for " + sql;
+        return "set statement time_zone = '+00:00'" + (query ? GROUP_CONCAT_LIMIT : "")
+                + (maxRows > 0 && query ? ", sql_select_limit = " + maxRows : "") + " for " + sql;
     }
     private static final Set<String> UTC = Set.of("+00:00", "+0:00", "UTC", "Etc/UTC", "Z", "GMT", "Etc/GMT");
     private static final int QUERY_INTERRUPTED = 1317;
@@ -190,7 +196,7 @@ final class MariaDbBackend extends Backend {
 
     @Override
     String sessionInitSql() {
-        return "set time_zone = '+00:00'";
+        return "set time_zone = '+00:00'" + GROUP_CONCAT_LIMIT;
     }
 
     @Override
