@@ -1,0 +1,202 @@
+package dev.sqlservice;
+
+import static dev.sqlservice.example.schema.Tables.POSTS;
+import static dev.sqlservice.example.schema.Tables.PRICES;
+import static dev.sqlservice.example.schema.Tables.USERS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.jooq.impl.DSL.param;
+import static org.jooq.impl.DSL.select;
+import static org.jooq.impl.DSL.selectFrom;
+
+import dev.sqlservice.example.schema.enums.PostStatus;
+import dev.sqlservice.testing.TestDatabase;
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.math.BigDecimal;
+import java.sql.Connection;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import javax.sql.DataSource;
+import org.jooq.Record;
+import org.jooq.ResultQuery;
+import org.jooq.SQLDialect;
+import org.jooq.impl.DSL;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Second-round review of the PreparedQuery fix (markers around each parameter's text, verified against jOOQ's
+ * rendering): typical jOOQ queries with constants, each prepared and run, compared with the same query run
+ * unprepared (rows and the SQL the driver receives).
+ */
+@ExampleDatabase
+class PreparedQuerySecondReviewTest {
+
+    private static final OffsetDateTime T0 = OffsetDateTime.of(2026, 3, 1, 12, 30, 15, 123_456_000, ZoneOffset.UTC);
+
+    private boolean postgres;
+
+    @BeforeEach
+    void rows(Database db, TestDatabase test) {
+        postgres = test.dialect().family() == SQLDialect.POSTGRES;
+        db.dsl().insertInto(USERS, USERS.ID, USERS.NAME, USERS.EMAIL, USERS.CREATED_AT)
+                .values(1L, "Ann", "ann@example.com", T0)
+                .values(2L, "Bob", null, T0.plusHours(1))
+                .values(3L, "Cid", "cid@example.com", T0.plusHours(2)).execute();
+        db.dsl().insertInto(POSTS, POSTS.ID, POSTS.USER_ID, POSTS.TITLE, POSTS.BODY, POSTS.STATUS)
+                .values(1L, 1L, "one", "b1", PostStatus.published)
+                .values(2L, 1L, "two", null, PostStatus.draft)
+                .values(3L, 2L, "three", "b3", PostStatus.published).execute();
+        db.dsl().insertInto(PRICES, PRICES.AMOUNT, PRICES.LABEL).values(new BigDecimal("1.25"), "a")
+                .values(new BigDecimal("1.75"), "b").values(new BigDecimal("2.00"), "c").execute();
+    }
+
+    /** Typical queries with constants only (every bind an unnamed constant). */
+    private Map<String, Supplier<ResultQuery<? extends Record>>> typical() {
+        Map<String, Supplier<ResultQuery<? extends Record>>> q = new LinkedHashMap<>();
+        q.put("implicit join", () -> select(POSTS.users().NAME, POSTS.TITLE).from(POSTS).where(POSTS.ID.gt(0L))
+                .and(POSTS.TITLE.ne("x")).orderBy(POSTS.ID));
+        q.put("join on with binds", () -> select(USERS.NAME, POSTS.TITLE).from(USERS).join(POSTS)
+                .on(POSTS.USER_ID.eq(USERS.ID).and(POSTS.TITLE.ne("zz"))).where(USERS.NAME.ne("x")).orderBy(POSTS.ID));
+        q.put("left join + coalesce", () -> select(USERS.NAME, DSL.coalesce(POSTS.TITLE, "none")).from(USERS)
+                .leftJoin(POSTS).on(POSTS.USER_ID.eq(USERS.ID)).orderBy(USERS.ID, POSTS.ID));
+        q.put("in subquery", () -> selectFrom(USERS).where(USERS.ID.in(select(POSTS.USER_ID).from(POSTS)
+                .where(POSTS.TITLE.ne("q")))).orderBy(USERS.ID));
+        q.put("in list", () -> selectFrom(USERS).where(USERS.ID.in(1L, 3L)).orderBy(USERS.ID));
+        q.put("limit offset", () -> selectFrom(USERS).orderBy(USERS.ID).limit(2).offset(1));
+        q.put("case", () -> select(DSL.when(USERS.ID.eq(1L), "a").when(USERS.ID.eq(2L), "b").otherwise("c"))
+                .from(USERS).orderBy(USERS.ID));
+        q.put("window", () -> select(USERS.NAME, DSL.rowNumber().over(DSL.orderBy(USERS.ID)),
+                DSL.lag(USERS.NAME, 1, "none").over(DSL.orderBy(USERS.ID))).from(USERS).orderBy(USERS.ID));
+        q.put("group by having", () -> select(POSTS.USER_ID, DSL.count()).from(POSTS).groupBy(POSTS.USER_ID)
+                .having(DSL.count().gt(1)).orderBy(POSTS.USER_ID));
+        q.put("exists", () -> selectFrom(USERS).whereExists(DSL.selectOne().from(POSTS)
+                .where(POSTS.USER_ID.eq(USERS.ID)).and(POSTS.TITLE.ne("w"))).orderBy(USERS.ID));
+        q.put("derived table", () -> {
+            var t = select(USERS.ID, USERS.NAME).from(USERS).where(USERS.ID.ge(2L)).asTable("t");
+            return select(t.field(USERS.NAME)).from(t).where(t.field(USERS.ID).le(3L)).orderBy(t.field(USERS.ID));
+        });
+        q.put("union", () -> select(USERS.NAME).from(USERS).where(USERS.ID.eq(1L))
+                .unionAll(select(USERS.NAME).from(USERS).where(USERS.ID.eq(3L))));
+        q.put("like contains", () -> selectFrom(USERS).where(USERS.NAME.containsIgnoreCase("i")).orderBy(USERS.ID));
+        q.put("startsWith", () -> selectFrom(USERS).where(USERS.EMAIL.startsWith("ann")).orderBy(USERS.ID));
+        q.put("between", () -> selectFrom(USERS).where(USERS.ID.between(2L, 3L)).orderBy(USERS.ID));
+        q.put("date compare", () -> selectFrom(USERS).where(USERS.CREATED_AT.gt(T0)).orderBy(USERS.ID));
+        q.put("date arithmetic", () -> select(USERS.NAME).from(USERS)
+                .where(DSL.localDateTimeAdd(DSL.cast(USERS.CREATED_AT, org.jooq.impl.SQLDataType.LOCALDATETIME), 1,
+                        org.jooq.DatePart.DAY).gt(DSL.val(java.time.LocalDateTime.of(2026, 3, 2, 13, 0)))).orderBy(USERS.ID));
+        q.put("arithmetic select", () -> select(DSL.val(1).plus(DSL.val(2)), USERS.ID.plus(10L)).from(USERS)
+                .orderBy(USERS.ID));
+        q.put("decimal compare", () -> selectFrom(PRICES).where(PRICES.AMOUNT.gt(new BigDecimal("1.5")))
+                .orderBy(PRICES.AMOUNT));
+        q.put("decimal in select", () -> select(PRICES.LABEL, DSL.val(new BigDecimal("1.5")).as("x")).from(PRICES)
+                .orderBy(PRICES.AMOUNT));
+        q.put("values table", () -> select().from(DSL.values(DSL.row(1, "a"), DSL.row(2, "b")).as("v", "n", "s")));
+        q.put("json object", () -> select(DSL.jsonObject(DSL.key("n").value(USERS.NAME), DSL.key("k").value("c")))
+                .from(USERS).orderBy(USERS.ID));
+        q.put("json array agg", () -> select(DSL.jsonArrayAgg(USERS.NAME)).from(USERS).where(USERS.ID.lt(3L)));
+        q.put("substring concat", () -> select(DSL.concat(DSL.substring(USERS.NAME, 1, 2), DSL.val("-"),
+                USERS.NAME)).from(USERS).orderBy(USERS.ID));
+        q.put("scalar subquery in select", () -> select(USERS.NAME, DSL.field(select(DSL.count()).from(POSTS)
+                .where(POSTS.USER_ID.eq(USERS.ID)).and(POSTS.TITLE.ne("v")))).from(USERS).orderBy(USERS.ID));
+        q.put("with", () -> {
+            var cte = DSL.name("c").fields("id").as(select(USERS.ID).from(USERS).where(USERS.ID.gt(1L)));
+            return DSL.with(cte).select(DSL.field(DSL.name("c", "id"))).from(cte).where(DSL.field(DSL.name("c", "id"),
+                    Long.class).lt(3L));
+        });
+        q.put("row value in", () -> selectFrom(USERS).where(DSL.row(USERS.ID, USERS.NAME).in(DSL.row(1L, "Ann"),
+                DSL.row(2L, "Bob"))).orderBy(USERS.ID));
+        q.put("greatest", () -> select(DSL.greatest(USERS.ID, 2L)).from(USERS).orderBy(USERS.ID));
+        q.put("string agg", () -> select(DSL.listAgg(USERS.NAME, ",").withinGroupOrderBy(USERS.ID)).from(USERS));
+        q.put("nullif", () -> select(DSL.nullif(USERS.NAME, "Bob")).from(USERS).orderBy(USERS.ID));
+        q.put("mod", () -> selectFrom(USERS).where(USERS.ID.mod(2L).eq(1L)).orderBy(USERS.ID));
+        q.put("isDistinctFrom", () -> selectFrom(USERS).where(USERS.EMAIL.isDistinctFrom("ann@example.com"))
+                .orderBy(USERS.ID));
+        q.put("seek", () -> selectFrom(USERS).orderBy(USERS.ID).seek(1L).limit(5));
+        q.put("enum", () -> selectFrom(POSTS).where(POSTS.STATUS.eq(PostStatus.draft)));
+        q.put("array any (PG)", () -> selectFrom(USERS).where(USERS.ID.eq(DSL.any(1L, 3L))).orderBy(USERS.ID));
+        return q;
+    }
+
+    @Test
+    void typical_queries_with_constants__prepared_send_the_same_sql_and_get_the_same_rows(TestDatabase test) throws Exception {
+        List<String> problems = new ArrayList<>();
+        List<String> sent = Collections.synchronizedList(new ArrayList<>());
+        try (var pool = TestPools.pool(test, 2);
+                Database db = Database.builder().dataSource(recording(pool, sent)).dialect(test.dialect()).build()) {
+            for (var e : typical().entrySet()) {
+                String name = e.getKey();
+                ResultQuery<? extends Record> query;
+                try {
+                    query = e.getValue().get();
+                } catch (RuntimeException ex) {
+                    continue; // not supported by jOOQ on this dialect
+                }
+                List<String> unpreparedSql;
+                String unpreparedRows;
+                try {
+                    sent.clear();
+                    unpreparedRows = db.blockingSession().all(e.getValue().get()).formatCSV();
+                    unpreparedSql = List.copyOf(sent);
+                } catch (RuntimeException ex) {
+                    System.out.println("SKIP (unprepared fails) " + name + ": " + ex);
+                    continue;
+                }
+                PreparedQuery<? extends Record> prepared;
+                try {
+                    prepared = db.prepare(query);
+                } catch (RuntimeException ex) {
+                    problems.add(name + ": refused: " + ex.getMessage());
+                    continue;
+                }
+                try {
+                    sent.clear();
+                    String rows = db.blockingSession().all(prepared).formatCSV();
+                    if (!List.copyOf(sent).equals(unpreparedSql)) {
+                        problems.add(name + ": SQL differs\n  prepared:   " + sent + "\n  unprepared: " + unpreparedSql);
+                    }
+                    if (!rows.equals(unpreparedRows)) {
+                        problems.add(name + ": rows differ\n  prepared:   " + rows + "\n  unprepared: " + unpreparedRows);
+                    }
+                } catch (RuntimeException ex) {
+                    problems.add(name + ": prepared run fails: " + ex);
+                }
+            }
+        }
+        problems.forEach(p -> System.out.println("PROBLEM " + p));
+        assertThat(problems).isEmpty();
+    }
+
+    static DataSource recording(DataSource delegate, List<String> sent) {
+        InvocationHandler connections = (proxy, method, args) -> {
+            Object result = invoke(delegate, method, args);
+            if (result instanceof Connection connection) {
+                return Proxy.newProxyInstance(Connection.class.getClassLoader(), new Class<?>[] {Connection.class},
+                        (p, m, a) -> {
+                            if (m.getName().startsWith("prepare") && a != null && a.length > 0 && a[0] instanceof String sql) {
+                                sent.add(sql);
+                            }
+                            return invoke(connection, m, a);
+                        });
+            }
+            return result;
+        };
+        return (DataSource) Proxy.newProxyInstance(DataSource.class.getClassLoader(), new Class<?>[] {DataSource.class},
+                connections);
+    }
+
+    private static Object invoke(Object target, java.lang.reflect.Method method, Object[] args) throws Throwable {
+        try {
+            return method.invoke(target, args);
+        } catch (InvocationTargetException e) {
+            throw e.getCause();
+        }
+    }
+}
