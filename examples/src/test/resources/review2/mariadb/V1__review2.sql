@@ -1,5 +1,5 @@
 -- SecondHarnessReviewTest's schema: a seeded table, a view over it, a function, a column with a default, a seeded
--- table with generated, JSON, BLOB and nullable columns, a seeded table with an invisible column.
+-- table with generated, JSON, BLOB and nullable columns.
 create table r2_items (
     id    int primary key,
     name  varchar(20) not null,
@@ -26,9 +26,3 @@ create table r2_mixed (
     n   varchar(10)
 );
 insert into r2_mixed (id, a, j, bl, n) values (1, 1, '{"k": 1}', x'00ff', null), (2, 2, null, null, 'x');
-
-create table r2_hidden (
-    id     int primary key,
-    secret varchar(10) invisible
-);
-insert into r2_hidden (id, secret) values (1, 's1');
