@@ -174,6 +174,107 @@ class PreparedQuerySecondReviewTest {
         assertThat(problems).isEmpty();
     }
 
+    /**
+     * Typical queries with named parameters ({@code p} true) or the same values as constants ({@code p} false):
+     * the prepared query, bound, must send the same SQL and read the same rows as the unprepared one.
+     */
+    private static Map<String, java.util.function.Function<Boolean, ResultQuery<? extends Record>>> named() {
+        org.jooq.Param<Long> id = param("id", Long.class);
+        org.jooq.Param<String> name = param("name", String.class);
+        org.jooq.Param<Integer> n = param("n", Integer.class);
+        Map<String, java.util.function.Function<Boolean, ResultQuery<? extends Record>>> q = new LinkedHashMap<>();
+        q.put("implicit join, named in where and select", p -> select(POSTS.users().NAME,
+                p ? DSL.concat(name, POSTS.TITLE) : DSL.concat(DSL.val("N"), POSTS.TITLE)).from(POSTS)
+                .where(POSTS.users().ID.ge(p ? id : DSL.val(1L))).and(POSTS.users().NAME.ne(p ? name : DSL.val("N")))
+                .orderBy(POSTS.ID).limit(p ? n : DSL.val(2)));
+        q.put("to-many path exists", p -> selectFrom(USERS).whereExists(DSL.selectOne().from(USERS.posts())
+                .where(USERS.posts().TITLE.ne(p ? name : DSL.val("N")))).orderBy(USERS.ID));
+        q.put("multiset", p -> select(USERS.NAME, DSL.multiset(select(POSTS.TITLE).from(POSTS)
+                .where(POSTS.USER_ID.eq(USERS.ID)).and(POSTS.ID.ge(p ? id : DSL.val(1L))).orderBy(POSTS.ID)))
+                .from(USERS).where(USERS.NAME.ne(p ? name : DSL.val("N"))).orderBy(USERS.ID));
+        q.put("window frame", p -> select(USERS.NAME, DSL.sum(USERS.ID).over(DSL.orderBy(USERS.ID)
+                .rowsBetweenPreceding(1).andCurrentRow())).from(USERS).where(USERS.ID.ge(p ? id : DSL.val(1L)))
+                .orderBy(USERS.ID));
+        q.put("case with named", p -> select(DSL.when(USERS.ID.eq(p ? id : DSL.val(1L)), p ? name : DSL.val("N"))
+                .otherwise(USERS.NAME)).from(USERS).orderBy(USERS.ID));
+        q.put("named in select list", p -> select(p ? id.as("x") : DSL.val(1L).as("x"), USERS.NAME).from(USERS)
+                .orderBy(USERS.ID));
+        q.put("named in in-list", p -> selectFrom(USERS).where(USERS.ID.in(p ? id : DSL.val(1L), DSL.val(3L)))
+                .orderBy(USERS.ID));
+        q.put("named in derived table and outer", p -> {
+            var t = select(USERS.ID, USERS.NAME).from(USERS).where(USERS.ID.ge(p ? id : DSL.val(1L))).asTable("t");
+            return select(t.field(USERS.NAME)).from(t).where(t.field(USERS.NAME).ne(p ? name : DSL.val("N")))
+                    .orderBy(t.field(USERS.ID)).limit(p ? n : DSL.val(2));
+        });
+        q.put("named in json", p -> select(DSL.jsonObject(DSL.key("n").value(p ? name : DSL.val("N")),
+                DSL.key("u").value(USERS.NAME))).from(USERS).where(USERS.ID.le(p ? id : DSL.val(1L))));
+        q.put("named in union branches", p -> select(USERS.NAME).from(USERS).where(USERS.ID.eq(p ? id : DSL.val(1L)))
+                .union(select(USERS.NAME).from(USERS).where(USERS.NAME.eq(p ? name : DSL.val("N")))).orderBy(1));
+        q.put("named like", p -> selectFrom(USERS).where(USERS.NAME.like(p ? DSL.concat(name, DSL.val("%"))
+                : DSL.concat(DSL.val("N"), DSL.val("%")))).orderBy(USERS.ID));
+        q.put("named contains", p -> selectFrom(USERS).where(USERS.NAME.contains(p ? name : DSL.val("N")))
+                .orderBy(USERS.ID));
+        q.put("named offset seek", p -> selectFrom(USERS).orderBy(USERS.ID).seek(p ? id : DSL.val(1L))
+                .limit(p ? n : DSL.val(2)));
+        q.put("named timestamp arithmetic", p -> select(USERS.NAME).from(USERS).where(
+                DSL.localDateTimeAdd(DSL.cast(USERS.CREATED_AT, org.jooq.impl.SQLDataType.LOCALDATETIME),
+                        p ? n : DSL.val(2), org.jooq.DatePart.HOUR)
+                        .gt(DSL.val(java.time.LocalDateTime.of(2026, 3, 1, 14, 0)))).orderBy(USERS.ID));
+        q.put("named in group by having", p -> select(POSTS.USER_ID, DSL.count()).from(POSTS)
+                .where(POSTS.TITLE.ne(p ? name : DSL.val("N"))).groupBy(POSTS.USER_ID)
+                .having(DSL.count().ge(p ? n : DSL.val(2))).orderBy(POSTS.USER_ID));
+        return q;
+    }
+
+    @Test
+    void typical_queries_with_named_parameters__prepared_send_the_same_sql_and_get_the_same_rows(TestDatabase test)
+            throws Exception {
+        Map<String, Object> values = Map.of("id", 1L, "name", "N", "n", 2);
+        List<String> problems = new ArrayList<>();
+        List<String> sent = Collections.synchronizedList(new ArrayList<>());
+        try (var pool = TestPools.pool(test, 2);
+                Database db = Database.builder().dataSource(recording(pool, sent)).dialect(test.dialect()).build()) {
+            for (var e : named().entrySet()) {
+                String label = e.getKey();
+                List<String> unpreparedSql;
+                String unpreparedRows;
+                try {
+                    sent.clear();
+                    unpreparedRows = db.blockingSession().all(e.getValue().apply(false)).formatCSV();
+                    unpreparedSql = List.copyOf(sent);
+                } catch (RuntimeException ex) {
+                    System.out.println("SKIP (unprepared fails) " + label + ": " + ex);
+                    continue;
+                }
+                PreparedQuery<? extends Record> prepared;
+                try {
+                    prepared = db.prepare(e.getValue().apply(true));
+                } catch (RuntimeException ex) {
+                    problems.add(label + ": refused: " + ex.getMessage());
+                    continue;
+                }
+                PreparedQuery<? extends Record> bound = prepared;
+                for (String key : prepared.parameterNames()) {
+                    bound = bound.bind(key, values.get(key));
+                }
+                try {
+                    sent.clear();
+                    String rows = db.blockingSession().all(bound).formatCSV();
+                    if (!List.copyOf(sent).equals(unpreparedSql)) {
+                        problems.add(label + ": SQL differs\n  prepared:   " + sent + "\n  unprepared: " + unpreparedSql);
+                    }
+                    if (!rows.equals(unpreparedRows)) {
+                        problems.add(label + ": rows differ\n  prepared:   " + rows + "\n  unprepared: " + unpreparedRows);
+                    }
+                } catch (RuntimeException ex) {
+                    problems.add(label + ": prepared run fails: " + ex);
+                }
+            }
+        }
+        problems.forEach(p -> System.out.println("PROBLEM " + p));
+        assertThat(problems).isEmpty();
+    }
+
     static DataSource recording(DataSource delegate, List<String> sent) {
         InvocationHandler connections = (proxy, method, args) -> {
             Object result = invoke(delegate, method, args);
