@@ -223,13 +223,42 @@ class PreparedQuerySecondReviewTest {
         q.put("named in group by having", p -> select(POSTS.USER_ID, DSL.count()).from(POSTS)
                 .where(POSTS.TITLE.ne(p ? name : DSL.val("N"))).groupBy(POSTS.USER_ID)
                 .having(DSL.count().ge(p ? n : DSL.val(2))).orderBy(POSTS.USER_ID));
+        // contexts where jOOQ may render a bind differently from a lone value (casts, NEVER/ALWAYS cast modes)
+        q.put("values rows with named", p -> select().from(DSL.values(DSL.row(p ? n : DSL.val(2), p ? name : DSL.val("N")),
+                DSL.row(DSL.val(3), p ? name : DSL.val("N"))).as("v", "a", "b")));
+        q.put("union select-list named", p -> select(p ? name.as("s") : DSL.val("N").as("s"))
+                .unionAll(select(USERS.NAME).from(USERS)).orderBy(1));
+        q.put("cast of named", p -> select(DSL.cast(p ? n : DSL.val(2), org.jooq.impl.SQLDataType.VARCHAR(10)),
+                DSL.cast(p ? name : DSL.val("N"), org.jooq.impl.SQLDataType.VARCHAR(10))).from(USERS).orderBy(USERS.ID));
+        q.put("condition as field", p -> select(DSL.field(USERS.ID.eq(p ? id : DSL.val(1L)))).from(USERS)
+                .orderBy(USERS.ID));
+        q.put("nvl2 iif", p -> select(DSL.nvl2(USERS.EMAIL, p ? name : DSL.val("N"), DSL.val("none")),
+                DSL.iif(USERS.ID.gt(p ? id : DSL.val(1L)), DSL.val("big"), p ? name : DSL.val("N"))).from(USERS)
+                .orderBy(USERS.ID));
+        q.put("lpad round", p -> select(DSL.lpad(USERS.NAME, p ? n : DSL.val(2), "*"),
+                DSL.round(PRICES.AMOUNT, p ? n : DSL.val(2))).from(USERS).crossJoin(PRICES)
+                .orderBy(USERS.ID, PRICES.AMOUNT));
+        q.put("between named", p -> selectFrom(USERS).where(USERS.ID.between(p ? id : DSL.val(1L), DSL.val(2L)))
+                .orderBy(USERS.ID));
+        q.put("plain sql template named", p -> select(DSL.field("{0} || '?'", String.class, p ? name : DSL.val("N")))
+                .from(USERS).orderBy(USERS.ID));
+        q.put("null constant", p -> select(DSL.coalesce(DSL.val((String) null, String.class), p ? name : DSL.val("N")))
+                .from(USERS).orderBy(USERS.ID));
+        q.put("repeat named param", p -> selectFrom(USERS).where(USERS.ID.eq(p ? id : DSL.val(1L))
+                .or(USERS.ID.eq((p ? id : DSL.val(1L)).plus(1L)))).orderBy(USERS.ID));
+        q.put("arithmetic on named", p -> select(USERS.ID.plus(p ? id : DSL.val(1L)).mul(p ? n : DSL.val(2)),
+                (p ? n : DSL.val(2)).div(DSL.val(3))).from(USERS).orderBy(USERS.ID));
+        q.put("uuid named", p -> selectFrom(dev.sqlservice.example.schema.Tables.DEVICES)
+                .where(dev.sqlservice.example.schema.Tables.DEVICES.ID.ne(p ? param("u", java.util.UUID.class)
+                        : DSL.val(java.util.UUID.fromString("00000000-0000-0000-0000-000000000001")))));
         return q;
     }
 
     @Test
     void typical_queries_with_named_parameters__prepared_send_the_same_sql_and_get_the_same_rows(TestDatabase test)
             throws Exception {
-        Map<String, Object> values = Map.of("id", 1L, "name", "N", "n", 2);
+        Map<String, Object> values = Map.of("id", 1L, "name", "N", "n", 2, "u",
+                java.util.UUID.fromString("00000000-0000-0000-0000-000000000001"));
         List<String> problems = new ArrayList<>();
         List<String> sent = Collections.synchronizedList(new ArrayList<>());
         try (var pool = TestPools.pool(test, 2);
@@ -268,6 +297,66 @@ class PreparedQuerySecondReviewTest {
                     }
                 } catch (RuntimeException ex) {
                     problems.add(label + ": prepared run fails: " + ex);
+                }
+            }
+        }
+        problems.forEach(p -> System.out.println("PROBLEM " + p));
+        assertThat(problems).isEmpty();
+    }
+
+    /**
+     * The named-parameter queries again under documented jOOQ settings a user may set on the Database:
+     * formatted SQL (line breaks chosen by length, which the markers change), casts on every bind, IN-list padding.
+     */
+    @Test
+    void typical_queries_under_common_settings__prepared_send_the_same_sql_and_get_the_same_rows(TestDatabase test)
+            throws Exception {
+        Map<String, Object> values = Map.of("id", 1L, "name", "N", "n", 2, "u",
+                java.util.UUID.fromString("00000000-0000-0000-0000-000000000001"));
+        List<String> problems = new ArrayList<>();
+        Map<String, org.jooq.conf.Settings> settings = new LinkedHashMap<>();
+        settings.put("renderFormatted", new org.jooq.conf.Settings().withRenderFormatted(true));
+        settings.put("paramCastMode ALWAYS", new org.jooq.conf.Settings().withParamCastMode(org.jooq.conf.ParamCastMode.ALWAYS));
+        settings.put("inListPadding", new org.jooq.conf.Settings().withInListPadding(true));
+        for (var setting : settings.entrySet()) {
+            List<String> sent = Collections.synchronizedList(new ArrayList<>());
+            try (var pool = TestPools.pool(test, 2);
+                    Database db = Database.builder().dataSource(recording(pool, sent)).dialect(test.dialect())
+                            .settings(setting.getValue()).build()) {
+                for (var e : named().entrySet()) {
+                    String label = setting.getKey() + " / " + e.getKey();
+                    List<String> unpreparedSql;
+                    String unpreparedRows;
+                    try {
+                        sent.clear();
+                        unpreparedRows = db.blockingSession().all(e.getValue().apply(false)).formatCSV();
+                        unpreparedSql = List.copyOf(sent);
+                    } catch (RuntimeException ex) {
+                        continue;
+                    }
+                    PreparedQuery<? extends Record> prepared;
+                    try {
+                        prepared = db.prepare(e.getValue().apply(true));
+                    } catch (RuntimeException ex) {
+                        problems.add(label + ": refused: " + ex.getMessage());
+                        continue;
+                    }
+                    PreparedQuery<? extends Record> bound = prepared;
+                    for (String key : prepared.parameterNames()) {
+                        bound = bound.bind(key, values.get(key));
+                    }
+                    try {
+                        sent.clear();
+                        String rows = db.blockingSession().all(bound).formatCSV();
+                        if (!List.copyOf(sent).equals(unpreparedSql)) {
+                            problems.add(label + ": SQL differs\n  prepared:   " + sent + "\n  unprepared: " + unpreparedSql);
+                        }
+                        if (!rows.equals(unpreparedRows)) {
+                            problems.add(label + ": rows differ\n  prepared:   " + rows + "\n  unprepared: " + unpreparedRows);
+                        }
+                    } catch (RuntimeException ex) {
+                        problems.add(label + ": prepared run fails: " + ex);
+                    }
                 }
             }
         }
