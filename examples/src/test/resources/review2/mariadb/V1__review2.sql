@@ -26,3 +26,9 @@ create table r2_mixed (
     n   varchar(10)
 );
 insert into r2_mixed (id, a, j, bl, n) values (1, 1, '{"k": 1}', x'00ff', null), (2, 2, null, null, 'x');
+
+create table r2_rates (
+    id   int primary key,
+    rate float not null
+);
+insert into r2_rates values (1, 1.0);

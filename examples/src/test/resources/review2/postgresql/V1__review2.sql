@@ -14,3 +14,9 @@ create table r2_notes (
     id   int primary key,
     body text not null default 'd1'
 );
+
+create table r2_rates (
+    id   int primary key,
+    rate real not null
+);
+insert into r2_rates values (1, 1.0);
