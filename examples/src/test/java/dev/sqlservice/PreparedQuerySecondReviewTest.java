@@ -364,6 +364,44 @@ class PreparedQuerySecondReviewTest {
         assertThat(problems).isEmpty();
     }
 
+    /**
+     * PreparedQuery: "Unnamed values of the query are constants, bound as they were at prepare". The fix copies
+     * arrays, lists and sets; a {@code java.sql.Timestamp} (what jOOQ generates without javaTimeTypes) is mutable
+     * too and is still held by reference, so the caller reusing it changes every later run.
+     */
+    @Test
+    void a_timestamp_constant_is_bound_as_it_was_at_prepare(Database db) {
+        java.sql.Timestamp at = java.sql.Timestamp.valueOf("2026-03-01 12:00:00");
+        PreparedQuery<org.jooq.Record1<java.sql.Timestamp>> prepared = db.prepare(select(DSL.val(at).as("t")));
+        at.setTime(java.sql.Timestamp.valueOf("1999-12-31 23:59:59").getTime()); // the caller reuses its object
+
+        assertThat(db.blockingSession().one(prepared).value1()).isEqualTo(java.sql.Timestamp.valueOf("2026-03-01 12:00:00"));
+    }
+
+    /**
+     * A coerced named parameter (jOOQ wraps it in a converted value, a Param inside a Param): the prepared run
+     * behaves as the unprepared query with that value.
+     */
+    @Test
+    void a_coerced_named_parameter_runs_as_unprepared(Database db) {
+        org.jooq.Param<String> key = param("key", String.class);
+        String unprepared;
+        try {
+            unprepared = db.blockingSession().all(selectFrom(USERS).where(USERS.ID.eq(DSL.val("2").coerce(Long.class)))
+                    .and(USERS.NAME.ne("x"))).formatCSV();
+        } catch (RuntimeException e) {
+            unprepared = "fails: " + e.getCause().getClass().getName();
+        }
+        String prepared;
+        try {
+            prepared = db.blockingSession().all(db.prepare(selectFrom(USERS).where(USERS.ID.eq(key.coerce(Long.class)))
+                    .and(USERS.NAME.ne("x"))).bind("key", "2")).formatCSV();
+        } catch (RuntimeException e) {
+            prepared = "fails: " + e.getCause().getClass().getName();
+        }
+        assertThat(prepared).isEqualTo(unprepared);
+    }
+
     static DataSource recording(DataSource delegate, List<String> sent) {
         InvocationHandler connections = (proxy, method, args) -> {
             Object result = invoke(delegate, method, args);
