@@ -402,6 +402,62 @@ class PreparedQuerySecondReviewTest {
         assertThat(prepared).isEqualTo(unprepared);
     }
 
+    /**
+     * The fix sets jOOQ's renderGroupConcatMaxLenSessionVariable to false for every MariaDB/MySQL Database
+     * ("the server's group_concat_max_len applies"). That limit is 1 MB on MariaDB (1024 bytes on MySQL), and the
+     * server cuts a longer group_concat with a warning only: before the fix the query failed loudly (jOOQ's
+     * multi-statement); now the value is silently truncated, prepared or not.
+     */
+    @Test
+    void group_concat_over_the_server_limit_is_not_silently_truncated(Database db) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(!postgres, "group_concat: MariaDB/MySQL");
+        var query = select(DSL.groupConcat(DSL.repeat(USERS.NAME, 200_000)).orderBy(USERS.ID).separator(",")).from(USERS);
+        Integer length = null;
+        try {
+            length = db.blockingSession().one(query).value1().length();
+        } catch (RuntimeException loud) {
+            // a failure is an honest answer; a shorter value is not
+        }
+        if (length != null) {
+            assertThat(length).as("length of 3 x 600000 characters and 2 separators").isEqualTo(1_800_002);
+        }
+    }
+
+    /**
+     * The verification compares jOOQ's rendering with the marked rendering at prepare, but a run renders each
+     * value again, as {@code DSL.val(value, type)} outside its context. jOOQ renders a bind by context (no cast
+     * in LIMIT, none inside a CAST): with {@code Settings.paramCastMode(ALWAYS)} on MariaDB a run sends other SQL
+     * than {@code sql()} says: {@code cast(cast(? as decimal) as decimal(10, 2))} (MariaDB's bare decimal is
+     * decimal(10,0): 1.55 becomes 2.00), and {@code fetch next cast(? as signed) rows only}, a syntax error.
+     */
+    @Test
+    void param_cast_mode_always__a_cast_parameter_keeps_its_scale(TestDatabase test) {
+        try (Database db = test.builder().settings(new org.jooq.conf.Settings()
+                .withParamCastMode(org.jooq.conf.ParamCastMode.ALWAYS)).build()) {
+            org.jooq.Param<BigDecimal> amount = param("amount", BigDecimal.class);
+            BigDecimal unprepared = db.blockingSession().one(select(DSL.cast(DSL.val(new BigDecimal("1.55")),
+                    org.jooq.impl.SQLDataType.DECIMAL(10, 2)))).value1();
+            PreparedQuery<org.jooq.Record1<BigDecimal>> prepared = db.prepare(select(DSL.cast(amount,
+                    org.jooq.impl.SQLDataType.DECIMAL(10, 2))));
+
+            assertThat(db.blockingSession().one(prepared.bind(amount, new BigDecimal("1.55"))).value1())
+                    .as("prepared, sql() = %s; unprepared gives %s", prepared.sql(), unprepared)
+                    .isEqualByComparingTo(unprepared);
+        }
+    }
+
+    @Test
+    void param_cast_mode_always__a_limit_parameter_runs(TestDatabase test) {
+        try (Database db = test.builder().settings(new org.jooq.conf.Settings()
+                .withParamCastMode(org.jooq.conf.ParamCastMode.ALWAYS)).build()) {
+            org.jooq.Param<Integer> n = param("n", Integer.class);
+            assertThat(db.blockingSession().all(selectFrom(USERS).orderBy(USERS.ID).limit(2))).hasSize(2);
+            PreparedQuery<? extends Record> prepared = db.prepare(selectFrom(USERS).orderBy(USERS.ID).limit(n));
+
+            assertThat(db.blockingSession().all(prepared.bind("n", 2))).as("sql() = %s", prepared.sql()).hasSize(2);
+        }
+    }
+
     static DataSource recording(DataSource delegate, List<String> sent) {
         InvocationHandler connections = (proxy, method, args) -> {
             Object result = invoke(delegate, method, args);
