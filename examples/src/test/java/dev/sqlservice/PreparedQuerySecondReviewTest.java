@@ -458,6 +458,90 @@ class PreparedQuerySecondReviewTest {
         }
     }
 
+    /**
+     * Contexts where jOOQ may render a bind by its surroundings (casts, functions): the prepared query (named
+     * parameters, values bound later) against the same query run unprepared with the same named parameters
+     * holding the values.
+     */
+    private Map<String, java.util.function.Function<Boolean, ResultQuery<? extends Record>>> castContexts() {
+        org.jooq.Param<BigDecimal> amount = param("amount", BigDecimal.class);
+        org.jooq.Param<String> text = param("text", String.class);
+        org.jooq.Param<Integer> n = param("n", Integer.class);
+        org.jooq.Param<java.time.LocalDate> day = param("day", java.time.LocalDate.class);
+        org.jooq.Param<PostStatus> status = param("status", POSTS.STATUS);
+        BigDecimal a = new BigDecimal("1.55");
+        java.time.LocalDate d = java.time.LocalDate.of(2026, 3, 1);
+        Map<String, java.util.function.Function<Boolean, ResultQuery<? extends Record>>> q = new LinkedHashMap<>();
+        q.put("cast decimal to scale", p -> select(DSL.cast((p ? amount : param("amount", a)), org.jooq.impl.SQLDataType.DECIMAL(10, 2))));
+        q.put("cast text to int", p -> select(DSL.cast((p ? text : param("text", "2")), org.jooq.impl.SQLDataType.INTEGER)));
+        q.put("cast text to date", p -> select(DSL.cast((p ? text : param("text", "2")), org.jooq.impl.SQLDataType.VARCHAR(3))));
+        q.put("coalesce named", p -> select(DSL.coalesce((p ? n : param("n", 2)), DSL.val(0))));
+        q.put("round trunc named", p -> select(DSL.round((p ? amount : param("amount", a)), 1), DSL.trunc((p ? amount : param("amount", a)), 1)));
+        q.put("date named in select", p -> select((p ? day : param("day", d)).as("d")));
+        q.put("date arithmetic named", p -> select(DSL.localDateAdd((p ? day : param("day", d)), 3)));
+        q.put("extract from named", p -> select(DSL.extract((p ? day : param("day", d)), org.jooq.DatePart.YEAR)));
+        q.put("enum named", p -> selectFrom(POSTS).where(POSTS.STATUS.eq((p ? status : param("status", PostStatus.draft))))
+                .orderBy(POSTS.ID));
+        q.put("position named", p -> select(DSL.position(USERS.NAME, (p ? text : param("text", "2")))).from(USERS).orderBy(USERS.ID));
+        q.put("row comparison named", p -> selectFrom(USERS).where(DSL.row(USERS.ID, USERS.NAME)
+                .gt(DSL.row(DSL.val(1L), (p ? text : param("text", "2"))))).orderBy(USERS.ID));
+        q.put("decimal arithmetic named", p -> select(PRICES.AMOUNT.mul((p ? amount : param("amount", a))),
+                PRICES.AMOUNT.div((p ? amount : param("amount", a)))).from(PRICES).orderBy(PRICES.AMOUNT));
+        q.put("decimal compare named", p -> selectFrom(PRICES).where(PRICES.AMOUNT.gt((p ? amount : param("amount", a))))
+                .orderBy(PRICES.AMOUNT));
+        return q;
+    }
+
+    @Test
+    void bind_contexts_with_default_settings__prepared_send_the_same_sql_and_get_the_same_rows(TestDatabase test)
+            throws Exception {
+        Map<String, Object> values = Map.of("amount", new BigDecimal("1.55"), "text", "2", "n", 2,
+                "day", java.time.LocalDate.of(2026, 3, 1), "status", PostStatus.draft);
+        List<String> problems = new ArrayList<>();
+        List<String> sent = Collections.synchronizedList(new ArrayList<>());
+        try (var pool = TestPools.pool(test, 2);
+                Database db = Database.builder().dataSource(recording(pool, sent)).dialect(test.dialect()).build()) {
+            for (var e : castContexts().entrySet()) {
+                String label = e.getKey();
+                List<String> unpreparedSql;
+                String unpreparedRows;
+                try {
+                    sent.clear();
+                    unpreparedRows = db.blockingSession().all(e.getValue().apply(false)).formatCSV();
+                    unpreparedSql = List.copyOf(sent);
+                } catch (RuntimeException ex) {
+                    System.out.println("SKIP (unprepared fails) " + label + ": " + ex);
+                    continue;
+                }
+                PreparedQuery<? extends Record> prepared;
+                try {
+                    prepared = db.prepare(e.getValue().apply(true));
+                } catch (RuntimeException ex) {
+                    problems.add(label + ": refused: " + ex.getMessage());
+                    continue;
+                }
+                PreparedQuery<? extends Record> bound = prepared;
+                for (String key : prepared.parameterNames()) {
+                    bound = bound.bind(key, values.get(key));
+                }
+                try {
+                    sent.clear();
+                    String rows = db.blockingSession().all(bound).formatCSV();
+                    if (!List.copyOf(sent).equals(unpreparedSql)) {
+                        problems.add(label + ": SQL differs (sql() = " + prepared.sql() + ")\n  prepared:   " + sent + "\n  unprepared: " + unpreparedSql);
+                    }
+                    if (!rows.equals(unpreparedRows)) {
+                        problems.add(label + ": rows differ\n  prepared:   " + rows + "\n  unprepared: " + unpreparedRows);
+                    }
+                } catch (RuntimeException ex) {
+                    problems.add(label + ": prepared run fails: " + ex);
+                }
+            }
+        }
+        problems.forEach(p -> System.out.println("PROBLEM " + p));
+        assertThat(problems).isEmpty();
+    }
+
     static DataSource recording(DataSource delegate, List<String> sent) {
         InvocationHandler connections = (proxy, method, args) -> {
             Object result = invoke(delegate, method, args);
