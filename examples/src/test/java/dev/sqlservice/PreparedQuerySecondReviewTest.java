@@ -423,6 +423,23 @@ class PreparedQuerySecondReviewTest {
         }
     }
 
+    /** The same server limit on MariaDB's JSON_ARRAYAGG (jOOQ's jsonArrayAgg, the multiset emulation's basis). */
+    @Test
+    void json_array_agg_over_the_server_limit_is_not_silently_truncated(Database db) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(!postgres, "group_concat_max_len: MariaDB/MySQL");
+        var query = select(DSL.jsonArrayAgg(DSL.repeat(USERS.NAME, 200_000)).orderBy(USERS.ID)).from(USERS);
+        org.jooq.JSON json = null;
+        try {
+            json = db.blockingSession().one(query).value1();
+        } catch (RuntimeException loud) {
+            // a failure is an honest answer; a shorter value is not
+        }
+        if (json != null) {
+            assertThat(json.data().replace(" ", "").length()).as("3 strings of 600000 characters, quoted, in [ , ]")
+                    .isEqualTo(3 * 600_002 + 2 + 2);
+        }
+    }
+
     /**
      * The verification compares jOOQ's rendering with the marked rendering at prepare, but a run renders each
      * value again, as {@code DSL.val(value, type)} outside its context. jOOQ renders a bind by context (no cast
