@@ -559,6 +559,72 @@ class PreparedQuerySecondReviewTest {
         assertThat(problems).isEmpty();
     }
 
+    @Test
+    void bind_contexts_with_null_values__prepared_send_the_same_sql_and_get_the_same_rows(TestDatabase test)
+            throws Exception {
+        Map<String, Object> values = new java.util.HashMap<>(); // every value null
+        List<String> problems = new ArrayList<>();
+        List<String> sent = Collections.synchronizedList(new ArrayList<>());
+        try (var pool = TestPools.pool(test, 2);
+                Database db = Database.builder().dataSource(recording(pool, sent)).dialect(test.dialect()).build()) {
+            for (var e : nullContexts().entrySet()) {
+                String label = e.getKey();
+                List<String> unpreparedSql;
+                String unpreparedRows;
+                try {
+                    sent.clear();
+                    unpreparedRows = db.blockingSession().all(e.getValue().apply(false)).formatCSV();
+                    unpreparedSql = List.copyOf(sent);
+                } catch (RuntimeException ex) {
+                    System.out.println("SKIP (unprepared fails) " + label + ": " + ex);
+                    continue;
+                }
+                PreparedQuery<? extends Record> prepared;
+                try {
+                    prepared = db.prepare(e.getValue().apply(true));
+                } catch (RuntimeException ex) {
+                    problems.add(label + ": refused: " + ex.getMessage());
+                    continue;
+                }
+                PreparedQuery<? extends Record> bound = prepared;
+                for (String key : prepared.parameterNames()) {
+                    bound = bound.bind(key, values.get(key));
+                }
+                try {
+                    sent.clear();
+                    String rows = db.blockingSession().all(bound).formatCSV();
+                    if (!List.copyOf(sent).equals(unpreparedSql)) {
+                        problems.add(label + ": SQL differs (sql() = " + prepared.sql() + ")\n  prepared:   " + sent + "\n  unprepared: " + unpreparedSql);
+                    }
+                    if (!rows.equals(unpreparedRows)) {
+                        problems.add(label + ": rows differ\n  prepared:   " + rows + "\n  unprepared: " + unpreparedRows);
+                    }
+                } catch (RuntimeException ex) {
+                    problems.add(label + ": prepared run fails: " + ex);
+                }
+            }
+        }
+        problems.forEach(p -> System.out.println("PROBLEM " + p));
+        assertThat(problems).isEmpty();
+    }
+
+    /** {@link #castContexts()} with every value null (unprepared: the same query, its named parameters without values, which jOOQ binds as null). */
+    private Map<String, java.util.function.Function<Boolean, ResultQuery<? extends Record>>> nullContexts() {
+        org.jooq.Param<BigDecimal> amount = param("amount", BigDecimal.class);
+        org.jooq.Param<String> text = param("text", String.class);
+        org.jooq.Param<Integer> n = param("n", Integer.class);
+        org.jooq.Param<java.time.LocalDate> day = param("day", java.time.LocalDate.class);
+        Map<String, java.util.function.Function<Boolean, ResultQuery<? extends Record>>> q = new LinkedHashMap<>();
+        q.put("null in select", p -> select(text.as("t"), n.as("n")));
+        q.put("coalesce null", p -> select(DSL.coalesce(n, DSL.val(0))));
+        q.put("null compare", p -> selectFrom(USERS).where(USERS.EMAIL.isNotDistinctFrom(text))
+                .orderBy(USERS.ID));
+        q.put("null decimal cast", p -> select(DSL.cast(amount, org.jooq.impl.SQLDataType.DECIMAL(10, 2))));
+        q.put("null date", p -> select(DSL.localDateAdd(day, 3)));
+        q.put("null in values", p -> select().from(DSL.values(DSL.row(n, DSL.val("a"))).as("v", "a", "b")));
+        return q;
+    }
+
     static DataSource recording(DataSource delegate, List<String> sent) {
         InvocationHandler connections = (proxy, method, args) -> {
             Object result = invoke(delegate, method, args);
