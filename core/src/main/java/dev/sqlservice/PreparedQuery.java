@@ -35,7 +35,8 @@ import org.jooq.TableRecord;
  * }</pre>
  *
  * <p>{@code bind} never changes a prepared query: it returns a copy holding the value (arrays, lists and sets are
- * copied too, as are array constants at {@code prepare}: changing yours later changes no run), so one prepared query can
+ * copied too, as are array and {@code java.util.Date} constants at {@code prepare}: changing yours later changes no
+ * run), so one prepared query can
  * be shared by every thread and bound concurrently. Each run sends the SQL rendered at {@code prepare} time
  * (MariaDB's {@code SET STATEMENT} wrapping and the row limits of {@code first}, {@code one} and
  * {@code oneOrNone} are applied to it per call, as for any query) with every value bound, never spliced into
@@ -257,9 +258,9 @@ public final class PreparedQuery<R extends Record> {
 
     /**
      * The prepared form of a typed jOOQ query: its SQL as rendered once, cut around each bind, and per bind either
-     * a parameter name or a constant. A run emits the cut text and one new bind value per slot (each renders its
-     * own {@code ?}), and maps the rows with the query's own fields or table, so jOOQ executes and maps it as
-     * usual without visiting the original query again.
+     * a parameter name or a constant. A run emits the cut text and one new bind value per slot, and maps the rows
+     * with the query's own fields or table, so jOOQ executes and maps it as usual without visiting the original
+     * query again.
      */
     static final class TypedQuery<R extends Record> extends PreparedSql<R> {
         private final String[] texts;
@@ -271,10 +272,14 @@ public final class PreparedQuery<R extends Record> {
         private final Table<R> table;
         private final Field<?>[] fields;
 
-        TypedQuery(Database database, String sql, List<String> names, String[] texts, int[] slotNames,
+        /** Per bind: whether its text at prepare was a bare {@code ?} (no cast around it). */
+        private final boolean[] bare;
+
+        TypedQuery(Database database, String sql, List<String> names, String[] texts, boolean[] bare, int[] slotNames,
                 DataType<?>[] slotTypes, Object[] constants, Class<?>[] types, Table<R> table, Field<?>[] fields) {
             super(database, sql, names);
             this.texts = texts;
+            this.bare = bare;
             this.slotNames = slotNames;
             this.slotTypes = slotTypes;
             this.constants = constants;
@@ -301,10 +306,20 @@ public final class PreparedQuery<R extends Record> {
                 binds[i] = org.jooq.impl.DSL.val(name < 0 ? constants[i] : values[name], slotTypes[i]);
             }
             // On the database's own configuration: DSL.resultQuery would create a new configuration per run.
+            // On the database's own configuration: DSL.resultQuery would create a new configuration per run. A bind
+            // whose text was a bare '?' at prepare is rendered without a cast again (jOOQ renders binds by their
+            // context: none in a LIMIT or inside a CAST under Settings.paramCastMode ALWAYS); Preparing checks that
+            // a run renders exactly the SQL of prepare, and refuses the query otherwise.
             ResultQuery<org.jooq.Record> run = database.callDsl().resultQuery("{0}",
                     org.jooq.impl.CustomQueryPart.of(ctx -> {
                         for (int i = 0; i < binds.length; i++) {
-                            ctx.sql(texts[i]).visit(binds[i]);
+                            Param<?> bind = binds[i];
+                            ctx.sql(texts[i]);
+                            if (bare[i]) {
+                                ctx.castMode(org.jooq.RenderContext.CastMode.NEVER, c -> c.visit(bind));
+                            } else {
+                                ctx.visit(bind);
+                            }
                         }
                         ctx.sql(texts[binds.length]);
                     }));

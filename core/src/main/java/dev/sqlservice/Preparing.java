@@ -58,6 +58,8 @@ final class Preparing {
         List<Integer> slotNames = new ArrayList<>();
         List<DataType<?>> slotTypes = new ArrayList<>();
         List<Object> constants = new ArrayList<>();
+        List<Boolean> bare = new ArrayList<>();
+        Map<String, Object> sample = new java.util.HashMap<>();
         StringBuilder text = new StringBuilder();
         int at = 0;
         while (true) {
@@ -88,6 +90,7 @@ final class Preparing {
             }
             texts.add(text.toString());
             text.setLength(0);
+            bare.add("?".equals(marking.strip(inner)));
             slotTypes.add(param.getDataType());
             String name = param.getParamName();
             if (name == null) {
@@ -95,6 +98,7 @@ final class Preparing {
                 constants.add(copyOf(param.getValue()));
             } else {
                 Class<?> type = param.getType();
+                sample.putIfAbsent(name, param.getValue());
                 Class<?> known = types.putIfAbsent(name, type);
                 if (known != null && known != type) {
                     throw new IllegalArgumentException("parameter :" + name + " is used with two types, "
@@ -125,9 +129,24 @@ final class Preparing {
             slotNameArray[i] = slotNames.get(i);
         }
         Class<?>[] typeArray = types.values().toArray(Class<?>[]::new);
-        return new PreparedQuery<>(new PreparedQuery.TypedQuery<>(database, sql, List.copyOf(types.keySet()),
-                texts.toArray(String[]::new), slotNameArray, slotTypes.toArray(DataType<?>[]::new),
-                constants.toArray(), typeArray, table, fields));
+        boolean[] bareArray = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            bareArray[i] = bare.get(i);
+        }
+        PreparedQuery.TypedQuery<R> template = new PreparedQuery.TypedQuery<>(database, sql, List.copyOf(types.keySet()),
+                texts.toArray(String[]::new), bareArray, slotNameArray, slotTypes.toArray(DataType<?>[]::new),
+                constants.toArray(), typeArray, table, fields);
+        // A run renders each bind on its own, out of its place in the query: it must render the SQL checked above.
+        Object[] values = new Object[typeArray.length];
+        int k = 0;
+        for (String name : types.keySet()) {
+            values[k++] = sample.get(name);
+        }
+        if (!sql.equals(DSL.using(base).render(template.query(values)))) {
+            throw new IllegalArgumentException("cannot prepare this query: jOOQ renders some of its binds by their place"
+                    + " in the query in a way a prepared run cannot repeat; run it unprepared");
+        }
+        return new PreparedQuery<>(template);
     }
 
     /** The texts joined by the bind texts between them. */
@@ -144,7 +163,8 @@ final class Preparing {
 
     /**
      * A value kept by a prepared query: arrays (a {@code byte[]} constant, an array bound for {@code = any(?)}),
-     * lists and sets (bound for {@code in (:ids)}) are copied, so that a caller changing theirs later changes
+     * lists and sets (bound for {@code in (:ids)}) and {@link java.util.Date}s ({@code java.sql.Timestamp}) are
+     * copied, so that a caller changing theirs later changes
      * nothing here.
      */
     static Object copyOf(Object value) {
@@ -153,6 +173,9 @@ final class Preparing {
         }
         if (value instanceof java.util.Set<?> set) {
             return java.util.Collections.unmodifiableSet(new java.util.LinkedHashSet<>(set));
+        }
+        if (value instanceof java.util.Date date) { // java.sql.Timestamp, Date, Time: mutable
+            return date.clone();
         }
         if (value == null || !value.getClass().isArray()) {
             return value;

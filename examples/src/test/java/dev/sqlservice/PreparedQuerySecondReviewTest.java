@@ -454,8 +454,15 @@ class PreparedQuerySecondReviewTest {
             org.jooq.Param<BigDecimal> amount = param("amount", BigDecimal.class);
             BigDecimal unprepared = db.blockingSession().one(select(DSL.cast(DSL.val(new BigDecimal("1.55")),
                     org.jooq.impl.SQLDataType.DECIMAL(10, 2)))).value1();
-            PreparedQuery<org.jooq.Record1<BigDecimal>> prepared = db.prepare(select(DSL.cast(amount,
-                    org.jooq.impl.SQLDataType.DECIMAL(10, 2))));
+            PreparedQuery<org.jooq.Record1<BigDecimal>> prepared;
+            try {
+                prepared = db.prepare(select(DSL.cast(amount, org.jooq.impl.SQLDataType.DECIMAL(10, 2))));
+            } catch (IllegalArgumentException refused) {
+                // The lead's fix: a query whose binds jOOQ renders by their place is refused at prepare, loudly.
+                // Either that or the unprepared value; never another value.
+                assertThat(refused).hasMessageContaining("run it unprepared");
+                return;
+            }
 
             assertThat(db.blockingSession().one(prepared.bind(amount, new BigDecimal("1.55"))).value1())
                     .as("prepared, sql() = %s; unprepared gives %s", prepared.sql(), unprepared)
@@ -469,7 +476,13 @@ class PreparedQuerySecondReviewTest {
                 .withParamCastMode(org.jooq.conf.ParamCastMode.ALWAYS)).build()) {
             org.jooq.Param<Integer> n = param("n", Integer.class);
             assertThat(db.blockingSession().all(selectFrom(USERS).orderBy(USERS.ID).limit(2))).hasSize(2);
-            PreparedQuery<? extends Record> prepared = db.prepare(selectFrom(USERS).orderBy(USERS.ID).limit(n));
+            PreparedQuery<? extends Record> prepared;
+            try {
+                prepared = db.prepare(selectFrom(USERS).orderBy(USERS.ID).limit(n));
+            } catch (IllegalArgumentException refused) {
+                assertThat(refused).hasMessageContaining("run it unprepared"); // refused at prepare, not at a run
+                return;
+            }
 
             assertThat(db.blockingSession().all(prepared.bind("n", 2))).as("sql() = %s", prepared.sql()).hasSize(2);
         }

@@ -21,15 +21,17 @@ import java.util.StringJoiner;
  *
  * <p>Before each test: a table the migrations left empty is unchanged when {@code EXISTS (SELECT 1 ...)} finds no
  * row; a table with seed rows when it has as many rows as its copy and {@code EXCEPT ALL} finds none of its rows
- * missing from the copy, every column compared as {@code CAST(... AS BINARY)} so that case, accents or trailing
+ * missing from the copy, every text column compared as {@code CAST(... AS BINARY)} (other columns as they are, so
+ * that a FLOAT is compared exactly) so that case, accents or trailing
  * spaces a collation would ignore still count (exact; MariaDB 10.5+, MySQL 8.0.31+); every table when its
  * {@code AUTO_INCREMENT} is the captured one; every sequence when its {@code next_not_cached_value} is (one query
  * each). Changed tables are truncated with foreign key checks off, refilled from their copy, and their
  * {@code AUTO_INCREMENT} set back; sequences that moved are restarted at their captured value. Triggers cannot be
  * switched off on MariaDB: a trigger that writes on insert fires when seed rows are copied back.
  *
- * <p>The schema's fingerprint is one {@code information_schema} query (tables, columns, indexes, constraints,
- * triggers, routines of the test database).
+ * <p>The schema's fingerprint is one {@code information_schema} query (tables, columns with their defaults,
+ * indexes, constraints, triggers and routines with their bodies, view definitions of the test database). Not seen:
+ * sequence options, grants, comments.
  */
 final class MariaDbBackend implements Backend {
 
@@ -141,8 +143,14 @@ final class MariaDbBackend implements Backend {
                          where k.table_schema = t.table_schema and k.table_name = t.table_name
                            and k.extra not like '%GENERATED%' and k.extra not like '%VIRTUAL%'
                            and k.extra not like '%PERSISTENT%' and k.extra not like '%STORED%'),
-                       (select group_concat(concat('cast(`', replace(k.column_name, '`', '``'), '` as binary)')
+                       (select group_concat(if(k.data_type in ('char', 'varchar', 'tinytext', 'text', 'mediumtext',
+                                                                'longtext', 'enum', 'set', 'json'),
+                                               concat('cast(`', replace(k.column_name, '`', '``'), '` as binary)'),
+                                               concat('`', replace(k.column_name, '`', '``'), '`'))
                                             order by k.ordinal_position separator ', ')
+                          from information_schema.columns k
+                         where k.table_schema = t.table_schema and k.table_name = t.table_name),
+                       (select group_concat(concat('`', replace(k.column_name, '`', '``'), '`') order by k.ordinal_position)
                           from information_schema.columns k
                          where k.table_schema = t.table_schema and k.table_name = t.table_name)
                   from information_schema.tables t
@@ -151,7 +159,8 @@ final class MariaDbBackend implements Backend {
                  order by t.table_name""")) {
             while (r.next()) {
                 long increment = r.getLong(2);
-                tables.add(new Table(r.getString(1), r.wasNull() ? null : increment, r.getString(3), r.getString(4)));
+                tables.add(new Table(r.getString(1), r.wasNull() ? null : increment, r.getString(3), r.getString(4),
+                        r.getString(5)));
             }
         }
         Map<String, Long> sequences = sequences(c);
@@ -187,7 +196,8 @@ final class MariaDbBackend implements Backend {
                 s.execute("create database " + quote(seedDatabase(database)));
                 for (Table t : tables) {
                     if (t.seeded) {
-                        s.execute("create table " + copy(database, t) + " as select * from " + quote(t.name));
+                        // Every column by name: "select *" leaves INVISIBLE columns out.
+                        s.execute("create table " + copy(database, t) + " as select " + t.allColumns + " from " + quote(t.name));
                         try (ResultSet r = s.executeQuery("select count(*) from " + copy(database, t))) {
                             r.next();
                             t.rows = r.getLong(1);
@@ -245,12 +255,15 @@ final class MariaDbBackend implements Backend {
               (select group_concat(concat_ws(' ', table_name, constraint_name, constraint_type)
                                    order by table_name, constraint_name, constraint_type separator ',')
                  from information_schema.table_constraints where table_schema = database()),
-              (select group_concat(concat_ws(' ', trigger_name, event_object_table, action_timing, event_manipulation)
+              (select group_concat(concat_ws(' ', trigger_name, event_object_table, action_timing, event_manipulation,
+                                             md5(action_statement))
                                    order by trigger_name separator ',')
                  from information_schema.triggers where trigger_schema = database()),
-              (select group_concat(concat_ws(' ', routine_name, routine_type) order by routine_name, routine_type
-                                   separator ',')
-                 from information_schema.routines where routine_schema = database())))""";
+              (select group_concat(concat_ws(' ', routine_name, routine_type, md5(routine_definition))
+                                   order by routine_name, routine_type separator ',')
+                 from information_schema.routines where routine_schema = database()),
+              (select group_concat(concat_ws(' ', table_name, md5(view_definition)) order by table_name separator ',')
+                 from information_schema.views where table_schema = database())))""";
 
     static String fingerprint(Connection c) throws SQLException {
         try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(FINGERPRINT)) {
@@ -268,7 +281,11 @@ final class MariaDbBackend implements Backend {
         boolean seeded;
         long rows;
 
-        Table(String name, Long autoIncrement, String columns, String compared) {
+        /** Every column by name, INVISIBLE and generated ones too: what the seed copy holds. */
+        final String allColumns;
+
+        Table(String name, Long autoIncrement, String columns, String compared, String allColumns) {
+            this.allColumns = allColumns;
             this.name = name;
             this.autoIncrement = autoIncrement;
             this.columns = columns;
