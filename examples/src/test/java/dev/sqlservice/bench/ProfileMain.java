@@ -56,19 +56,40 @@ public final class ProfileMain {
         AtomicLong jdbcNanos = new AtomicLong();
         try (HikariDataSource pool = Bench.pool(10, "profile-jdbc");
                 HikariDataSource libraryPool = Bench.pool(10, "profile-library");
-                Database db = Database.builder().dataSource(options.containsKey("untimed") ? libraryPool : timed(libraryPool, jdbcNanos)).dialect(SQLDialect.POSTGRES)
+                Database db = Database.builder().dataSource(options.containsKey("untimed") ? libraryPool : timed(libraryPool, jdbcNanos)).dialect(Bench.dialect())
                         .poolSize(10).build();
                 ExecutorService executor = Executors.newFixedThreadPool(10);
                 Database platformDb = Database.builder().url(Bench.rewriteUrl()).poolSize(10).executor(executor).build()) {
-            DSLContext jooq = DSL.using(pool, SQLDialect.POSTGRES);
+            DSLContext jooq = Bench.jooq(pool);
             Bench.createTable(pool);
-            if (!what.equals("saveAll") && !what.equals("intoArray")) {
+            if (!what.equals("saveAll") && !what.equals("upsertAB") && !what.equals("intoArray")) {
                 Bench.fill(pool, Math.max(n, 100_000));
             }
             AsyncSession session = db.session();
             for (int i = 0; i < repeat; i++) {
                 if (what.equals("saveAll")) {
                     Bench.resetHalf(pool, n);
+                }
+                if (what.equals("upsertAB")) {
+                    // saveAll, the JDBC batch and the COPY (LOAD DATA) path in rotation: process CPU and time of each
+                    for (String variant : Bench.rotation(List.of("saveAll", "jdbcBatch", "copy"), i)) {
+                        Bench.resetHalf(pool, n);
+                        List<BenchItemsRecord> batch = Bench.records(n, i);
+                        System.gc();
+                        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+                        long cpu = Bench.cpuNanos();
+                        long own = threads.getCurrentThreadCpuTime();
+                        long t0 = System.nanoTime();
+                        switch (variant) {
+                            case "saveAll" -> db.blockingSession().saveAll(batch);
+                            case "jdbcBatch" -> Bench.jdbcBatch(pool, batch);
+                            default -> Bench.copyUpsert(pool, batch);
+                        }
+                        System.out.printf(Locale.ROOT, "  %-9s n=%d #%d: %7.1f ms, process CPU %7.1f ms, thread CPU %7.1f ms%n",
+                                variant, n, i, Bench.millisSince(t0), (Bench.cpuNanos() - cpu) / 1e6,
+                                (threads.getCurrentThreadCpuTime() - own) / 1e6);
+                    }
+                    continue;
                 }
                 List<BenchItemsRecord> records = what.equals("saveAll") ? Bench.records(n, i) : null;
                 long[] keys = Bench.keys(n, 100_000, i);
