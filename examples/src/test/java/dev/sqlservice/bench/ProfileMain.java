@@ -107,10 +107,11 @@ public final class ProfileMain {
                             System.gc();
                             long cpu0 = threads.getCurrentThreadCpuTime();
                             long bytes0 = threads.getCurrentThreadAllocatedBytes();
+                            long wall0 = System.nanoTime();
                             int rows = library ? db.blockingSession().all(selectFrom(BENCH_ITEMS)).size()
                                     : jooq.selectFrom(BENCH_ITEMS).fetch().size();
-                            System.out.printf(Locale.ROOT, "  %s: %d rows, thread CPU %.1f ms, allocated %.1f MB%n",
-                                    library ? "session.all " : "jOOQ fetch()", rows,
+                            System.out.printf(Locale.ROOT, "  %s: %d rows, %.1f ms, thread CPU %.1f ms, allocated %.1f MB%n",
+                                    library ? "session.all " : "jOOQ fetch()", rows, (System.nanoTime() - wall0) / 1e6,
                                     (threads.getCurrentThreadCpuTime() - cpu0) / 1e6,
                                     (threads.getCurrentThreadAllocatedBytes() - bytes0) / 1e6);
                         }
