@@ -72,7 +72,9 @@ public final class ProfileMain {
                 }
                 if (what.equals("upsertAB")) {
                     // saveAll, the JDBC batch and the COPY (LOAD DATA) path in rotation: process CPU and time of each
-                    for (String variant : Bench.rotation(List.of("saveAll", "jdbcBatch", "copy"), i)) {
+                    for (String variant : Bench.rotation(options.containsKey("sql")
+                            ? List.of("saveAll", "jdbcBatch", "copy", "librarySql", "libNoReturn", "libDiffering")
+                            : List.of("saveAll", "jdbcBatch", "copy"), i)) {
                         Bench.resetHalf(pool, n);
                         List<BenchItemsRecord> batch = Bench.records(n, i);
                         System.gc();
@@ -83,6 +85,9 @@ public final class ProfileMain {
                         switch (variant) {
                             case "saveAll" -> db.blockingSession().saveAll(batch);
                             case "jdbcBatch" -> Bench.jdbcBatch(pool, batch);
+                            case "librarySql" -> Bench.librarySql(pool, batch, true);
+                            case "libNoReturn" -> Bench.librarySql(pool, batch, false);
+                            case "libDiffering" -> Bench.librarySql(pool, batch, Bench.LIBRARY_SQL_DIFFERING);
                             default -> Bench.copyUpsert(pool, batch);
                         }
                         System.out.printf(Locale.ROOT, "  %-9s n=%d #%d: %7.1f ms, process CPU %7.1f ms, thread CPU %7.1f ms%n",
