@@ -392,7 +392,7 @@ final class MariaDbBackend extends Backend {
                 }
                 for (int k = 0; k < key.size(); k++) {
                     // the value as stored (a decimal at the column's scale): compared with the stored rows as it is
-                    sql.sql(", ").part(bind(key.get(k), types[k], columns[k].canonical(records.get(r).get(indexes[k]))));
+                    sql.sql(", ").bind(key.get(k), types[k], columns[k].canonical(records.get(r).get(indexes[k])));
                     if (r == 0) {
                         sql.sql(" as ").name(key.get(k));
                     }
@@ -467,7 +467,7 @@ final class MariaDbBackend extends Backend {
                 if (!columns.get(i)) {
                     continue;
                 }
-                sql.sql(first ? "" : ", ").part(bind(fields[i], types[i], row.get(i)));
+                sql.sql(first ? "" : ", ").bind(fields[i], types[i], row.get(i));
                 if (named) {
                     sql.sql(" as ").name(fields[i]);
                 }
@@ -476,15 +476,9 @@ final class MariaDbBackend extends Backend {
         }
 
         /**
-         * {@code DSL.val(value, field)}, given the field's type already made NOT NULL: jOOQ types a non-null bind
-         * with {@code notNull()} of the field's type, which builds a new data type per value otherwise.
+         * The fields' types, NOT NULL: jOOQ types a non-null bind with {@code notNull()} of its field's type, which
+         * builds a new data type per value unless given one already ({@link UpsertStatements.Bind#param}).
          */
-        @SuppressWarnings("unchecked")
-        private static org.jooq.Param<?> bind(Field<?> field, DataType<?> notNull, Object value) {
-            return value == null ? DSL.val(null, (Field<Object>) field) : DSL.val(value, (DataType<Object>) notNull);
-        }
-
-        /** The fields' types, NOT NULL ({@link #bind}). */
         private static DataType<?>[] notNullTypes(Field<?>[] fields) {
             DataType<?>[] types = new DataType<?>[fields.length];
             for (int i = 0; i < fields.length; i++) {

@@ -81,6 +81,7 @@ public final class ProfileMain {
                         var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
                         long cpu = Bench.cpuNanos();
                         long own = threads.getCurrentThreadCpuTime();
+                        long allocated = threads.getCurrentThreadAllocatedBytes();
                         long t0 = System.nanoTime();
                         switch (variant) {
                             case "saveAll" -> db.blockingSession().saveAll(batch);
@@ -90,9 +91,10 @@ public final class ProfileMain {
                             case "libDiffering" -> Bench.librarySql(pool, batch, Bench.LIBRARY_SQL_DIFFERING);
                             default -> Bench.copyUpsert(pool, batch);
                         }
-                        System.out.printf(Locale.ROOT, "  %-9s n=%d #%d: %7.1f ms, process CPU %7.1f ms, thread CPU %7.1f ms%n",
+                        System.out.printf(Locale.ROOT, "  %-9s n=%d #%d: %7.1f ms, process CPU %7.1f ms, thread CPU %7.1f ms, allocated %7.1f MB%n",
                                 variant, n, i, Bench.millisSince(t0), (Bench.cpuNanos() - cpu) / 1e6,
-                                (threads.getCurrentThreadCpuTime() - own) / 1e6);
+                                (threads.getCurrentThreadCpuTime() - own) / 1e6,
+                                (threads.getCurrentThreadAllocatedBytes() - allocated) / 1e6);
                     }
                     continue;
                 }
