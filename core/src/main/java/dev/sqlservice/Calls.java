@@ -506,6 +506,14 @@ final class Calls implements ExecuteListener {
     public void executeStart(ExecuteContext ctx) {
         Call call = CURRENT.get();
         Statement statement = ctx.statement();
+        if (ctx.data(UpsertStatements.DirectBinds.KEY) instanceof UpsertStatements.DirectBinds values
+                && statement instanceof java.sql.PreparedStatement prepared) {
+            try {
+                values.set(prepared);
+            } catch (SQLException e) {
+                throw new DataAccessException("Cannot bind the values of a statement: " + e.getMessage(), e);
+            }
+        }
         if (call == null || statement == null) {
             return;
         }

@@ -337,17 +337,39 @@ final class Bench {
             + " returning t.\"id\", t.\"name\", t.\"qty\", t.\"price\", t.\"tags\", t.\"updated_at\"";
 
     /**
+     * Diagnostic, not the library's: {@link #LIBRARY_SQL} returning only the rows whose stored values differ, as
+     * text, from the values sent (what "returning only what differs" could save at best).
+     */
+    static final String LIBRARY_SQL_DIFFERING = "with v as (select * from json_populate_recordset(cast(null as"
+            + " \"bench_items\"), cast(? as json))), w as (insert into \"bench_items\" as t (\"id\", \"name\", \"qty\","
+            + " \"price\", \"tags\", \"updated_at\") select v.\"id\", v.\"name\", v.\"qty\", v.\"price\", v.\"tags\","
+            + " v.\"updated_at\" from v order by v.\"id\" on conflict (\"id\") do update set \"name\" = excluded.\"name\","
+            + " \"qty\" = excluded.\"qty\", \"price\" = excluded.\"price\", \"tags\" = excluded.\"tags\","
+            + " \"updated_at\" = excluded.\"updated_at\" returning t.*) select w.* from w join v on v.\"id\" = w.\"id\""
+            + " where cast(row(w.*) as text) is distinct from cast(row(v.*) as text)";
+
+    /**
      * Diagnostic: sqlservice's own SQL strategy without its Java around it. Records sorted by key, chunks of
      * 10,000, each one JSON string bound to {@link #LIBRARY_SQL}, every returned row read into an object; one
      * transaction. The JSON is written as the library writes it.
      */
     static int librarySql(DataSource ds, List<BenchItemsRecord> records) throws SQLException {
+        return librarySql(ds, records, true);
+    }
+
+    /** {@link #librarySql}, with or without its {@code RETURNING} (what returning every row costs). */
+    static int librarySql(DataSource ds, List<BenchItemsRecord> records, boolean returning) throws SQLException {
+        return librarySql(ds, records, returning ? LIBRARY_SQL : LIBRARY_SQL.substring(0, LIBRARY_SQL.indexOf(" returning ")));
+    }
+
+    static int librarySql(DataSource ds, List<BenchItemsRecord> records, String sql) throws SQLException {
+        boolean returning = sql.contains(" returning ");
         List<BenchItemsRecord> sorted = new ArrayList<>(records);
         sorted.sort(java.util.Comparator.comparingLong(BenchItemsRecord::getId));
         int returned = 0;
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);
-            try (PreparedStatement ps = c.prepareStatement(LIBRARY_SQL)) {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
                 for (int from = 0; from < sorted.size(); from += 10_000) {
                     List<BenchItemsRecord> chunk = sorted.subList(from, Math.min(sorted.size(), from + 10_000));
                     StringBuilder json = new StringBuilder(chunk.size() * 128).append('[');
@@ -363,6 +385,10 @@ final class Bench {
                     }
                     ps.setString(1, json.append(']').toString());
                     List<Item> stored = new ArrayList<>(chunk.size());
+                    if (!returning) {
+                        returned += ps.executeUpdate();
+                        continue;
+                    }
                     try (ResultSet rs = ps.executeQuery()) {
                         while (rs.next()) {
                             stored.add(Item.read(rs));

@@ -56,19 +56,47 @@ public final class ProfileMain {
         AtomicLong jdbcNanos = new AtomicLong();
         try (HikariDataSource pool = Bench.pool(10, "profile-jdbc");
                 HikariDataSource libraryPool = Bench.pool(10, "profile-library");
-                Database db = Database.builder().dataSource(options.containsKey("untimed") ? libraryPool : timed(libraryPool, jdbcNanos)).dialect(SQLDialect.POSTGRES)
+                Database db = Database.builder().dataSource(options.containsKey("untimed") ? libraryPool : timed(libraryPool, jdbcNanos)).dialect(Bench.dialect())
                         .poolSize(10).build();
                 ExecutorService executor = Executors.newFixedThreadPool(10);
                 Database platformDb = Database.builder().url(Bench.rewriteUrl()).poolSize(10).executor(executor).build()) {
-            DSLContext jooq = DSL.using(pool, SQLDialect.POSTGRES);
+            DSLContext jooq = Bench.jooq(pool);
             Bench.createTable(pool);
-            if (!what.equals("saveAll") && !what.equals("intoArray")) {
+            if (!what.equals("saveAll") && !what.equals("upsertAB") && !what.equals("intoArray")) {
                 Bench.fill(pool, Math.max(n, 100_000));
             }
             AsyncSession session = db.session();
             for (int i = 0; i < repeat; i++) {
                 if (what.equals("saveAll")) {
                     Bench.resetHalf(pool, n);
+                }
+                if (what.equals("upsertAB")) {
+                    // saveAll, the JDBC batch and the COPY (LOAD DATA) path in rotation: process CPU and time of each
+                    for (String variant : Bench.rotation(options.containsKey("sql")
+                            ? List.of("saveAll", "jdbcBatch", "copy", "librarySql", "libNoReturn", "libDiffering")
+                            : List.of("saveAll", "jdbcBatch", "copy"), i)) {
+                        Bench.resetHalf(pool, n);
+                        List<BenchItemsRecord> batch = Bench.records(n, i);
+                        System.gc();
+                        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+                        long cpu = Bench.cpuNanos();
+                        long own = threads.getCurrentThreadCpuTime();
+                        long allocated = threads.getCurrentThreadAllocatedBytes();
+                        long t0 = System.nanoTime();
+                        switch (variant) {
+                            case "saveAll" -> db.blockingSession().saveAll(batch);
+                            case "jdbcBatch" -> Bench.jdbcBatch(pool, batch);
+                            case "librarySql" -> Bench.librarySql(pool, batch, true);
+                            case "libNoReturn" -> Bench.librarySql(pool, batch, false);
+                            case "libDiffering" -> Bench.librarySql(pool, batch, Bench.LIBRARY_SQL_DIFFERING);
+                            default -> Bench.copyUpsert(pool, batch);
+                        }
+                        System.out.printf(Locale.ROOT, "  %-9s n=%d #%d: %7.1f ms, process CPU %7.1f ms, thread CPU %7.1f ms, allocated %7.1f MB%n",
+                                variant, n, i, Bench.millisSince(t0), (Bench.cpuNanos() - cpu) / 1e6,
+                                (threads.getCurrentThreadCpuTime() - own) / 1e6,
+                                (threads.getCurrentThreadAllocatedBytes() - allocated) / 1e6);
+                    }
+                    continue;
                 }
                 List<BenchItemsRecord> records = what.equals("saveAll") ? Bench.records(n, i) : null;
                 long[] keys = Bench.keys(n, 100_000, i);
@@ -86,10 +114,11 @@ public final class ProfileMain {
                             System.gc();
                             long cpu0 = threads.getCurrentThreadCpuTime();
                             long bytes0 = threads.getCurrentThreadAllocatedBytes();
+                            long wall0 = System.nanoTime();
                             int rows = library ? db.blockingSession().all(selectFrom(BENCH_ITEMS)).size()
                                     : jooq.selectFrom(BENCH_ITEMS).fetch().size();
-                            System.out.printf(Locale.ROOT, "  %s: %d rows, thread CPU %.1f ms, allocated %.1f MB%n",
-                                    library ? "session.all " : "jOOQ fetch()", rows,
+                            System.out.printf(Locale.ROOT, "  %s: %d rows, %.1f ms, thread CPU %.1f ms, allocated %.1f MB%n",
+                                    library ? "session.all " : "jOOQ fetch()", rows, (System.nanoTime() - wall0) / 1e6,
                                     (threads.getCurrentThreadCpuTime() - cpu0) / 1e6,
                                     (threads.getCurrentThreadAllocatedBytes() - bytes0) / 1e6);
                         }
