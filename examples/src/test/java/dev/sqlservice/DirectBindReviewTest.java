@@ -194,6 +194,58 @@ class DirectBindReviewTest {
     }
 
     // ---------------------------------------------------------------------------------------------------------
+    // 2b. Reading: instants whose UTC wall clock falls in the JVM zone's DST gap or overlap read back as stored.
+
+    @Test
+    void instants_in_the_jvm_zones_dst_gap_and_overlap_read_back_as_stored(Database db, DSLContext dsl) {
+        assumeMariaDb(db);
+        dsl.execute("create table " + Plain.NAME + " (id bigint primary key, s smallint, i int, l bigint,"
+                + " d decimal(30,10), txt varchar(100) character set utf8mb4, ts timestamp(6) null,"
+                + " dt datetime(6))");
+        List<OffsetDateTime> instants = List.of(OffsetDateTime.of(2026, 3, 29, 2, 30, 0, 0, ZoneOffset.UTC),
+                OffsetDateTime.of(2026, 10, 25, 0, 30, 0, 0, ZoneOffset.UTC),
+                OffsetDateTime.of(2026, 10, 25, 1, 30, 0, 0, ZoneOffset.UTC));
+        TimeZone previous = TimeZone.getDefault();
+        TimeZone.setDefault(TimeZone.getTimeZone(BERLIN));
+        try {
+            for (int k = 0; k < instants.size(); k++) {
+                OffsetDateTime at = instants.get(k);
+                dsl.execute("insert into " + Plain.NAME + " (id, ts, dt) values (" + (k + 1) + ", from_unixtime("
+                        + at.toEpochSecond() + "), '" + at.toLocalDateTime().format(DATETIME6) + "')");
+            }
+            List<String> read = db.blockingSession().all(DSL.selectFrom(Plain.T).orderBy(Plain.T.ID))
+                    .map(r -> r.get(Plain.T.TS).toInstant() + "|" + r.get(Plain.T.DT).toInstant());
+            assertThat(read).containsExactly("2026-03-29T02:30:00Z|2026-03-29T02:30:00Z",
+                    "2026-10-25T00:30:00Z|2026-10-25T00:30:00Z", "2026-10-25T01:30:00Z|2026-10-25T01:30:00Z");
+        } finally {
+            TimeZone.setDefault(previous);
+            dsl.execute("drop table " + Plain.NAME);
+        }
+    }
+
+    @Test
+    void saveAll_refreshes_a_record_in_the_jvm_zones_dst_gap_with_the_instant_it_stored(Database db, DSLContext dsl) {
+        assumeMariaDb(db);
+        dsl.execute("create table " + Plain.NAME + " (id bigint primary key, s smallint, i int, l bigint,"
+                + " d decimal(30,10), txt varchar(100) character set utf8mb4, ts timestamp(6) null,"
+                + " dt datetime(6))");
+        OffsetDateTime inGap = OffsetDateTime.of(2026, 3, 29, 2, 30, 0, 0, ZoneOffset.UTC);
+        TimeZone previous = TimeZone.getDefault();
+        TimeZone.setDefault(TimeZone.getTimeZone(BERLIN));
+        try {
+            PlainRecord saved = record(1L, new Object[] {null, null, null, null, null, inGap, inGap});
+            db.blockingSession().saveAll(List.of(saved));
+            assertThat(dsl.resultQuery("select cast(dt as char) from " + Plain.NAME).fetchOne(0, String.class))
+                    .as("stored").isEqualTo("2026-03-29 02:30:00.000000");
+            assertThat(saved.get(Plain.T.TS).toInstant() + "|" + saved.get(Plain.T.DT).toInstant())
+                    .as("the record saveAll refreshed").isEqualTo("2026-03-29T02:30:00Z|2026-03-29T02:30:00Z");
+        } finally {
+            TimeZone.setDefault(previous);
+            dsl.execute("drop table " + Plain.NAME);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
     // 3. A user's own Converter on an OffsetDateTime column: the value written is the converter's, not UTC text.
 
     @Test
