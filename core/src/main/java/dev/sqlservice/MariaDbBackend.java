@@ -531,11 +531,29 @@ final class MariaDbBackend extends Backend {
         static final DataType<LocalDateTime> UTC_DATETIME =
                 SQLDataType.LOCALDATETIME.asConvertedDataType(new LocalDateTimeAsObject()).notNull();
 
+        /**
+         * An {@code OffsetDateTime} becomes its UTC wall-clock time, a {@code LocalDateTime} stays as it is; both
+         * are then set with {@code setObject} (see {@link LocalDateTimeAsObject}). Only values under jOOQ's own
+         * binding and no converter: a value a user's {@code Converter} or {@code Binding} produces is theirs.
+         */
         @Override
         public void visitStart(VisitContext context) {
-            if (context.queryPart() instanceof Param<?> param && param.getValue() instanceof OffsetDateTime value) {
-                context.queryPart(DSL.val(value.withOffsetSameInstant(ZoneOffset.UTC).toLocalDateTime(), UTC_DATETIME));
+            if (!(context.queryPart() instanceof Param<?> param) || !jooqsOwn(param)) {
+                return;
             }
+            if (param.getValue() instanceof OffsetDateTime value) {
+                context.queryPart(DSL.val(value.withOffsetSameInstant(ZoneOffset.UTC).toLocalDateTime(), UTC_DATETIME));
+            } else if (param.getValue() instanceof LocalDateTime value) {
+                context.queryPart(DSL.val(value, UTC_DATETIME));
+            }
+        }
+
+        private static boolean jooqsOwn(Param<?> param) {
+            Converter<?, ?> converter = param.getConverter();
+            String binding = param.getBinding().getClass().getName();
+            // jOOQ binds LocalDateTime through its DelegatingBinding (over its Timestamp binding), with no converter.
+            return converter.fromType() == converter.toType() && (binding.startsWith("org.jooq.impl.DefaultBinding$Default")
+                    || binding.equals("org.jooq.impl.DefaultBinding$DelegatingBinding") && param.getType() == LocalDateTime.class);
         }
     }
 
