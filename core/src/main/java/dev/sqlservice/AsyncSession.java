@@ -8,6 +8,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Flow;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
@@ -26,9 +27,12 @@ import org.jooq.UpdatableRecord;
  * <p>Every method checks its arguments on the calling thread (misuse throws at once, before any SQL) and
  * returns a {@link CompletionStage}. The call runs on the database's executor (by default at most
  * {@code poolSize} virtual threads taking calls in arrival order), where it borrows a pooled connection for its
- * own duration. Callbacks attached before the call ends ({@code thenApply}, {@code whenComplete}, ...) run on a
- * virtual thread that is not, or no longer, one of those workers, so they may block, even on other calls;
- * callbacks attached later run on the thread that attaches them (plain
+ * own duration; with the default executor, a platform thread that calls {@code join()} on the stage of a query or
+ * save that no worker has taken yet runs it itself rather than wait idle (transaction work never runs there).
+ * Callbacks attached before the call ends ({@code thenApply}, {@code whenComplete}, ...) never run on one of the
+ * workers: they run on a virtual thread that is not, or no longer, a worker, or on a thread joining the stage
+ * (which may run them, as {@link java.util.concurrent.CompletableFuture#join} does), so they may block, even on
+ * other calls; callbacks attached later run on the thread that attaches them (plain
  * {@link java.util.concurrent.CompletableFuture} rules). Database failures
  * complete the stage exceptionally with jOOQ's {@link org.jooq.exception.DataAccessException}, SQLState kept; a
  * call that waited longer than {@code acquisitionTimeout} for its turn fails with SQLState 08001; a call still
@@ -439,7 +443,7 @@ public final class AsyncSession {
      */
     public <T> CompletionStage<T> transaction(Function<? super Session, ? extends T> work) {
         Objects.requireNonNull(work, "work == null");
-        return submit(session -> session.transaction(work));
+        return submit(false, true, session -> session.transaction(work));
     }
 
     /** The one place where calls leave the caller's thread. */
@@ -453,6 +457,17 @@ public final class AsyncSession {
      * @param reading the call reads a stream: cancelling it cancels it at once, whatever its statement did
      */
     private <T> CompletionStage<T> submit(boolean reading, Function<Session, T> call) {
+        return submit(reading, false, call);
+    }
+
+    /**
+     * The one funnel of asynchronous calls.
+     *
+     * @param reading the call reads a stream: cancelling it cancels it at once, whatever its statement did
+     * @param userWork the call runs the caller's code (transaction work), which must always run on the
+     *     executor: a thread that joins it never runs it itself ({@link Pending#join})
+     */
+    private <T> CompletionStage<T> submit(boolean reading, boolean userWork, Function<Session, T> call) {
         database.checkOpen();
         if (database.connections().transactionOnThisThread() != null) {
             // Inside transaction work: run at once, in that transaction (the pooled session joins it, with this
@@ -463,57 +478,92 @@ public final class AsyncSession {
                 return CompletableFuture.failedFuture(t);
             }
         }
-        Calls.Call running = Calls.Call.queued();
-        CompletableFuture<T> result = new CompletableFuture<>() {
+        Executor executor = database.executor();
+        Dispatcher helpable = !reading && !userWork && executor instanceof Dispatcher d ? d : null;
+        Pending<T> result = new Pending<>(reading, helpable);
+        result.job = new Dispatcher.Job() {
+            private boolean ran;
+            private T value;
+            private Throwable failure;
+
             @Override
-            public boolean cancel(boolean mayInterruptIfRunning) {
-                // Refused once a transaction has begun to commit (the stage reports the commit), and once a
-                // statement outside a transaction was sent: the server is asked to cancel it, and the stage then
-                // reports what the server says (cancelled when it confirms, the result when the statement won).
-                return !isDone() && (reading ? running.cancelStream() : running.cancel())
-                        && super.cancel(mayInterruptIfRunning);
+            void work() {
+                if (result.isDone()) {
+                    return;
+                }
+                ran = true;
+                try {
+                    value = Calls.run(result.running, null, 0, true, () -> call.apply(pooled));
+                } catch (Throwable t) {
+                    failure = t;
+                }
+            }
+
+            @Override
+            void finish() {
+                if (ran) {
+                    complete(result, value, failure);
+                }
+            }
+
+            @Override
+            void expire() {
+                completeElsewhere(result, database.connections().exhausted());
+            }
+
+            @Override
+            void reject() {
+                completeElsewhere(result, new IllegalStateException("the Database was closed before this call started"));
             }
         };
         try {
-            database.executor().execute(new Dispatcher.Job() {
-                private boolean ran;
-                private T value;
-                private Throwable failure;
-
-                @Override
-                void work() {
-                    if (result.isDone()) {
-                        return;
-                    }
-                    ran = true;
-                    try {
-                        value = Calls.run(running, null, 0, true, () -> call.apply(pooled));
-                    } catch (Throwable t) {
-                        failure = t;
-                    }
-                }
-
-                @Override
-                void finish() {
-                    if (ran) {
-                        complete(result, value, failure);
-                    }
-                }
-
-                @Override
-                void expire() {
-                    completeElsewhere(result, database.connections().exhausted());
-                }
-
-                @Override
-                void reject() {
-                    completeElsewhere(result, new IllegalStateException("the Database was closed before this call started"));
-                }
-            });
+            executor.execute(result.job);
         } catch (RejectedExecutionException e) {
             throw new IllegalStateException("the Database's executor rejected the call: is the Database closed?", e);
         }
         return result;
+    }
+
+    /** The stage of a call: cancellable as {@link Calls.Call#cancel} says, and helped by a thread that joins it. */
+    private static final class Pending<T> extends CompletableFuture<T> {
+        final Calls.Call running = Calls.Call.queued();
+        private final boolean reading;
+        /** The dispatcher whose queue holds the call, when a joining thread may run it; otherwise null. */
+        private final Dispatcher dispatcher;
+        Dispatcher.Job job;
+
+        Pending(boolean reading, Dispatcher dispatcher) {
+            this.reading = reading;
+            this.dispatcher = dispatcher;
+        }
+
+        @Override
+        public boolean cancel(boolean mayInterruptIfRunning) {
+            // Refused once a transaction has begun to commit (the stage reports the commit), and once a
+            // statement outside a transaction was sent: the server is asked to cancel it, and the stage then
+            // reports what the server says (cancelled when it confirms, the result when the statement won).
+            return !isDone() && (reading ? running.cancelStream() : running.cancel())
+                    && super.cancel(mayInterruptIfRunning);
+        }
+
+        /**
+         * Waits for the call, as {@link CompletableFuture#join} does; a platform thread that joins a query or
+         * save not yet taken by a worker runs it itself instead of waiting for a virtual thread to start, run it
+         * and wake it (a fork/join pool's joining thread helps the same way). What the caller sees is the same:
+         * the call waits for its connection within the acquisition timeout, a cancel ends that wait, an
+         * interrupt does not (it is kept for the caller, as {@code join()} keeps it), and callbacks run where
+         * {@code CompletableFuture} runs them (the completing thread, here the joining one, or any thread that
+         * joins). Virtual threads never help: an interrupt of a virtual thread closes the socket it reads, so it
+         * must never run a call it merely waits for.
+         */
+        @Override
+        public T join() {
+            Thread thread = Thread.currentThread();
+            if (dispatcher != null && !isDone() && !thread.isVirtual() && !thread.isInterrupted()) {
+                dispatcher.help(job, running::runsOnJoiningThread);
+            }
+            return super.join();
+        }
     }
 
     /** Fails a stage on a new virtual thread: the timer or the closing thread must not run its callbacks. */

@@ -91,6 +91,11 @@ final class Calls implements ExecuteListener {
         private long quietSince;
         private boolean probing;
         private Calls calls;
+        /**
+         * The call runs on a thread that waits for it in {@code CompletableFuture.join()}, which ignores
+         * interrupts: an interrupt that does not come from a cancel is kept for later, not obeyed.
+         */
+        private boolean defersInterrupt;
 
         /** A call that starts waiting now, in an executor's queue. */
         static Call queued() {
@@ -148,6 +153,11 @@ final class Calls implements ExecuteListener {
 
         synchronized boolean isCancelled() {
             return cancelled;
+        }
+
+        /** The call is about to run on a thread that joins it: see {@link #defersInterrupt}. */
+        synchronized void runsOnJoiningThread() {
+            defersInterrupt = true;
         }
 
         private synchronized void expire(Statement expected) {
@@ -292,6 +302,20 @@ final class Calls implements ExecuteListener {
                 return true;
             }
             return false;
+        }
+    }
+
+    /**
+     * Whether the current call's connection wait should go on after an interrupt of its thread: the call was not
+     * cancelled (a cancel interrupts the wait too) and runs on a thread in {@code join()}.
+     */
+    static boolean defersInterrupt() {
+        Call call = CURRENT.get();
+        if (call == null) {
+            return false;
+        }
+        synchronized (call) {
+            return call.defersInterrupt && !call.cancelled;
         }
     }
 

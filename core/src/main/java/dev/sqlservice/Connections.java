@@ -192,10 +192,25 @@ final class Connections {
         Calls.startWaitingForConnection();
         boolean acquired = false;
         Connection connection = null;
+        // An interrupt the current call defers (a thread in CompletableFuture.join(), which waits uninterruptibly)
+        // is kept for its thread, and the wait goes on.
+        boolean deferredInterrupt = false;
         try {
-            acquired = permits.tryAcquire(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
-            if (acquired) {
-                connection = connect(deadline);
+            while (true) {
+                try {
+                    if (!acquired) {
+                        acquired = permits.tryAcquire(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+                    }
+                    if (acquired) {
+                        connection = connect(deadline);
+                    }
+                    break;
+                } catch (InterruptedException e) {
+                    if (!Calls.defersInterrupt()) {
+                        throw e;
+                    }
+                    deferredInterrupt = true;
+                }
             }
         } catch (InterruptedException e) {
             if (!Calls.stopWaitingForConnection()) {
@@ -206,9 +221,16 @@ final class Connections {
         } catch (RuntimeException | Error e) {
             Calls.stopWaitingForConnection();
             release(acquired, connection);
+            if (deferredInterrupt) {
+                Thread.currentThread().interrupt();
+            }
             throw e;
         }
-        if (Calls.stopWaitingForConnection()) {
+        boolean cancelled = Calls.stopWaitingForConnection();
+        if (deferredInterrupt) {
+            Thread.currentThread().interrupt();
+        }
+        if (cancelled) {
             release(acquired, connection);
             throw new CancellationException("the call was cancelled while it waited for a connection");
         }

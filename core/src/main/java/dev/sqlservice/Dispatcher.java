@@ -32,7 +32,24 @@ final class Dispatcher implements Executor, AutoCloseable {
      * {@code work()} and {@code finish()} in {@link #run}.
      */
     abstract static class Job implements Runnable {
+        private static final java.lang.invoke.VarHandle CLAIMED;
+
+        static {
+            try {
+                CLAIMED = java.lang.invoke.MethodHandles.lookup().findVarHandle(Job.class, "claimed", boolean.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
         private final long queuedAt = System.nanoTime();
+        /** Taken by a worker, the sweep, {@link #close} or a joining thread ({@link #help}): exactly one of them. */
+        @SuppressWarnings("unused")
+        private volatile boolean claimed;
+
+        private boolean claim() {
+            return CLAIMED.compareAndSet(this, false, true);
+        }
 
         abstract void work();
 
@@ -117,6 +134,9 @@ final class Dispatcher implements Executor, AutoCloseable {
                 try {
                     if (!(task instanceof Job job)) {
                         task.run();
+                    } else if (!job.claim()) {
+                        // a joining thread runs it (help)
+                        continue;
                     } else if (overdue(job, System.nanoTime())) {
                         job.expire();
                     } else {
@@ -181,7 +201,7 @@ final class Dispatcher implements Executor, AutoCloseable {
         long now = System.nanoTime();
         Runnable head;
         while ((head = queue.peek()) instanceof Job job && overdue(job, now)) {
-            if (queue.remove(head)) {
+            if (queue.remove(head) && job.claim()) {
                 job.expire();
             }
         }
@@ -195,6 +215,29 @@ final class Dispatcher implements Executor, AutoCloseable {
     }
 
     /**
+     * Runs a queued call on the current thread, which is about to wait for it (a fork/join pool's joining thread
+     * helps the same way): unless a worker, the sweep or {@link #close} has taken it already. The call runs
+     * exactly as on a worker (an overdue one expires), without holding a worker place: like a blocking call, it
+     * waits for its connection in the pool's own queue. Its stage is completed by {@code finish}, so the caller
+     * decides where callbacks run.
+     *
+     * @param claimed runs first, once the call is this thread's
+     * @return whether this thread ran it; false when someone else has it, or the dispatcher is closed
+     */
+    boolean help(Job job, Runnable claimed) {
+        if (closed || !job.claim()) {
+            return false;
+        }
+        claimed.run();
+        if (overdue(job, System.nanoTime())) {
+            job.expire();
+        } else {
+            job.run();
+        }
+        return true;
+    }
+
+    /**
      * Rejects new calls, fails the queued ones ({@link Job#reject}), then waits until the running calls have
      * finished (all but the caller's own, when a call closes the database), for at most the acquisition timeout:
      * a call stuck longer must not keep the database from closing.
@@ -204,7 +247,7 @@ final class Dispatcher implements Executor, AutoCloseable {
         closed = true;
         Runnable queued;
         while ((queued = queue.poll()) != null) {
-            if (queued instanceof Job job) {
+            if (queued instanceof Job job && job.claim()) {
                 job.reject();
             }
         }

@@ -28,12 +28,18 @@
  *       threads taking calls from one queue in arrival order, unless the builder was given an
  *       {@link java.util.concurrent.Executor} (which {@code close()} then leaves alone). Each call outside a
  *       transaction borrows a pooled connection for its own duration; callers queue in arrival order when the
- *       pool is busy.</li>
+ *       pool is busy. With the default executor, a platform thread that calls {@code join()} on the stage of a
+ *       query or save that no worker has taken yet runs the call itself instead of waiting idle for a virtual
+ *       thread to start, run it and wake it (a fork/join pool's joining thread helps the same way): the call's
+ *       connection wait, timeouts and cancel are the same, an interrupt of the joining thread is kept for it as
+ *       {@code join()} keeps it, and transaction work never runs there. Virtual threads never run a call they
+ *       join.</li>
  *   <li>Callbacks attached to a stage before its call ends ({@code thenApply}, {@code whenComplete}, ...) never
  *       run on one of the default executor's workers: they run on a virtual thread that is not, or no longer, a
- *       worker, so they may block, even on other calls. With your own executor they run on the thread of yours
- *       that ran the call. Callbacks attached after the stage completed run on the thread that attaches them
- *       (plain {@link java.util.concurrent.CompletableFuture} rules).</li>
+ *       worker, or on a thread that joins the stage (as {@link java.util.concurrent.CompletableFuture#join} may
+ *       run them), so they may block, even on other calls. With your own executor they run on the thread of
+ *       yours that ran the call. Callbacks attached after the stage completed run on the thread that attaches
+ *       them (plain {@link java.util.concurrent.CompletableFuture} rules).</li>
  *   <li>A transaction's work runs on one executor thread, on one connection. The {@code Session} it is given may
  *       be used only on that thread and only until the work returns. On that thread, calls to the outer
  *       {@code AsyncSession} or blocking session run at once inside the same transaction, so they cannot wait for
