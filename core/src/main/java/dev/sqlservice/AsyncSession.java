@@ -28,7 +28,8 @@ import org.jooq.UpdatableRecord;
  * returns a {@link CompletionStage}. The call runs on the database's executor (by default at most
  * {@code poolSize} virtual threads taking calls in arrival order), where it borrows a pooled connection for its
  * own duration; with the default executor, a platform thread that calls {@code join()} on the stage of a query or
- * save that no worker has taken yet runs it itself rather than wait idle (transaction work never runs there).
+ * save that is next in line, while a connection is free, runs it itself rather than wait idle (transaction work
+ * never runs there).
  * Callbacks attached before the call ends ({@code thenApply}, {@code whenComplete}, ...) never run on one of the
  * workers: they run on a virtual thread that is not, or no longer, a worker, or on a thread joining the stage
  * (which may run them, as {@link java.util.concurrent.CompletableFuture#join} does), so they may block, even on
@@ -480,7 +481,7 @@ public final class AsyncSession {
         }
         Executor executor = database.executor();
         Dispatcher helpable = !reading && !userWork && executor instanceof Dispatcher d ? d : null;
-        Pending<T> result = new Pending<>(reading, helpable);
+        Pending<T> result = new Pending<>(reading, helpable, database.connections());
         result.job = new Dispatcher.Job() {
             private boolean ran;
             private T value;
@@ -530,11 +531,13 @@ public final class AsyncSession {
         private final boolean reading;
         /** The dispatcher whose queue holds the call, when a joining thread may run it; otherwise null. */
         private final Dispatcher dispatcher;
+        private final Connections connections;
         Dispatcher.Job job;
 
-        Pending(boolean reading, Dispatcher dispatcher) {
+        Pending(boolean reading, Dispatcher dispatcher, Connections connections) {
             this.reading = reading;
             this.dispatcher = dispatcher;
+            this.connections = connections;
         }
 
         @Override
@@ -549,7 +552,8 @@ public final class AsyncSession {
         /**
          * Waits for the call, as {@link CompletableFuture#join} does; a platform thread that joins a query or
          * save not yet taken by a worker runs it itself instead of waiting for a virtual thread to start, run it
-         * and wake it (a fork/join pool's joining thread helps the same way). What the caller sees is the same:
+         * and wake it (a fork/join pool's joining thread helps the same way), when the call is next in the queue
+         * and a connection is free (it never jumps the queue). What the caller sees is the same:
          * the call waits for its connection within the acquisition timeout, a cancel ends that wait, an
          * interrupt does not (it is kept for the caller, as {@code join()} keeps it), and callbacks run where
          * {@code CompletableFuture} runs them (the completing thread, here the joining one, or any thread that
@@ -560,7 +564,7 @@ public final class AsyncSession {
         public T join() {
             Thread thread = Thread.currentThread();
             if (dispatcher != null && !isDone() && !thread.isVirtual() && !thread.isInterrupted()) {
-                dispatcher.help(job, running::runsOnJoiningThread);
+                dispatcher.help(job, connections::hasFreeConnection, running::runsOnJoiningThread);
             }
             return super.join();
         }

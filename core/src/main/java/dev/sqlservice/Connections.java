@@ -180,6 +180,11 @@ final class Connections {
         }
     }
 
+    /** Whether a call could take a connection now without waiting behind another (a hint: others may race). */
+    boolean hasFreeConnection() {
+        return permits.availablePermits() > 0 && !permits.hasQueuedThreads();
+    }
+
     /**
      * Borrows a connection, waiting at most what is left of the acquisition timeout (for the permit and the pool
      * together). A cancelled call stops waiting at once and takes nothing.

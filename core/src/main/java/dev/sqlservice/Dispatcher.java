@@ -216,18 +216,22 @@ final class Dispatcher implements Executor, AutoCloseable {
 
     /**
      * Runs a queued call on the current thread, which is about to wait for it (a fork/join pool's joining thread
-     * helps the same way): unless a worker, the sweep or {@link #close} has taken it already. The call runs
-     * exactly as on a worker (an overdue one expires), without holding a worker place: like a blocking call, it
-     * waits for its connection in the pool's own queue. Its stage is completed by {@code finish}, so the caller
-     * decides where callbacks run.
+     * helps the same way), when it is next in line (the head of the queue), a connection is free, and no worker,
+     * sweep or {@link #close} has taken it already. The call runs exactly as on a worker (an overdue one
+     * expires), without holding a worker place. Its stage is completed by {@code finish} on this thread.
      *
+     * @param connectionFree whether a connection can be had now without waiting behind another caller
      * @param claimed runs first, once the call is this thread's
      * @return whether this thread ran it; false when someone else has it, or the dispatcher is closed
      */
-    boolean help(Job job, Runnable claimed) {
-        if (closed || !job.claim()) {
+    boolean help(Job job, java.util.function.BooleanSupplier connectionFree, Runnable claimed) {
+        // Only the call at the head of the queue, and only when it would not wait for its connection behind
+        // others: a joining thread must neither jump the queue nor become one more thread parked on the pool.
+        if (closed || queue.peek() != job || !connectionFree.getAsBoolean() || !job.claim()) {
             return false;
         }
+        // Out of the queue at once (it is at its head: cheap), so that the next call is at the head for its joiner.
+        queue.remove(job);
         claimed.run();
         if (overdue(job, System.nanoTime())) {
             job.expire();
