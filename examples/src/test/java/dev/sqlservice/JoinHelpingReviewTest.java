@@ -237,7 +237,7 @@ class JoinHelpingReviewTest {
                         "insert into users (id, name) values (:id, 'x')", Map.of("id", id)).toCompletableFuture();
                 CompletableFuture<Optional<Record>> select = session.first(
                         "select id from users where id = :id", Map.of("id", id)).toCompletableFuture();
-                long spin = System.nanoTime() + ThreadLocalRandom.current().nextLong(0, 60_000);
+                long spin = System.nanoTime() + ThreadLocalRandom.current().nextLong(0, 400_000);
                 while (System.nanoTime() < spin) {
                     Thread.onSpinWait();
                 }
