@@ -252,4 +252,44 @@ class JoinHelpingReviewTest {
                     .isZero();
         }
     }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Documents (passes): an interrupt of a joining thread while it runs the statement itself
+    // ---------------------------------------------------------------------------------------------------------
+
+    /**
+     * Not covered by JoinHelpingTest, whose interrupt and cancel tests hold the only connection, so that the call
+     * is never helped (help() wants a free connection) and runs on a worker: here the joining thread does run the
+     * call, is interrupted during its statement, and still gets the result, with the interrupt kept for it.
+     */
+    @Test
+    void an_interrupt_of_a_joining_thread_that_runs_the_statement_does_not_fail_it(TestDatabase test) throws Exception {
+        String sql = sleep(test, 1.0);
+        try (Database db = test.builder().poolSize(2).acquisitionTimeout(Duration.ofSeconds(10)).build()) {
+            AutoCloseable busy = carriersBusy();
+            Thread caller = Thread.currentThread();
+            Thread interrupter = Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                    while (db.activeConnections() == 0 && System.nanoTime() < deadline) {
+                        Thread.onSpinWait();
+                    }
+                    busy.close();
+                    Thread.sleep(300);
+                    caller.interrupt();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            try {
+                Result<Record> result = db.session().all(sql).toCompletableFuture().join();
+                assertThat(result).hasSize(1);
+                assertThat(Thread.interrupted()).as("the interrupt is kept for the caller").isTrue();
+            } finally {
+                interrupter.join();
+                Thread.interrupted();
+            }
+            assertThat(db.activeConnections()).isZero();
+        }
+    }
 }
