@@ -28,8 +28,8 @@ import org.jooq.UpdatableRecord;
  * returns a {@link CompletionStage}. The call runs on the database's executor (by default at most
  * {@code poolSize} virtual threads taking calls in arrival order), where it borrows a pooled connection for its
  * own duration; with the default executor, a platform thread that calls {@code join()} on the stage of a query or
- * save that is next in line, while a connection is free, runs it itself rather than wait idle (transaction work
- * never runs there).
+ * save that is next in line, with nothing attached to the stage yet, while a worker place and a connection
+ * are free, runs it itself rather than wait idle (transaction work never runs there).
  * Callbacks attached before the call ends ({@code thenApply}, {@code whenComplete}, ...) never run on one of the
  * workers: they run on a virtual thread that is not, or no longer, a worker, or on a thread joining the stage
  * (which may run them, as {@link java.util.concurrent.CompletableFuture#join} does), so they may block, even on
@@ -552,8 +552,10 @@ public final class AsyncSession {
         /**
          * Waits for the call, as {@link CompletableFuture#join} does; a platform thread that joins a query or
          * save not yet taken by a worker runs it itself instead of waiting for a virtual thread to start, run it
-         * and wake it (a fork/join pool's joining thread helps the same way), when the call is next in the queue
-         * and a connection is free (it never jumps the queue). What the caller sees is the same:
+         * and wake it (a fork/join pool's joining thread helps the same way), when the call is next in the queue,
+         * a worker place and a connection are free (it never jumps the queue, and the database's close waits for
+         * it as for a worker), and nothing depends on the stage yet ({@code orTimeout}, {@code thenApply}, ...:
+         * they must be able to end or follow the join on their own terms). What the caller sees is the same:
          * the call waits for its connection within the acquisition timeout, a cancel ends that wait, an
          * interrupt does not (it is kept for the caller, as {@code join()} keeps it), and callbacks run where
          * {@code CompletableFuture} runs them (the completing thread, here the joining one, or any thread that
@@ -563,7 +565,10 @@ public final class AsyncSession {
         @Override
         public T join() {
             Thread thread = Thread.currentThread();
-            if (dispatcher != null && !isDone() && !thread.isVirtual() && !thread.isInterrupted()) {
+            // Not with dependents: orTimeout, completeOnTimeout or a callback may have to end this join (or be
+            // run by it) while the call would still run on this thread.
+            if (dispatcher != null && !isDone() && !thread.isVirtual() && !thread.isInterrupted()
+                    && getNumberOfDependents() == 0) {
                 dispatcher.help(job, connections::hasFreeConnection, running::runsOnJoiningThread);
             }
             return super.join();

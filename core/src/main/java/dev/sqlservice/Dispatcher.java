@@ -216,29 +216,64 @@ final class Dispatcher implements Executor, AutoCloseable {
 
     /**
      * Runs a queued call on the current thread, which is about to wait for it (a fork/join pool's joining thread
-     * helps the same way), when it is next in line (the head of the queue), a connection is free, and no worker,
-     * sweep or {@link #close} has taken it already. The call runs exactly as on a worker (an overdue one
-     * expires), without holding a worker place. Its stage is completed by {@code finish} on this thread.
+     * helps the same way), when it is next in line (the head of the queue), a worker place and a connection are
+     * free, and no worker, sweep or {@link #close} has taken it already. The call runs exactly as on a worker:
+     * holding a worker place (so that at most {@code workers} calls run, {@link #close} waits for it, and no call
+     * queued earlier can still be on its way to a connection), an overdue one expires. The place is given back
+     * before {@code finish} completes the stage on this thread, so callbacks never hold it.
      *
      * @param connectionFree whether a connection can be had now without waiting behind another caller
      * @param claimed runs first, once the call is this thread's
-     * @return whether this thread ran it; false when someone else has it, or the dispatcher is closed
+     * @return whether this thread ran it; false when someone else has it, no place or connection is free, or the
+     *     dispatcher is closed
      */
     boolean help(Job job, java.util.function.BooleanSupplier connectionFree, Runnable claimed) {
-        // Only the call at the head of the queue, and only when it would not wait for its connection behind
-        // others: a joining thread must neither jump the queue nor become one more thread parked on the pool.
-        if (closed || queue.peek() != job || !connectionFree.getAsBoolean() || !job.claim()) {
+        // Only the call at the head of the queue, only when it would not wait for its connection behind others,
+        // and only on a free worker place: a joining thread must neither jump the queue nor become one more
+        // thread parked on the pool.
+        if (closed || queue.peek() != job || !connectionFree.getAsBoolean() || !rejoin()) {
+            return false;
+        }
+        // close() sets closed before it waits for the places: seen here, or close() waits for this one.
+        if (closed || !job.claim()) {
+            leave();
             return false;
         }
         // Out of the queue at once (it is at its head: cheap), so that the next call is at the head for its joiner.
         queue.remove(job);
         claimed.run();
         if (overdue(job, System.nanoTime())) {
+            leave();
             job.expire();
-        } else {
-            job.run();
+            return true;
         }
+        onWorker.set(Boolean.TRUE);
+        try {
+            job.work();
+        } finally {
+            onWorker.remove();
+            leave();
+        }
+        job.finish();
         return true;
+    }
+
+    /**
+     * Gives back a place a joining thread held; calls queued meanwhile may have found every place taken and
+     * started no worker: one is started for them.
+     */
+    private void leave() {
+        workers.decrementAndGet();
+        if (!queue.isEmpty() && !closed) {
+            try {
+                startWorkerIfBelowLimit();
+            } catch (RuntimeException | Error e) {
+                // No thread to be had now: the sweep tries again.
+            }
+        }
+        synchronized (idle) {
+            idle.notifyAll();
+        }
     }
 
     /**

@@ -29,7 +29,8 @@
  *       {@link java.util.concurrent.Executor} (which {@code close()} then leaves alone). Each call outside a
  *       transaction borrows a pooled connection for its own duration; callers queue in arrival order when the
  *       pool is busy. With the default executor, a platform thread that calls {@code join()} on the stage of a
- *       query or save that is next in line, while a connection is free, runs the call itself instead of waiting idle for a virtual
+ *       query or save that is next in line, with nothing attached to the stage yet, while a worker place and a
+ *       connection are free, runs the call itself (in that place) instead of waiting idle for a virtual
  *       thread to start, run it and wake it (a fork/join pool's joining thread helps the same way): the call's
  *       connection wait, timeouts and cancel are the same, an interrupt of the joining thread is kept for it as
  *       {@code join()} keeps it, and transaction work never runs there. Virtual threads never run a call they

@@ -47,7 +47,7 @@ class JoinHelpingReviewTest {
      * dispatcher worker in particular) runs meanwhile; platform threads run on. Checks that a virtual thread
      * started meanwhile does not run.
      */
-    private static AutoCloseable carriersBusy() throws Exception {
+    static AutoCloseable carriersBusy() throws Exception {
         int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism",
                 Runtime.getRuntime().availableProcessors());
         var spinning = new java.util.concurrent.atomic.AtomicBoolean(true);
