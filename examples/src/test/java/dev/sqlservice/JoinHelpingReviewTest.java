@@ -226,6 +226,7 @@ class JoinHelpingReviewTest {
      * submitted before it. (Statistical: the window is a few microseconds wide; the loop sweeps it.)
      */
     @Test
+    @org.junit.jupiter.api.Tag("slow")
     void a_joining_thread_runs_its_call_before_an_earlier_call_on_a_pool_of_one(TestDatabase test) throws Exception {
         try (Database db = test.builder().poolSize(1).acquisitionTimeout(Duration.ofSeconds(10)).build()) {
             AsyncSession session = db.session();
