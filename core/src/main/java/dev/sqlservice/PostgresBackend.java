@@ -250,16 +250,97 @@ final class PostgresBackend extends Backend {
 
         private static final Field<Long> ORDINALITY = DSL.field(DSL.name("ordinality"), SQLDataType.BIGINT);
 
+        /**
+         * Statements of at least this many rows carry them by {@code COPY} into a temporary table rather than as
+         * JSON ({@link #copyUpsert}). Not final: tests lower it to send every statement's rows by COPY.
+         */
+        static int copyRows = Integer.getInteger("sqlservice.postgres.copyRows", 2_000);
+
+        /** How many statements took their rows by COPY (in this JVM): for tests. */
+        static final java.util.concurrent.atomic.LongAdder COPIES = new java.util.concurrent.atomic.LongAdder();
+
+        /** The temporary table a COPY fills, in the session's own temporary schema, dropped after each statement. */
+        private static final String COPY_TABLE = "pg_temp.sqlservice_upsert_rows";
+        /** The column of {@link #COPY_TABLE} holding each row's position in the statement. */
+        private static final String COPY_ORDER = "sqlservice_upsert_ord";
+
         @Override
         <R extends UpdatableRecord<?>> Written upsert(DSLContext dsl, Upserts.Group<R> group, List<R> rows) {
             Table<?> table = group.table();
             Field<?>[] fields = table.fields();
             BitSet columns = writable(dsl, group);
-            List<TableField<?, ?>> key = group.keys().fields();
             BitSet borrowed = group.generatedKey() ? new BitSet()
                     : requiredButUnset(fields, columns, computedColumns(dsl, table));
+            if (rows.size() >= copyRows && PostgresCopy.PRESENT) {
+                Written written = copyUpsert(dsl, group, rows, columns, borrowed);
+                if (written != null) {
+                    return written;
+                }
+            }
             Json json = Json.of(rows, fields, columns, ROWS_PER_STATEMENT, JSON_BYTES_PER_STATEMENT);
+            Sql source = new Sql().sql("json_populate_recordset(cast(null as ").part(table).sql("), cast(")
+                    .part(DSL.val(json.text())).sql(" as json)) with ordinality as v");
+            return new Written(json.rows(), insert(dsl, group, columns, borrowed, source.build(), "v.ordinality", true));
+        }
 
+        /**
+         * The upsert of the first rows (within the same bounds as a JSON statement) by {@code COPY}: a temporary
+         * table with the written columns' types ({@code create table … as select … with no data}: no constraint,
+         * default, identity or NOT NULL is copied, domains and collations are) and a position column, filled by
+         * {@code COPY … FROM STDIN} in text format, then the same {@code insert … select … order by position on
+         * conflict …} as the JSON path, then the table dropped. Every step runs under the call's statement timeout
+         * and cancel ({@link Calls#cancellable} for the COPY, whose cancel is pgjdbc's {@code cancelQuery()}).
+         *
+         * @return null, having sent nothing, when the connection does not unwrap to pgjdbc's, or a value cannot be
+         *     written in COPY's text (a NUL character: the JSON path then fails with PostgreSQL's own error)
+         */
+        private <R extends UpdatableRecord<?>> Written copyUpsert(DSLContext dsl, Upserts.Group<R> group, List<R> rows,
+                BitSet columns, BitSet borrowed) {
+            Table<?> table = group.table();
+            Field<?>[] fields = table.fields();
+            CopyText text = CopyText.of(rows, fields, columns, ROWS_PER_STATEMENT, JSON_BYTES_PER_STATEMENT);
+            if (text == null) {
+                return null;
+            }
+            return dsl.connectionResult(connection -> {
+                Object pg = PostgresCopy.unwrap(connection);
+                if (pg == null) {
+                    return null;
+                }
+                Sql create = new Sql().sql("create temporary table " + COPY_TABLE.substring("pg_temp.".length())
+                        + " on commit drop as select ");
+                for (int i = columns.nextSetBit(0); i >= 0; i = columns.nextSetBit(i + 1)) {
+                    create.name(fields[i]).sql(", ");
+                }
+                create.sql("cast(null as bigint) as " + COPY_ORDER + " from ").part(table).sql(" with no data");
+                dsl.execute("{0}", create.build());
+                Calls.cancellable(() -> PostgresCopy.cancel(pg), () -> {
+                    try {
+                        return PostgresCopy.copyIn(pg, "copy " + COPY_TABLE + " from stdin", text.text());
+                    } catch (java.sql.SQLException e) {
+                        throw new DataAccessException("COPY of the rows of " + table.getName() + " failed: "
+                                + e.getMessage(), e);
+                    }
+                });
+                Sql source = new Sql().sql(COPY_TABLE + " as v");
+                List<? extends Record> stored = insert(dsl, group, columns, borrowed, source.build(), "v." + COPY_ORDER, false);
+                dsl.execute("drop table " + COPY_TABLE);
+                COPIES.increment();
+                return new Written(text.rows(), stored);
+            });
+        }
+
+        /**
+         * {@code insert into table … select … from source order by position on conflict … returning …}: the rows
+         * of {@code source} (aliased {@code v}), executed through jOOQ.
+         *
+         * @param json whether {@code source}'s JSON columns hold JSON strings to parse ({@link #selectExpression})
+         */
+        private static List<? extends Record> insert(DSLContext dsl, Upserts.Group<?> group, BitSet columns,
+                BitSet borrowed, org.jooq.QueryPart source, String position, boolean json) {
+            Table<?> table = group.table();
+            Field<?>[] fields = table.fields();
+            List<TableField<?, ?>> key = group.keys().fields();
             Sql sql = new Sql().sql("insert into ").part(table).sql(" as t (");
             Sql select = new Sql();
             Sql update = new Sql();
@@ -272,7 +353,7 @@ final class PostgresBackend extends Backend {
                 }
                 sql.sql(first ? "" : ", ").name(fields[i]);
                 identity |= fields[i].getDataType().identity();
-                selectExpression(select.sql(first ? "" : ", "), fields[i], borrowed.get(i) ? "e" : "v");
+                selectExpression(select.sql(first ? "" : ", "), fields[i], borrowed.get(i) ? "e" : json ? "v" : "copy");
                 if (columns.get(i) && !key.contains(fields[i])) {
                     update.sql(updates ? ", " : "").name(fields[i]).sql(" = ").name("excluded", fields[i]);
                     updates = true;
@@ -280,15 +361,14 @@ final class PostgresBackend extends Backend {
                 first = false;
             }
             sql.sql(identity ? ") overriding system value select " : ") select ").part(select.build())
-                    .sql(" from json_populate_recordset(cast(null as ").part(table).sql("), cast(")
-                    .part(DSL.val(json.text())).sql(" as json)) with ordinality as v");
+                    .sql(" from ").part(source);
             if (!borrowed.isEmpty()) {
                 sql.sql(" left join ").part(table).sql(" as e on ");
                 for (int k = 0; k < key.size(); k++) {
                     sql.sql(k == 0 ? "" : " and ").name("e", key.get(k)).sql(" = ").name("v", key.get(k));
                 }
             }
-            sql.sql(" order by v.ordinality");
+            sql.sql(" order by " + position);
             if (!group.generatedKey()) {
                 sql.sql(" on conflict (");
                 for (int k = 0; k < key.size(); k++) {
@@ -305,7 +385,7 @@ final class PostgresBackend extends Backend {
             for (int i = 0; i < fields.length; i++) {
                 sql.sql(i == 0 ? "" : ", ").name("t", fields[i]);
             }
-            return new Written(json.rows(), dsl.resultQuery("{0}", sql.build()).coerce(table).fetch());
+            return dsl.resultQuery("{0}", sql.build()).coerce(table).fetch();
         }
 
         @Override
@@ -344,6 +424,8 @@ final class PostgresBackend extends Backend {
             // parsed from a string, so that a malformed value fails instead of smuggling keys into the row object
             if (alias.equals("v") && (type == JSONB.class || type == JSON.class)) {
                 sql.sql("cast(").name(alias, field).sql(type == JSONB.class ? " #>> '{}' as jsonb)" : " #>> '{}' as json)");
+            } else if (alias.equals("copy")) {
+                sql.name("v", field);
             } else {
                 sql.name(alias, field);
             }
@@ -480,6 +562,149 @@ final class PostgresBackend extends Backend {
         }
 
         private static final char[] HEX = "0123456789abcdef".toCharArray();
+    }
+
+    /**
+     * Rows in {@code COPY}'s text format: per row the written columns, then the row's 1-based position, separated
+     * by tabs; values in the same text forms as {@link Json} sends them (PostgreSQL's input functions parse both),
+     * {@code \N} for null, backslash, tab, newline and carriage return escaped. Bounded like {@link Json#of}: as many
+     * rows as fit within a number of rows and of UTF-8 bytes of this text (the first row always).
+     */
+    static final class CopyText {
+        private final StringBuilder text;
+        private int rows;
+        /** An element of an array literal is being written (quoted, {@code "} and {@code \} escaped). */
+        private boolean element;
+        private boolean nul;
+
+        private CopyText(int capacity) {
+            this.text = new StringBuilder(capacity);
+        }
+
+        /** The text of the first rows, or null when a value holds a NUL character (PostgreSQL text cannot). */
+        @SuppressWarnings("unchecked")
+        static CopyText of(List<? extends Record> rows, Field<?>[] fields, BitSet columns, int maxRows, long maxBytes) {
+            int[] written = columns.stream().toArray();
+            List<Converter<Object, Object>> converters = new ArrayList<>(written.length);
+            for (int c = 0; c < written.length; c++) {
+                converters.add((Converter<Object, Object>) fields[written[c]].getConverter());
+            }
+            int count = Math.min(rows.size(), maxRows);
+            CopyText copy = new CopyText((int) Math.min(Math.min(maxBytes, 1 << 24), (long) count * 16 * Math.max(1, written.length)));
+            long bytes = 0;
+            for (int r = 0; r < count; r++) {
+                int mark = copy.text.length();
+                Record row = rows.get(r);
+                for (int c = 0; c < written.length; c++) {
+                    Object value = row.get(written[c]);
+                    copy.value(value == null ? null : converters.get(c).to(value));
+                    copy.text.append('\t');
+                }
+                copy.text.append(r + 1).append('\n');
+                if (copy.nul) {
+                    return null;
+                }
+                bytes += utf8Length(copy.text, mark);
+                if (r > 0 && bytes > maxBytes) {
+                    copy.text.setLength(mark);
+                    break;
+                }
+                copy.rows++;
+            }
+            return copy;
+        }
+
+        private static long utf8Length(CharSequence s, int from) {
+            long extra = 0;
+            for (int i = from; i < s.length(); i++) {
+                char c = s.charAt(i);
+                if (c >= 0x80) {
+                    extra += c < 0x800 || Character.isSurrogate(c) ? 1 : 2;
+                }
+            }
+            return s.length() - from + extra;
+        }
+
+        CharSequence text() {
+            return text;
+        }
+
+        int rows() {
+            return rows;
+        }
+
+        private void value(Object value) {
+            switch (value) {
+                case null -> text.append(element ? "NULL" : "\\N");
+                case String s -> string(s);
+                case Long n -> text.append(n.longValue());
+                case Integer n -> text.append(n.intValue());
+                case java.math.BigDecimal n -> text.append(n.toPlainString());
+                case java.time.OffsetDateTime t -> string(Times.format(t));
+                case Boolean b -> text.append(b ? 't' : 'f');
+                case Short n -> text.append(n.intValue());
+                case Byte n -> text.append(n.intValue());
+                case java.math.BigInteger n -> text.append(n);
+                case Double d -> text.append(d.doubleValue());
+                case Float f -> text.append(f.floatValue());
+                case JSONB j -> string(j.data());
+                case JSON j -> string(j.data());
+                case EnumType e -> string(e.getLiteral());
+                case byte[] bytes -> string("\\x" + HexFormat.of().formatHex(bytes));
+                case java.time.LocalDateTime t -> string(Times.format(t));
+                case java.time.LocalDate d -> string(Times.format(d));
+                case Object[] array -> {
+                    boolean outer = !element;
+                    element = true;
+                    text.append('{');
+                    for (int i = 0; i < array.length; i++) {
+                        if (i > 0) {
+                            text.append(',');
+                        }
+                        value(array[i]);
+                    }
+                    text.append('}');
+                    element = !outer;
+                }
+                default -> string(value.toString());
+            }
+        }
+
+        /**
+         * A text value, escaped for COPY (and, inside an array, quoted and escaped for the array literal first:
+         * {@code "} and {@code \} behind a backslash, which COPY then doubles).
+         */
+        private void string(String s) {
+            StringBuilder copy = text;
+            if (element) {
+                copy.append('"');
+            }
+            int plain = 0;
+            for (int i = 0; i < s.length(); i++) {
+                char c = s.charAt(i);
+                if (c > '\\' || c >= ' ' && c != '\\' && c != '"') {
+                    continue;
+                }
+                if (c == '"' && !element) {
+                    continue;
+                }
+                copy.append(s, plain, i);
+                plain = i + 1;
+                switch (c) {
+                    case '\\' -> copy.append(element ? "\\\\\\\\" : "\\\\");
+                    case '"' -> copy.append("\\\\\"");
+                    case '\n' -> copy.append("\\n");
+                    case '\r' -> copy.append("\\r");
+                    case '\t' -> copy.append("\\t");
+                    case 0 -> nul = true;
+                    default -> copy.append(c);
+                }
+            }
+            copy.append(s, plain, s.length());
+            if (element) {
+                copy.append('"');
+            }
+        }
     }
 
     /**
