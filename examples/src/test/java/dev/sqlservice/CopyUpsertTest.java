@@ -72,8 +72,8 @@ class CopyUpsertTest {
 
     /** Statements of the server's other sessions whose text contains {@code fragment}, now. */
     private static long running(DSLContext dsl, String fragment) {
-        return dsl.fetchValue("select count(*) from pg_stat_activity where state = 'active' and pid <> pg_backend_pid()"
-                + " and query like '%' || ? || '%'", Long.class, fragment);
+        return dsl.fetchValue(DSL.field("(select count(*) from pg_stat_activity where state = 'active'"
+                + " and pid <> pg_backend_pid() and query like '%' || {0} || '%')", Long.class, DSL.val(fragment)));
     }
 
     private static void awaitIdle(DSLContext dsl) throws InterruptedException {
