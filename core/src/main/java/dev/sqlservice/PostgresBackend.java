@@ -256,6 +256,9 @@ final class PostgresBackend extends Backend {
          */
         static int copyRows = Integer.getInteger("sqlservice.postgres.copyRows", 2_000);
 
+        /** At most this many rows a COPY statement (within {@link #JSON_BYTES_PER_STATEMENT}). Not final: measured. */
+        static int copyRowsPerStatement = ROWS_PER_STATEMENT;
+
         /** How many statements took their rows by COPY (in this JVM): for tests. */
         static final java.util.concurrent.atomic.LongAdder COPIES = new java.util.concurrent.atomic.LongAdder();
 
@@ -298,7 +301,7 @@ final class PostgresBackend extends Backend {
                 BitSet columns, BitSet borrowed) {
             Table<?> table = group.table();
             Field<?>[] fields = table.fields();
-            CopyText text = CopyText.of(rows, fields, columns, ROWS_PER_STATEMENT, JSON_BYTES_PER_STATEMENT);
+            CopyText text = CopyText.of(rows, fields, columns, copyRowsPerStatement, JSON_BYTES_PER_STATEMENT);
             if (text == null) {
                 return null;
             }
