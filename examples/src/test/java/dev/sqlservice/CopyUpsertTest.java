@@ -172,6 +172,42 @@ class CopyUpsertTest {
         assertThat(dsl.fetchCount(Slow.SLOW)).isZero();
     }
 
+    @Test
+    void copy_saveAll__on_a_data_source_whose_connections_do_not_unwrap_to_pgjdbc_takes_the_json_path(TestDatabase test,
+            DSLContext dsl) throws Exception {
+        dsl.execute("alter table " + Slow.NAME + " alter column note type text");
+        try (com.zaxxer.hikari.HikariDataSource pool = TestPools.pool(test, 2)) {
+            javax.sql.DataSource wrapping = (javax.sql.DataSource) java.lang.reflect.Proxy.newProxyInstance(
+                    getClass().getClassLoader(), new Class<?>[] {javax.sql.DataSource.class}, (proxy, method, args) -> {
+                        Object result = invoke(method, pool, args);
+                        if (!(result instanceof java.sql.Connection connection)) {
+                            return result;
+                        }
+                        // a connection that hides what it wraps
+                        return java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
+                                new Class<?>[] {java.sql.Connection.class}, (p, m, a) -> switch (m.getName()) {
+                                    case "isWrapperFor" -> false;
+                                    case "unwrap" -> throw new java.sql.SQLException("not a wrapper");
+                                    default -> invoke(m, connection, a);
+                                });
+                    });
+            long copies = PostgresBackend.Statements.COPIES.sum();
+            try (Database db = Database.builder().dataSource(wrapping).dialect(test.dialect()).poolSize(1).build()) {
+                db.blockingSession().saveAll(slowRows(5));
+            }
+            assertThat(PostgresBackend.Statements.COPIES.sum()).isEqualTo(copies);
+            assertThat(dsl.fetchCount(Slow.SLOW)).isEqualTo(5);
+        }
+    }
+
+    private static Object invoke(java.lang.reflect.Method method, Object target, Object[] args) throws Throwable {
+        try {
+            return method.invoke(target, args);
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause();
+        }
+    }
+
     private static Throwable causeOf(CompletionStage<?> stage) {
         try {
             stage.toCompletableFuture().get();
