@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import org.jooq.Converter;
 import org.jooq.DSLContext;
@@ -266,20 +267,27 @@ final class PostgresBackend extends Backend {
         /** How many statements took their rows by COPY (in this JVM): for tests. */
         static final java.util.concurrent.atomic.LongAdder COPIES = new java.util.concurrent.atomic.LongAdder();
 
-        /** The temporary table a COPY fills, in the session's own temporary schema, dropped after each statement. */
+        /** The temporary tables COPY fills are named this, then a number, in the session's own temporary schema. */
         private static final String COPY_TABLE = "pg_temp.sqlservice_upsert_rows";
+        /** The key of a {@link Run}'s state holding its COPY tables: their names by the SQL of their shape. */
+        private static final Object COPY_TABLES = new Object();
         /** The column of {@link #COPY_TABLE} holding each row's position in the statement. */
         private static final String COPY_ORDER = "sqlservice_upsert_ord";
 
         @Override
         <R extends UpdatableRecord<?>> Written upsert(DSLContext dsl, Upserts.Group<R> group, List<R> rows) {
+            return upsert(dsl, group, rows, new Run());
+        }
+
+        @Override
+        <R extends UpdatableRecord<?>> Written upsert(DSLContext dsl, Upserts.Group<R> group, List<R> rows, Run run) {
             Table<?> table = group.table();
             Field<?>[] fields = table.fields();
             BitSet columns = writable(dsl, group);
             BitSet borrowed = group.generatedKey() ? new BitSet()
                     : requiredButUnset(fields, columns, computedColumns(dsl, table));
             if (rows.size() >= copyRows && PostgresCopy.PRESENT && mayCreateTemporaryTables(dsl)) {
-                Written written = copyUpsert(dsl, group, rows, columns, borrowed);
+                Written written = copyUpsert(dsl, group, rows, columns, borrowed, run);
                 if (written != null) {
                     return written;
                 }
@@ -311,17 +319,18 @@ final class PostgresBackend extends Backend {
 
         /**
          * The upsert of the first rows (within the same bounds as a JSON statement) by {@code COPY}: a temporary
-         * table with the written columns' types ({@code create table … as select … with no data}: no constraint,
-         * default, identity or NOT NULL is copied, domains and collations are) and a position column, filled by
-         * {@code COPY … FROM STDIN} in text format, then the same {@code insert … select … order by position on
-         * conflict …} as the JSON path, then the table dropped. Every step runs under the call's statement timeout
-         * and cancel ({@link Calls#cancellable} for the COPY, whose cancel is pgjdbc's {@code cancelQuery()}).
+         * table with the written columns' types ({@link #copyTable}: no constraint, default, identity or NOT NULL
+         * is copied, domains and collations are) and a position column, filled by {@code COPY … FROM STDIN} in
+         * text format ({@link CopyText}), then the same {@code insert … select … order by position on conflict …}
+         * as the JSON path. Runs on the calling thread, inside the call's transaction; every step runs under the
+         * call's statement timeout and cancel ({@link Calls#cancellable} for the COPY, whose cancel is pgjdbc's
+         * {@code cancelQuery()}). Fails as a statement does: the server's error, its SQLState kept.
          *
          * @return null, having sent nothing, when the connection does not unwrap to pgjdbc's, or a value cannot be
          *     written in COPY's text (a NUL character: the JSON path then fails with PostgreSQL's own error)
          */
         private <R extends UpdatableRecord<?>> Written copyUpsert(DSLContext dsl, Upserts.Group<R> group, List<R> rows,
-                BitSet columns, BitSet borrowed) {
+                BitSet columns, BitSet borrowed, Run run) {
             Table<?> table = group.table();
             Field<?>[] fields = table.fields();
             CopyText text = CopyText.of(rows, fields, columns, copyRowsPerStatement, JSON_BYTES_PER_STATEMENT);
@@ -333,27 +342,56 @@ final class PostgresBackend extends Backend {
                 if (pg == null) {
                     return null;
                 }
-                Sql create = new Sql().sql("create temporary table " + COPY_TABLE.substring("pg_temp.".length())
-                        + " on commit drop as select ");
-                for (int i = columns.nextSetBit(0); i >= 0; i = columns.nextSetBit(i + 1)) {
-                    create.name(fields[i]).sql(", ");
-                }
-                create.sql("cast(null as bigint) as " + COPY_ORDER + " from ").part(table).sql(" with no data");
-                dsl.execute("{0}", create.build());
+                String copyTable = copyTable(dsl, run, table, fields, columns);
                 Calls.cancellable(() -> PostgresCopy.cancel(pg), () -> {
                     try {
-                        return PostgresCopy.copyIn(pg, "copy " + COPY_TABLE + " from stdin", text.text());
+                        return PostgresCopy.copyIn(pg, "copy " + copyTable + " from stdin", text.text());
                     } catch (java.sql.SQLException e) {
                         throw new DataAccessException("COPY of the rows of " + table.getName() + " failed: "
                                 + e.getMessage(), e);
                     }
                 });
-                Sql source = new Sql().sql(COPY_TABLE + " as v");
+                Sql source = new Sql().sql(copyTable + " as v");
                 List<? extends Record> stored = insert(dsl, group, columns, borrowed, source.build(), "v." + COPY_ORDER, false);
-                dsl.execute("drop table " + COPY_TABLE);
                 COPIES.increment();
                 return new Written(text.rows(), stored);
             });
+        }
+
+        /**
+         * An empty temporary table for the rows of {@code table}'s {@code columns}: created the first time the run
+         * needs one of this shape ({@code create temporary table … on commit drop as select … with no data}),
+         * emptied ({@code truncate}) when reused, dropped by {@link #finish}. One table per shape and run, not per
+         * statement: each table created holds locks until the transaction ends (max_locks_per_transaction).
+         */
+        @SuppressWarnings("unchecked")
+        private static String copyTable(DSLContext dsl, Run run, Table<?> table, Field<?>[] fields, BitSet columns) {
+            Map<String, String> tables = (Map<String, String>) run.state.computeIfAbsent(COPY_TABLES,
+                    k -> new java.util.LinkedHashMap<String, String>());
+            Sql select = new Sql().sql("select ");
+            for (int i = columns.nextSetBit(0); i >= 0; i = columns.nextSetBit(i + 1)) {
+                select.name(fields[i]).sql(", ");
+            }
+            select.sql("cast(null as bigint) as " + COPY_ORDER + " from ").part(table).sql(" with no data");
+            String shape = dsl.render(select.build());
+            String name = tables.get(shape);
+            if (name != null) {
+                dsl.execute("truncate table " + name);
+                return name;
+            }
+            name = COPY_TABLE + "_" + tables.size();
+            dsl.execute("{0}", new Sql().sql("create temporary table " + name.substring("pg_temp.".length())
+                    + " on commit drop as ").part(select.build()).build());
+            tables.put(shape, name);
+            return name;
+        }
+
+        /** Drops the temporary tables the run's COPY statements used (in one statement). */
+        @Override
+        void finish(DSLContext dsl, Run run) {
+            if (run.state.get(COPY_TABLES) instanceof Map<?, ?> tables && !tables.isEmpty()) {
+                dsl.execute("drop table " + String.join(", ", tables.values().stream().map(String::valueOf).toList()));
+            }
         }
 
         /**

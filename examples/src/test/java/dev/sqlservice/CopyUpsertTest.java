@@ -200,6 +200,32 @@ class CopyUpsertTest {
         }
     }
 
+    @Test
+    void copy_saveAll__twice_in_one_transaction_and_in_many_statements_reuses_its_temporary_tables(Database db,
+            DSLContext dsl) {
+        dsl.execute("alter table " + Slow.NAME + " alter column note type text");
+        List<SlowRecord> first = slowRows(300);
+        // every other record writes other columns: 300 one-row statements, two shapes of temporary table
+        for (int i = 0; i < first.size(); i += 2) {
+            first.get(i).set(Slow.SLOW.TAGS, new String[] {"t" + i});
+        }
+        List<SlowRecord> second = slowRows(300);
+        for (SlowRecord r : second) {
+            r.set(Slow.SLOW.NOTE, "again " + r.get(Slow.SLOW.ID));
+        }
+        long copies = PostgresBackend.Statements.COPIES.sum();
+        db.blockingSession().transaction(tx -> {
+            tx.saveAll(first);
+            tx.saveAll(second);
+            assertThat(tx.dsl().fetchValue(DSL.field("(select count(*) from pg_class where relpersistence = 't'"
+                    + " and relname like 'sqlservice_upsert_rows%')", Long.class))).as("temporary tables left").isZero();
+            return null;
+        });
+        assertThat(PostgresBackend.Statements.COPIES.sum() - copies).isEqualTo(301);
+        assertThat(dsl.fetchCount(Slow.SLOW, Slow.SLOW.NOTE.like("again %"))).isEqualTo(300);
+        assertThat(dsl.fetchCount(Slow.SLOW, Slow.SLOW.TAGS.isNotNull())).isEqualTo(150);
+    }
+
     private static Object invoke(java.lang.reflect.Method method, Object target, Object[] args) throws Throwable {
         try {
             return method.invoke(target, args);
