@@ -264,6 +264,21 @@ final class PostgresBackend extends Backend {
         /** At most this many rows a COPY statement (within {@link #JSON_BYTES_PER_STATEMENT}). Not final: measured. */
         static int copyRowsPerStatement = ROWS_PER_STATEMENT;
 
+        /**
+         * Whether pgjdbc is on the class path (an optional dependency of the core); {@link PostgresCopy}, which
+         * refers to it, is loaded only when it is.
+         */
+        private static final boolean PGJDBC = pgjdbcPresent();
+
+        private static boolean pgjdbcPresent() {
+            try {
+                Class.forName("org.postgresql.PGConnection", false, Statements.class.getClassLoader());
+                return true;
+            } catch (ClassNotFoundException | LinkageError e) {
+                return false;
+            }
+        }
+
         /** How many statements took their rows by COPY (in this JVM): for tests. */
         static final java.util.concurrent.atomic.LongAdder COPIES = new java.util.concurrent.atomic.LongAdder();
 
@@ -286,7 +301,7 @@ final class PostgresBackend extends Backend {
             BitSet columns = writable(dsl, group);
             BitSet borrowed = group.generatedKey() ? new BitSet()
                     : requiredButUnset(fields, columns, computedColumns(dsl, table));
-            if (rows.size() >= copyRows && PostgresCopy.PRESENT && mayCreateTemporaryTables(dsl)) {
+            if (rows.size() >= copyRows && PGJDBC && mayCreateTemporaryTables(dsl)) {
                 Written written = copyUpsert(dsl, group, rows, columns, borrowed, run);
                 if (written != null) {
                     return written;

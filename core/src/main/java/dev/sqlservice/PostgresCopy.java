@@ -8,28 +8,16 @@ import org.postgresql.copy.CopyIn;
 
 /**
  * The only class of the core that refers to pgjdbc (an optional dependency): {@code COPY … FROM STDIN} through its
- * {@code CopyManager}. Loaded only when {@link #PRESENT} says pgjdbc is on the class path, so that the core runs
- * without it; its methods take and return JDK types only.
+ * {@code CopyManager}. Used (so loaded) only when {@code PostgresBackend.Statements.PGJDBC} says pgjdbc is on the
+ * class path, so that the core runs without it; its methods take and return JDK types only.
  */
 final class PostgresCopy {
-    /** Whether pgjdbc is on the class path (checked without loading this class). */
-    static final boolean PRESENT = present();
-
     /** At most this many characters are encoded into one message to the server. */
     private static final int SLICE = 32 * 1024;
 
-    private static boolean present() {
-        try {
-            Class.forName("org.postgresql.PGConnection", false, PostgresBackend.class.getClassLoader());
-            return true;
-        } catch (ClassNotFoundException | LinkageError e) {
-            return false;
-        }
-    }
-
     /**
      * pgjdbc's connection behind {@code connection}, or null when it does not unwrap to one (a data source that
-     * wraps pgjdbc's connections without letting them be unwrapped). Call only when {@link #PRESENT}.
+     * wraps pgjdbc's connections without letting them be unwrapped). Call only when pgjdbc is present.
      */
     static Object unwrap(Connection connection) throws SQLException {
         return connection.isWrapperFor(PGConnection.class) ? connection.unwrap(PGConnection.class) : null;
