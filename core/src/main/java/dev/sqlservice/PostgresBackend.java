@@ -253,11 +253,13 @@ final class PostgresBackend extends Backend {
 
         /**
          * Statements of at least this many rows carry them by {@code COPY} into a temporary table rather than as
-         * JSON ({@link #copyUpsert}). Measured (ProfileMain upsertAB, embedded PostgreSQL 18, bench_items, wall
-         * time COPY/JSON, median of 28 interleaved rounds): 1,000 rows ×1.40, 3,000 ×1.23, 5,000 ×0.93, 7,000
-         * ×0.90, 10,000 ×0.87; the COPY path costs about 8 ms more a statement (the temporary table created and
-         * dropped, three more round trips) and saves per row. Not final: tests set it to 1 to send every
-         * statement's rows by COPY (also {@code -Dsqlservice.postgres.copyRows=1}).
+         * JSON ({@link #copyUpsert}). Measured (ProfileMain upsertAB, embedded PostgreSQL 18, bench_items, half
+         * the keys present, wall time of saveAll COPY/JSON, median of 28 interleaved rounds on 2 shared cores):
+         * 1,000 rows ×1.12 to ×1.40, 3,000 ×1.00 to ×1.23, 5,000 ×0.93 to ×0.97, 7,000 ×0.90, 10,000 ×0.87,
+         * 100,000 ×0.87. A COPY statement costs a few milliseconds more (two or three more round trips, the
+         * temporary table created once per call) and saves per row (COPY's text is cheaper for the server to
+         * parse than JSON). Not final: tests set it to 1 to send every statement's rows by COPY (also
+         * {@code -Dsqlservice.postgres.copyRows=1}).
          */
         static int copyRows = Integer.getInteger("sqlservice.postgres.copyRows", 5_000);
 
