@@ -66,7 +66,10 @@ final class Calls implements ExecuteListener {
         private boolean autoCommit = true;
         private Thread waitingForConnection;
         private Connections.Lease lease;
-        private Statement statement;
+        /** What runs now: a JDBC statement, or an operation started by {@link #cancellable} (its identity). */
+        private Object statement;
+        /** How to cancel the running operation on the server, when it is not a JDBC statement; else null. */
+        private ServerCancel serverCancel;
         /** The running statement is reading on from its open result, not executing ({@link #reading}). */
         private boolean reading;
         private ScheduledFuture<?> deadline;
@@ -160,14 +163,14 @@ final class Calls implements ExecuteListener {
             defersInterrupt = true;
         }
 
-        private synchronized void expire(Statement expected) {
+        private synchronized void expire(Object expected) {
             if (statement == expected && !timedOut && !aborted) {
                 timedOut = true;
                 calls.cancelOnServer(this, expected, "statement timed out after " + timeout.toMillis() + " ms");
             }
         }
 
-        private synchronized void abortIfStillRunning(Statement expected, String reason) {
+        private synchronized void abortIfStillRunning(Object expected, String reason) {
             if (statement == expected && !aborted) {
                 aborted = true;
                 abortReason = reason;
@@ -183,17 +186,20 @@ final class Calls implements ExecuteListener {
      * {@link Backend#CANCEL_GRACE} to end before its connection is aborted. A cancel the server does not confirm
      * may still reach it later and stop the session's next statement: such a connection is never reused.
      */
-    private void cancelOnServer(Call call, Statement statement, String why) {
+    private void cancelOnServer(Call call, Object statement, String why) {
         if (call.lease != null) {
             call.lease.cancelSent();
         }
         boolean reading = call.reading;
+        ServerCancel serverCancel = call.serverCancel;
         Thread.ofVirtual().name("sqlservice-cancel").start(() -> {
             try {
-                if (reading) {
-                    backend.cancelReading(statement);
+                if (serverCancel != null) {
+                    serverCancel.cancel();
+                } else if (reading) {
+                    backend.cancelReading((Statement) statement);
                 } else {
-                    statement.cancel();
+                    ((Statement) statement).cancel();
                 }
             } catch (SQLException | RuntimeException ignored) {
                 // The statement may have just ended, or the network is down: the grace deadline decides.
@@ -211,7 +217,7 @@ final class Calls implements ExecuteListener {
     private void watch() {
         long now = System.nanoTime();
         for (Call call : running) {
-            Statement statement;
+            Object statement;
             Connections.Lease lease;
             synchronized (call) {
                 if (call.statement == null || call.probing || call.aborted || call.lease == null
@@ -561,7 +567,7 @@ final class Calls implements ExecuteListener {
      * Marks {@code statement} as the call's running statement: refused when the call was cancelled or its
      * connection aborted; otherwise its deadline is armed and the liveness watch sees it. Holds the call's monitor.
      */
-    private void start(Call call, Statement statement) {
+    private void start(Call call, Object statement) {
         if (call.cancelled) {
             throw new CancellationException("the call was cancelled before its statement started");
         }
@@ -598,6 +604,52 @@ final class Calls implements ExecuteListener {
         }
         try {
             return read.get();
+        } finally {
+            finish();
+        }
+    }
+
+    /** Sends the cancel of an operation that is not a JDBC statement (pgjdbc's {@code cancelQuery()} for a COPY). */
+    @FunctionalInterface
+    interface ServerCancel {
+        void cancel() throws SQLException;
+    }
+
+    /**
+     * Runs {@code work}, an operation on the current call's connection that jOOQ does not execute (a COPY), as the
+     * call's running statement: the statement timeout counts from here, cancelling the call or its deadline sends
+     * {@code cancel} (on another thread) and aborts the connection if the operation has not ended
+     * {@link Backend#CANCEL_GRACE} later, and the liveness watch sees it. {@code work} reports database errors as
+     * {@link DataAccessException}s whose cause is the driver's {@link SQLException} (its SQLState kept), so that the
+     * enclosing {@link #run} explains them as it does a statement's. Without a current call that has executed a
+     * statement through jOOQ (no {@link Calls} listener to arm deadlines), {@code work} simply runs.
+     *
+     * @throws CancellationException when the call was cancelled before or while {@code work} ran
+     */
+    static <T> T cancellable(ServerCancel cancel, Supplier<T> work) {
+        Call call = CURRENT.get();
+        if (call == null) {
+            return work.get();
+        }
+        synchronized (call) {
+            if (call.calls == null) {
+                if (call.cancelled) {
+                    throw new CancellationException("the call was cancelled before its statement started");
+                }
+            } else {
+                call.calls.start(call, new Object());
+                call.serverCancel = cancel;
+                call.atomic = true;
+            }
+        }
+        try {
+            T result = work.get();
+            synchronized (call) {
+                if (call.cancelled) {
+                    throw new CancellationException("the call was cancelled");
+                }
+            }
+            return result;
         } finally {
             finish();
         }
@@ -645,6 +697,7 @@ final class Calls implements ExecuteListener {
         }
         synchronized (call) {
             call.statement = null;
+            call.serverCancel = null;
             call.reading = false;
             if (call.calls != null && call.calls.liveness != null) {
                 call.calls.running.remove(call);

@@ -53,6 +53,25 @@ abstract class UpsertStatements {
     abstract <R extends UpdatableRecord<?>> Written upsert(DSLContext dsl, Upserts.Group<R> group, List<R> rows);
 
     /**
+     * What the statements of one run of a plan share (they run in one transaction, on one thread): a backend's to
+     * keep, empty at first.
+     */
+    static final class Run {
+        final Map<Object, Object> state = new java.util.HashMap<>();
+    }
+
+    /** {@link #upsert(DSLContext, Upserts.Group, List)} as one of the statements of {@code run}. */
+    <R extends UpdatableRecord<?>> Written upsert(DSLContext dsl, Upserts.Group<R> group, List<R> rows, Run run) {
+        return upsert(dsl, group, rows);
+    }
+
+    /**
+     * Called after the last statement of {@code run} succeeded, in its transaction: releases what the statements
+     * kept (nothing by default). Not called when a statement failed (the transaction rolls back).
+     */
+    void finish(DSLContext dsl, Run run) {}
+
+    /**
      * The stored rows whose primary key the database finds equal to these records' keys (its own comparison:
      * collations, padding, types): the table's fields, then the 1-based position in {@code records} of the record
      * the row matched.

@@ -151,6 +151,9 @@ public final class BenchMain {
         List<String> jvmArgs = new ArrayList<>(List.of("-Dbench.url=" + url, "-Dbench.out=" + out,
                 "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-Dorg.jooq.no-logo=true", "-Dorg.jooq.no-tips=true"));
         jvmArgs.addAll(extraJvmArgs);
+        // the library's own switches (-Dsqlservice.postgres.copyRows=…) reach the fork
+        System.getProperties().stringPropertyNames().stream().filter(name -> name.startsWith("sqlservice."))
+                .sorted().forEach(name -> jvmArgs.add("-D" + name + "=" + System.getProperty(name)));
         if (jfr) {
             jvmArgs.add("-XX:StartFlightRecording=filename=" + out.resolve(benchmark + params.getOrDefault("n", "")
                     + ".jfr") + ",settings=profile");

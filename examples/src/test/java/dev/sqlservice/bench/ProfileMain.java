@@ -31,11 +31,18 @@ import org.jooq.impl.DSL;
  *
  * <pre>
  * java -XX:StartFlightRecording=filename=saveAll.jfr,settings=profile -cp … dev.sqlservice.bench.ProfileMain \
- *     --what=saveAll|all|jooqAll|allVsFetch|serverBound|first|async|asyncPlatform|jooqPool|intoArray --n=20000 --repeat=10 [--url=jdbc:postgresql://…]
+ *     --what=saveAll|upsertAB [--copyab]|all|jooqAll|allVsFetch|serverBound|first|async|asyncPlatform|jooqPool|intoArray --n=20000 --repeat=10 [--url=jdbc:postgresql://…]
  * jfr print --events jdk.ExecutionSample saveAll.jfr   # or: jfr view hot-methods saveAll.jfr
  * </pre>
  */
 public final class ProfileMain {
+
+    /** Sets the row count from which saveAll sends a statement's rows by COPY (package-private in the core). */
+    private static void copyRows(String name, int rows) throws ReflectiveOperationException {
+        java.lang.reflect.Field field = Class.forName("dev.sqlservice.PostgresBackend$Statements").getDeclaredField(name);
+        field.setAccessible(true);
+        field.setInt(null, rows);
+    }
 
     public static void main(String[] args) throws Exception {
         Map<String, String> options = new LinkedHashMap<>();
@@ -72,7 +79,12 @@ public final class ProfileMain {
                 }
                 if (what.equals("upsertAB")) {
                     // saveAll, the JDBC batch and the COPY (LOAD DATA) path in rotation: process CPU and time of each
-                    for (String variant : Bench.rotation(options.containsKey("sql")
+                    // --copyab: saveAll with every chunk sent as JSON (saveJson) or by COPY (saveCopy), A/B
+                    for (String variant : Bench.rotation(options.containsKey("variants")
+                            ? List.of(options.get("variants").split(","))
+                            : options.containsKey("copyab")
+                            ? List.of("saveJson", "saveCopy", "saveCopyBig", "jdbcBatch", "copy")
+                            : options.containsKey("sql")
                             ? List.of("saveAll", "jdbcBatch", "copy", "librarySql", "libNoReturn", "libDiffering")
                             : List.of("saveAll", "jdbcBatch", "copy"), i)) {
                         Bench.resetHalf(pool, n);
@@ -85,6 +97,12 @@ public final class ProfileMain {
                         long t0 = System.nanoTime();
                         switch (variant) {
                             case "saveAll" -> db.blockingSession().saveAll(batch);
+                            case "saveJson", "saveCopy", "saveCopyBig" -> {
+                                copyRows("copyRows", variant.equals("saveJson") ? Integer.MAX_VALUE : 1);
+                                copyRows("copyRowsPerStatement", variant.equals("saveCopyBig")
+                                        ? Integer.parseInt(options.getOrDefault("copychunk", "50000")) : 10_000);
+                                db.blockingSession().saveAll(batch);
+                            }
                             case "jdbcBatch" -> Bench.jdbcBatch(pool, batch);
                             case "librarySql" -> Bench.librarySql(pool, batch, true);
                             case "libNoReturn" -> Bench.librarySql(pool, batch, false);
