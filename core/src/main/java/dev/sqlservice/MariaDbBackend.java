@@ -58,8 +58,6 @@ import org.jooq.impl.SQLDataType;
 final class MariaDbBackend extends Backend {
     static final MariaDbBackend MARIADB = new MariaDbBackend(false);
     static final MariaDbBackend MYSQL = new MariaDbBackend(true);
-    private static final java.util.regex.Pattern QUERY_OR_WRITE =
-            java.util.regex.Pattern.compile("(?i)[\\s(]*(select|insert|update|delete|replace|with)\\b");
     private final boolean mysql;
 
     private MariaDbBackend(boolean mysql) {
@@ -100,6 +98,12 @@ final class MariaDbBackend extends Backend {
      */
     private static final String GROUP_CONCAT_LIMIT = ", group_concat_max_len = 1073741824";
 
+    /** What {@link #statementSql} puts before a query ({@code SELECT}, {@code WITH}); a row limit may follow. */
+    private static final String QUERY_PREFIX = "set statement time_zone = '+00:00'" + GROUP_CONCAT_LIMIT;
+
+    /** What {@link #statementSql} puts before a write ({@code INSERT}, {@code UPDATE}, {@code DELETE}, {@code REPLACE}). */
+    private static final String WRITE_PREFIX = "set statement time_zone = '+00:00' for ";
+
     /**
      * jOOQ renders {@code group_concat} on MySQL and MariaDB as three statements in one call ({@code set @t =
      * @@group_concat_max_len; set @@group_concat_max_len = 4294967295; select ...}), which a connection without
@@ -134,13 +138,24 @@ final class MariaDbBackend extends Backend {
      */
     @Override
     String statementSql(String sql, int maxRows) {
-        java.util.regex.Matcher m = QUERY_OR_WRITE.matcher(sql).region(keywordStart(sql), sql.length());
-        if (mysql || !m.lookingAt()) {
+        if (mysql) {
             return sql;
         }
-        boolean query = m.group(1).equalsIgnoreCase("select") || m.group(1).equalsIgnoreCase("with");
-        return "set statement time_zone = '+00:00'" + (query ? GROUP_CONCAT_LIMIT : "")
-                + (maxRows > 0 && query ? ", sql_select_limit = " + maxRows : "") + " for " + sql;
+        // Runs for every statement: keywords compared in place (a regex here was a percent of a point query).
+        int start = keywordStart(sql);
+        boolean query = startsWithKeyword(sql, start, "select") || startsWithKeyword(sql, start, "with");
+        if (!query && !startsWithKeyword(sql, start, "insert") && !startsWithKeyword(sql, start, "update")
+                && !startsWithKeyword(sql, start, "delete") && !startsWithKeyword(sql, start, "replace")) {
+            return sql;
+        }
+        if (!query) {
+            return WRITE_PREFIX.concat(sql);
+        }
+        StringBuilder sent = new StringBuilder(QUERY_PREFIX.length() + 40 + sql.length()).append(QUERY_PREFIX);
+        if (maxRows > 0) {
+            sent.append(", sql_select_limit = ").append(maxRows);
+        }
+        return sent.append(" for ").append(sql).toString();
     }
     private static final Set<String> UTC = Set.of("+00:00", "+0:00", "UTC", "Etc/UTC", "Z", "GMT", "Etc/GMT");
     private static final int QUERY_INTERRUPTED = 1317;
