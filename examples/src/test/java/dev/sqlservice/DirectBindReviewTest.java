@@ -224,7 +224,7 @@ class DirectBindReviewTest {
         }
     }
 
-    @org.junit.jupiter.api.Disabled("KNOWN, NOT FIXED (pre-existing, documented in README Backends): on MariaDB jOOQ reads TIMESTAMP/DATETIME through java.sql.Timestamp in the JVM default zone, so an instant whose UTC wall clock falls in that zone's spring-forward gap reads back an hour late; writes are right since the LocalDateTimeAsObject binding. Run the JVM in UTC (or a zone without DST) on MariaDB.")
+    /** Fixed with the read-back's own binding ({@code MariaDbBackend.OffsetDateTimeFromUtc}); queries still read as above. */
     @Test
     void saveAll_refreshes_a_record_in_the_jvm_zones_dst_gap_with_the_instant_it_stored(Database db, DSLContext dsl) {
         assumeMariaDb(db);
