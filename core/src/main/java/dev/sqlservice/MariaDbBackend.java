@@ -666,7 +666,8 @@ final class MariaDbBackend extends Backend {
      * {@code String.format}) for jOOQ to parse again: the costliest part of reading back the rows a
      * {@code saveAll} stored (an eighth of its client CPU at N = 100,000), and an hour late for a wall-clock time that does not
      * exist in the JVM's zone (the gap when daylight saving time starts). A column of another type (text holding
-     * an offset) is read as jOOQ reads it. Used by the upsert statements' read-back only; thread-safe.
+     * an offset), NULL and a zero date are read as jOOQ reads them. Used by the upsert statements' read-back only;
+     * thread-safe.
      */
     static final class OffsetDateTimeFromUtc implements Binding<OffsetDateTime, OffsetDateTime> {
         @SuppressWarnings("unchecked")
@@ -709,11 +710,13 @@ final class MariaDbBackend extends Backend {
                 return;
             }
             LocalDateTime value = results.getObject(ctx.index(), LocalDateTime.class);
-            if (value == null && !results.wasNull()) {
-                JOOQ.get(ctx); // a zero date ('0000-00-00'), which Connector/J reads as null: as jOOQ reads it
+            if (value == null) {
+                // NULL, or a zero date ('0000-00-00'), which Connector/J reads as null too: as jOOQ reads it (it
+                // fails on a zero date)
+                JOOQ.get(ctx);
                 return;
             }
-            ctx.value(value == null ? null : value.atOffset(ZoneOffset.UTC));
+            ctx.value(value.atOffset(ZoneOffset.UTC));
         }
 
         @Override
