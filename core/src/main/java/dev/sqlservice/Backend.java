@@ -256,7 +256,11 @@ abstract class Backend {
 
     /** Whether the statement starts with {@code keyword} (case-insensitive), comments aside. */
     static boolean startsWithKeyword(String sql, String keyword) {
-        int i = keywordStart(sql);
+        return startsWithKeyword(sql, keywordStart(sql), keyword);
+    }
+
+    /** Whether {@code keyword} (case-insensitive) stands at {@code i}, a {@link #keywordStart}, as a whole word. */
+    static boolean startsWithKeyword(String sql, int i, String keyword) {
         return sql.regionMatches(true, i, keyword, 0, keyword.length())
                 && (i + keyword.length() == sql.length() || !Character.isLetterOrDigit(sql.charAt(i + keyword.length()))
                         && sql.charAt(i + keyword.length()) != '_');

@@ -1,6 +1,7 @@
 package dev.sqlservice;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.math.BigDecimal;
 import java.math.RoundingMode;
@@ -224,7 +225,7 @@ class DirectBindReviewTest {
         }
     }
 
-    @org.junit.jupiter.api.Disabled("KNOWN, NOT FIXED (pre-existing, documented in README Backends): on MariaDB jOOQ reads TIMESTAMP/DATETIME through java.sql.Timestamp in the JVM default zone, so an instant whose UTC wall clock falls in that zone's spring-forward gap reads back an hour late; writes are right since the LocalDateTimeAsObject binding. Run the JVM in UTC (or a zone without DST) on MariaDB.")
+    /** Fixed with the read-back's own binding ({@code MariaDbBackend.OffsetDateTimeFromUtc}); queries still read as above. */
     @Test
     void saveAll_refreshes_a_record_in_the_jvm_zones_dst_gap_with_the_instant_it_stored(Database db, DSLContext dsl) {
         assumeMariaDb(db);
@@ -243,6 +244,44 @@ class DirectBindReviewTest {
                     .as("the record saveAll refreshed").isEqualTo("2026-03-29T02:30:00Z|2026-03-29T02:30:00Z");
         } finally {
             TimeZone.setDefault(previous);
+            dsl.execute("drop table " + Plain.NAME);
+        }
+    }
+
+    /**
+     * saveAll's read-back reads a TIMESTAMP/DATETIME column its own way; a column of another type behind an
+     * {@code OffsetDateTime} field (text) and a zero date are read as jOOQ reads them in a query (a zero date
+     * fails, and the call with it).
+     */
+    @Test
+    void saveAll_refreshes_text_and_zero_date_columns_as_a_query_reads_them(Database db, DSLContext dsl) {
+        assumeMariaDb(db);
+        dsl.execute("create table " + Plain.NAME + " (id bigint primary key, s smallint, i int, l bigint,"
+                + " d decimal(30,10), txt varchar(100) character set utf8mb4, ts varchar(40),"
+                + " dt datetime(6) null)");
+        try {
+            OffsetDateTime at = OffsetDateTime.of(2026, 3, 1, 12, 30, 15, 123_456_000, ZoneOffset.ofHours(2));
+            PlainRecord saved = new PlainRecord();
+            saved.set(Plain.T.ID, 1L);
+            saved.set(Plain.T.TS, at);
+            db.blockingSession().saveAll(List.of(saved));
+            PlainRecord read = dsl.select(Plain.T.TS).from(Plain.T).fetchOne().into(PlainRecord.class);
+            assertThat(saved.get(Plain.T.TS)).as("text").isEqualTo(read.get(Plain.T.TS));
+            assertThat(saved.get(Plain.T.TS).toInstant()).isEqualTo(at.toInstant());
+
+            // jOOQ fails to read a zero date (month 0); so does saveAll's read-back, and the call writes nothing
+            assertThat(saved.get(Plain.T.DT)).as("NULL").isNull();
+            dsl.execute("insert into " + Plain.NAME + " (id, dt) values (2, '0000-00-00 00:00:00')");
+            assertThatThrownBy(() -> dsl.selectFrom(Plain.T).where(Plain.T.ID.eq(2L)).fetchOne())
+                    .hasRootCauseInstanceOf(java.time.DateTimeException.class);
+            PlainRecord zero = new PlainRecord();
+            zero.set(Plain.T.ID, 2L);
+            zero.set(Plain.T.TXT, "changed");
+            assertThatThrownBy(() -> db.blockingSession().saveAll(List.of(zero)))
+                    .hasRootCauseInstanceOf(java.time.DateTimeException.class);
+            assertThat(dsl.resultQuery("select txt from " + Plain.NAME + " where id = 2").fetchOne(0, String.class))
+                    .as("nothing written").isNull();
+        } finally {
             dsl.execute("drop table " + Plain.NAME);
         }
     }

@@ -238,12 +238,14 @@ public final class ProfileMain {
                         String[] names = {"jdbcPool10", "blockingPool10", "asyncVirtual", "asyncPlatform10"};
                         StringBuilder line = new StringBuilder("  process CPU per query:");
                         double[] us = new double[4];
+                        double[] perSecond = new double[4];
                         for (int j = 0; j < 4; j++) {
                             int v = (j + i) % 4;
                             System.gc();
                             ExecutorService threads10 = Executors.newFixedThreadPool(10);
                             CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];
                             long c0 = Bench.cpuNanos();
+                            long t0 = System.nanoTime();
                             for (int k = 0; k < keys.length; k++) {
                                 long key = keys[k];
                                 all[k] = switch (v) {
@@ -261,10 +263,12 @@ public final class ProfileMain {
                             }
                             CompletableFuture.allOf(all).join();
                             us[v] = (Bench.cpuNanos() - c0) / 1e3 / keys.length;
+                            perSecond[v] = keys.length / ((System.nanoTime() - t0) / 1e9);
                             threads10.close();
                         }
                         for (int v = 0; v < 4; v++) {
-                            line.append(String.format(Locale.ROOT, " %s %.1f µs (×%.2f);", names[v], us[v], us[v] / us[0]));
+                            line.append(String.format(Locale.ROOT, " %s %.1f µs (×%.2f) %,.0f q/s (×%.2f);", names[v], us[v],
+                                    us[v] / us[0], perSecond[v], perSecond[v] / perSecond[0]));
                         }
                         System.out.println(line);
                     }
