@@ -235,6 +235,14 @@ abstract class Backend {
      * ({@code -- …}, {@code # …}, {@code /* … *}{@code /}).
      */
     static int keywordStart(String sql) {
+        return keywordStart(sql, false);
+    }
+
+    /**
+     * {@link #keywordStart(String)}; with {@code mariaDbComments}, a {@code /*M!} comment (MariaDB's executable
+     * comment, code on MariaDB) is not skipped either.
+     */
+    static int keywordStart(String sql, boolean mariaDbComments) {
         int i = 0;
         int n = sql.length();
         while (i < n) {
@@ -244,7 +252,8 @@ abstract class Backend {
             } else if (c == '-' && i + 1 < n && sql.charAt(i + 1) == '-' || c == '#') {
                 int end = sql.indexOf('\n', i);
                 i = end < 0 ? n : end + 1;
-            } else if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*' && !(i + 2 < n && sql.charAt(i + 2) == '!')) {
+            } else if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*' && !(i + 2 < n && sql.charAt(i + 2) == '!')
+                    && !(mariaDbComments && sql.startsWith("M!", i + 2))) {
                 int end = sql.indexOf("*/", i + 2);
                 i = end < 0 ? n : end + 2;
             } else {
@@ -259,11 +268,26 @@ abstract class Backend {
         return startsWithKeyword(sql, keywordStart(sql), keyword);
     }
 
-    /** Whether {@code keyword} (case-insensitive) stands at {@code i}, a {@link #keywordStart}, as a whole word. */
+    /**
+     * Whether {@code keyword} (lower-case ASCII; compared ASCII case-insensitively, as SQL keywords are) stands at
+     * {@code i}, a {@link #keywordStart}, as a whole word: not followed by an ASCII letter, digit or underscore.
+     */
     static boolean startsWithKeyword(String sql, int i, String keyword) {
-        return sql.regionMatches(true, i, keyword, 0, keyword.length())
-                && (i + keyword.length() == sql.length() || !Character.isLetterOrDigit(sql.charAt(i + keyword.length()))
-                        && sql.charAt(i + keyword.length()) != '_');
+        int n = keyword.length();
+        if (i + n > sql.length()) {
+            return false;
+        }
+        for (int k = 0; k < n; k++) {
+            char c = sql.charAt(i + k);
+            if ((c >= 'A' && c <= 'Z' ? (char) (c + 32) : c) != keyword.charAt(k)) {
+                return false;
+            }
+        }
+        if (i + n == sql.length()) {
+            return true;
+        }
+        char next = sql.charAt(i + n);
+        return !(next >= 'a' && next <= 'z' || next >= 'A' && next <= 'Z' || next >= '0' && next <= '9' || next == '_');
     }
 
     /**
