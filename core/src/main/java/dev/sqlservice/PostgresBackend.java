@@ -12,6 +12,7 @@ import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.HexFormat;
 import java.util.List;
@@ -259,7 +260,8 @@ final class PostgresBackend extends Backend {
          * 100,000 ×0.87. A COPY statement costs a few milliseconds more (two or three more round trips, the
          * temporary table created once per call) and saves per row (COPY's text is cheaper for the server to
          * parse than JSON). Not final: tests set it to 1 to send every statement's rows by COPY (also
-         * {@code -Dsqlservice.postgres.copyRows=1}).
+         * {@code -Dsqlservice.postgres.copyRows=1}), or to {@code Integer.MAX_VALUE} to never use COPY (then
+         * json[]/jsonb[] columns, which otherwise always go by COPY, take the JSON path too).
          */
         static int copyRows = Integer.getInteger("sqlservice.postgres.copyRows", 5_000);
 
@@ -284,16 +286,22 @@ final class PostgresBackend extends Backend {
         /** How many statements took their rows by COPY (in this JVM): for tests. */
         static final java.util.concurrent.atomic.LongAdder COPIES = new java.util.concurrent.atomic.LongAdder();
 
-        /** The temporary tables COPY fills are named this, then a number, in the session's own temporary schema. */
-        private static final String COPY_TABLE = "pg_temp.sqlservice_upsert_rows";
-        /** The key of a {@link Run}'s state holding its COPY tables: their names by the SQL of their shape. */
+        /**
+         * The temporary tables COPY fills are named this, then a hash of their shape (the target table and the
+         * columns), in the session's own temporary schema: no user table is named that, so none is hidden.
+         */
+        private static final String COPY_TABLE = "sqlservice_upsert_";
+        /** The key of a {@link Run}'s state holding its COPY tables: by the SQL of their shape. */
         private static final Object COPY_TABLES = new Object();
-        /** The column of {@link #COPY_TABLE} holding each row's position in the statement. */
+        /** The column of a COPY table holding each row's position (underscores added while a column has the name). */
         private static final String COPY_ORDER = "sqlservice_upsert_ord";
+
+        /** A temporary table COPY fills: its qualified name, and its position column. */
+        private record CopyTable(String name, String order) {}
 
         @Override
         <R extends UpdatableRecord<?>> Written upsert(DSLContext dsl, Upserts.Group<R> group, List<R> rows) {
-            return upsert(dsl, group, rows, new Run());
+            return upsert(dsl, group, rows, new Run(true));
         }
 
         @Override
@@ -303,16 +311,82 @@ final class PostgresBackend extends Backend {
             BitSet columns = writable(dsl, group);
             BitSet borrowed = group.generatedKey() ? new BitSet()
                     : requiredButUnset(fields, columns, computedColumns(dsl, table));
-            if (rows.size() >= copyRows && PGJDBC && mayCreateTemporaryTables(dsl)) {
+            String[] json = jsonColumns(dsl, table);
+            boolean jsonArrays = Arrays.stream(json).anyMatch(kind -> kind != null && kind.endsWith("[]"));
+            // json[] and jsonb[] columns go by COPY whatever the size: its text carries their elements as values
+            // Only in a transaction of the call's own: the COPY table is emptied by TRUNCATE, whose cost grows with
+            // every earlier one inside savepoints of the same transaction (quadratic in a caller's import loop),
+            // and by the commit that ends the call.
+            if ((rows.size() >= copyRows || jsonArrays && copyRows < Integer.MAX_VALUE) && !run.nested && PGJDBC
+                    && mayCreateTemporaryTables(dsl)) {
                 Written written = copyUpsert(dsl, group, rows, columns, borrowed, run);
                 if (written != null) {
                     return written;
                 }
             }
-            Json json = Json.of(rows, fields, columns, ROWS_PER_STATEMENT, JSON_BYTES_PER_STATEMENT);
+            if (jsonArrays) {
+                refuseNestedJsonArrays(rows, fields, columns, json);
+            }
+            Json rowsJson = Json.of(rows, fields, columns, ROWS_PER_STATEMENT, JSON_BYTES_PER_STATEMENT);
             Sql source = new Sql().sql("json_populate_recordset(cast(null as ").part(table).sql("), cast(")
-                    .part(DSL.val(json.text())).sql(" as json)) with ordinality as v");
-            return new Written(json.rows(), insert(dsl, group, columns, borrowed, source.build(), "v.ordinality", true));
+                    .part(DSL.val(rowsJson.text())).sql(" as json)) with ordinality as v");
+            return new Written(rowsJson.rows(), insert(dsl, group, columns, borrowed, source.build(), "v.ordinality", json));
+        }
+
+        /**
+         * The JSON path carries a json[]/jsonb[] column's elements as JSON strings and parses them one by one
+         * ({@link #selectExpression}), which flattens a multi-dimensional array: refused, before any SQL, when COPY
+         * (which writes them as they are) cannot be used.
+         */
+        private static void refuseNestedJsonArrays(List<? extends Record> rows, Field<?>[] fields, BitSet columns,
+                String[] json) {
+            for (int i = columns.nextSetBit(0); i >= 0; i = columns.nextSetBit(i + 1)) {
+                if (json[i] == null || !json[i].endsWith("[]")) {
+                    continue;
+                }
+                for (Record row : rows) {
+                    if (row.get(i) instanceof Object[] array && Arrays.stream(array).anyMatch(e -> e instanceof Object[])) {
+                        throw new IllegalArgumentException("column " + fields[i].getName() + " holds a multi-dimensional "
+                                + json[i] + " array, which saveAll writes only by COPY: the connection does not unwrap to"
+                                + " pgjdbc's, or the user may not create temporary tables");
+                    }
+                }
+            }
+        }
+
+        /** Per {@link Database} (its connection provider) and table: the json kinds of its columns (see below). */
+        private static final Map<org.jooq.ConnectionProvider, Map<Table<?>, String[]>> JSON_COLUMNS =
+                java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
+        /**
+         * Per field of {@code table}: {@code json}, {@code jsonb}, {@code json[]} or {@code jsonb[]} when its column
+         * is of that type in the database (domains followed to their base type), else null; read from the
+         * catalog once per {@link Database} and table. The JSON path decides how a value is parsed by the
+         * column's type, not the field's Java type: a jsonb column behind a {@code String} field is parsed as
+         * JSON, as COPY does.
+         */
+        private static String[] jsonColumns(DSLContext dsl, Table<?> table) {
+            Map<Table<?>, String[]> known = JSON_COLUMNS.computeIfAbsent(dsl.configuration().connectionProvider(),
+                    p -> new java.util.concurrent.ConcurrentHashMap<>());
+            String[] kinds = known.get(table);
+            if (kinds == null) {
+                Map<String, String> byName = new java.util.HashMap<>();
+                for (Record r : dsl.resultQuery("select a.attname, format_type(coalesce(nullif(t.typbasetype, 0), a.atttypid), null)"
+                        + " from pg_catalog.pg_attribute a join pg_catalog.pg_type t on t.oid = a.atttypid"
+                        + " where a.attrelid = cast({0} as regclass) and a.attnum > 0 and not a.attisdropped"
+                        + " and coalesce(nullif(t.typbasetype, 0), a.atttypid) in (cast('json' as regtype),"
+                        + " cast('jsonb' as regtype), cast('json[]' as regtype), cast('jsonb[]' as regtype))",
+                        DSL.val(dsl.render(table))).fetch()) {
+                    byName.put(r.get(0, String.class), r.get(1, String.class));
+                }
+                Field<?>[] fields = table.fields();
+                kinds = new String[fields.length];
+                for (int i = 0; i < fields.length; i++) {
+                    kinds[i] = byName.get(fields[i].getName());
+                }
+                known.put(table, kinds);
+            }
+            return kinds;
         }
 
         /** Per {@link Database} (its connection provider): whether its user may create temporary tables. */
@@ -359,55 +433,70 @@ final class PostgresBackend extends Backend {
                 if (pg == null) {
                     return null;
                 }
-                String copyTable = copyTable(dsl, run, table, fields, columns);
+                CopyTable copyTable = copyTable(dsl, run, table, fields, columns);
                 Calls.cancellable(() -> PostgresCopy.cancel(pg), () -> {
                     try {
-                        return PostgresCopy.copyIn(pg, "copy " + copyTable + " from stdin", text.text());
+                        return PostgresCopy.copyIn(pg, "copy " + copyTable.name() + " from stdin", text.text());
                     } catch (java.sql.SQLException e) {
                         throw new DataAccessException("COPY of the rows of " + table.getName() + " failed: "
                                 + e.getMessage(), e);
                     }
                 });
-                Sql source = new Sql().sql(copyTable + " as v");
-                List<? extends Record> stored = insert(dsl, group, columns, borrowed, source.build(), "v." + COPY_ORDER, false);
+                Sql source = new Sql().sql(copyTable.name() + " as v");
+                List<? extends Record> stored = insert(dsl, group, columns, borrowed, source.build(),
+                        "v." + copyTable.order(), null);
                 COPIES.increment();
                 return new Written(text.rows(), stored);
             });
         }
 
         /**
-         * An empty temporary table for the rows of {@code table}'s {@code columns}: created the first time the run
-         * needs one of this shape ({@code create temporary table … on commit drop as select … with no data}),
-         * emptied ({@code truncate}) when reused, dropped by {@link #finish}. One table per shape and run, not per
-         * statement: each table created holds locks until the transaction ends (max_locks_per_transaction).
+         * An empty temporary table for the rows of {@code table}'s {@code columns}, kept by the session and reused
+         * by every later call of the same shape: {@code create temporary table if not exists … on commit delete
+         * rows as select … with no data} the first time a run needs it (COPY runs only in a transaction of the
+         * call's own, and an earlier transaction's rows are gone at its commit or rollback), {@code truncate} when
+         * the run reuses it. Never one table per call or statement: every table created or dropped holds a lock
+         * until the transaction ends, and a transaction of many calls ran out of max_locks_per_transaction
+         * (SQLState 53200).
          */
         @SuppressWarnings("unchecked")
-        private static String copyTable(DSLContext dsl, Run run, Table<?> table, Field<?>[] fields, BitSet columns) {
-            Map<String, String> tables = (Map<String, String>) run.state.computeIfAbsent(COPY_TABLES,
-                    k -> new java.util.LinkedHashMap<String, String>());
+        private static CopyTable copyTable(DSLContext dsl, Run run, Table<?> table, Field<?>[] fields, BitSet columns) {
+            Map<String, CopyTable> tables = (Map<String, CopyTable>) run.state.computeIfAbsent(COPY_TABLES,
+                    k -> new java.util.LinkedHashMap<String, CopyTable>());
+            String order = COPY_ORDER;
+            for (int i = columns.nextSetBit(0); i >= 0; i = columns.nextSetBit(i + 1)) {
+                if (fields[i].getName().equals(order)) {
+                    order += "_";
+                    i = -1; // look again: the new name may be taken too
+                }
+            }
             Sql select = new Sql().sql("select ");
             for (int i = columns.nextSetBit(0); i >= 0; i = columns.nextSetBit(i + 1)) {
                 select.name(fields[i]).sql(", ");
             }
-            select.sql("cast(null as bigint) as " + COPY_ORDER + " from ").part(table).sql(" with no data");
+            select.sql("cast(null as bigint) as ").part(DSL.name(order)).sql(" from ").part(table).sql(" with no data");
             String shape = dsl.render(select.build());
-            String name = tables.get(shape);
-            if (name != null) {
-                dsl.execute("truncate table " + name);
-                return name;
+            CopyTable known = tables.get(shape);
+            if (known != null) {
+                dsl.execute("truncate table " + known.name());
+                return known;
             }
-            name = COPY_TABLE + "_" + tables.size();
-            dsl.execute("{0}", new Sql().sql("create temporary table " + name.substring("pg_temp.".length())
-                    + " on commit drop as ").part(select.build()).build());
-            tables.put(shape, name);
-            return name;
+            String name = COPY_TABLE + shapeHash(shape);
+            dsl.execute("{0}", new Sql().sql("create temporary table if not exists " + name
+                    + " on commit delete rows as ").part(select.build()).build());
+            CopyTable created = new CopyTable("pg_temp." + name, dsl.render(DSL.name(order)));
+            tables.put(shape, created);
+            return created;
         }
 
-        /** Drops the temporary tables the run's COPY statements used (in one statement). */
-        @Override
-        void finish(DSLContext dsl, Run run) {
-            if (run.state.get(COPY_TABLES) instanceof Map<?, ?> tables && !tables.isEmpty()) {
-                dsl.execute("drop table " + String.join(", ", tables.values().stream().map(String::valueOf).toList()));
+        /** 20 hex digits of the SHA-256 of a shape's SQL: a table name part no two shapes share in practice. */
+        private static String shapeHash(String shape) {
+            try {
+                byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+                        .digest(shape.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                return HexFormat.of().formatHex(digest, 0, 10);
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
             }
         }
 
@@ -415,10 +504,11 @@ final class PostgresBackend extends Backend {
          * {@code insert into table … select … from source order by position on conflict … returning …}: the rows
          * of {@code source} (aliased {@code v}), executed through jOOQ.
          *
-         * @param json whether {@code source}'s JSON columns hold JSON strings to parse ({@link #selectExpression})
+         * @param json for the JSON path, the json kinds of the columns ({@link #jsonColumns}), whose values are
+         *     JSON strings to parse ({@link #selectExpression}); null for the COPY path
          */
         private static List<? extends Record> insert(DSLContext dsl, Upserts.Group<?> group, BitSet columns,
-                BitSet borrowed, org.jooq.QueryPart source, String position, boolean json) {
+                BitSet borrowed, org.jooq.QueryPart source, String position, String[] json) {
             Table<?> table = group.table();
             Field<?>[] fields = table.fields();
             List<TableField<?, ?>> key = group.keys().fields();
@@ -434,7 +524,11 @@ final class PostgresBackend extends Backend {
                 }
                 sql.sql(first ? "" : ", ").name(fields[i]);
                 identity |= fields[i].getDataType().identity();
-                selectExpression(select.sql(first ? "" : ", "), fields[i], borrowed.get(i) ? "e" : json ? "v" : "copy");
+                if (borrowed.get(i) || json == null) {
+                    select.sql(first ? "" : ", ").name(borrowed.get(i) ? "e" : "v", fields[i]);
+                } else {
+                    selectExpression(select.sql(first ? "" : ", "), fields[i], "v", json[i]);
+                }
                 if (columns.get(i) && !key.contains(fields[i])) {
                     update.sql(updates ? ", " : "").name(fields[i]).sql(" = ").name("excluded", fields[i]);
                     updates = true;
@@ -502,13 +596,25 @@ final class PostgresBackend extends Backend {
         /** A column of the row source {@code alias}; JSON values travel as JSON strings and are parsed here. */
         private static void selectExpression(Sql sql, Field<?> field, String alias) {
             Class<?> type = field.getDataType().getType();
-            // parsed from a string, so that a malformed value fails instead of smuggling keys into the row object
-            if (alias.equals("v") && (type == JSONB.class || type == JSON.class)) {
-                sql.sql("cast(").name(alias, field).sql(type == JSONB.class ? " #>> '{}' as jsonb)" : " #>> '{}' as json)");
-            } else if (alias.equals("copy")) {
-                sql.name("v", field);
-            } else {
+            selectExpression(sql, field, alias, type == JSONB.class ? "jsonb" : type == JSON.class ? "json" : null);
+        }
+
+        /**
+         * A column of the JSON row source {@code alias}, parsed by the type of its column ({@code kind}, see
+         * {@link #jsonColumns}): a json or jsonb value travels as a JSON string and is parsed here, so that a
+         * malformed value fails instead of smuggling keys into the row object; a json[] or jsonb[] array's elements
+         * likewise, one by one, in order (NULL and NULL elements kept).
+         */
+        private static void selectExpression(Sql sql, Field<?> field, String alias, String kind) {
+            if (kind == null) {
                 sql.name(alias, field);
+            } else if (!kind.endsWith("[]")) {
+                sql.sql("cast(").name(alias, field).sql(" #>> '{}' as " + kind + ")");
+            } else {
+                String element = kind.substring(0, kind.length() - 2);
+                sql.sql("case when ").name(alias, field).sql(" is null then null else cast(array(select cast(e #>> '{}' as "
+                        + element + ") from unnest(").name(alias, field).sql(") with ordinality as u(e, o) order by o) as "
+                        + kind + ") end");
             }
         }
     }

@@ -500,7 +500,8 @@ public final class Session {
         if (plan.isEmpty()) {
             return plan.records();
         }
-        Upserts.Attempt<R> attempt = plan.attempt();
+        Upserts.Attempt<R> attempt = plan.attempt()
+                .nested(connection != null || database.connections().transactionOnThisThread() != null);
         transaction(tx -> tx.run(ALL_ROWS, attempt::execute));
         attempt.apply(database.dsl().configuration());
         return plan.records();

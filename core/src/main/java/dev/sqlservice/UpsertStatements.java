@@ -58,6 +58,15 @@ abstract class UpsertStatements {
      */
     static final class Run {
         final Map<Object, Object> state = new java.util.HashMap<>();
+        /**
+         * The call runs nested in a caller's transaction (a savepoint), not in a transaction of its own: the
+         * statements must not rely on the transaction ending with the call.
+         */
+        final boolean nested;
+
+        Run(boolean nested) {
+            this.nested = nested;
+        }
     }
 
     /** {@link #upsert(DSLContext, Upserts.Group, List)} as one of the statements of {@code run}. */
@@ -65,11 +74,6 @@ abstract class UpsertStatements {
         return upsert(dsl, group, rows);
     }
 
-    /**
-     * Called after the last statement of {@code run} succeeded, in its transaction: releases what the statements
-     * kept (nothing by default). Not called when a statement failed (the transaction rolls back).
-     */
-    void finish(DSLContext dsl, Run run) {}
 
     /**
      * The stored rows whose primary key the database finds equal to these records' keys (its own comparison:

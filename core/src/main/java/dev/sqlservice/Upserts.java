@@ -259,8 +259,16 @@ final class Upserts {
             this.plan = plan;
         }
 
+        /** Whether the call runs nested in a caller's transaction ({@link UpsertStatements.Run#nested}). */
+        private boolean nested;
+
+        Attempt<R> nested(boolean nested) {
+            this.nested = nested;
+            return this;
+        }
+
         List<R> execute(DSLContext dsl) {
-            UpsertStatements.Run run = new UpsertStatements.Run();
+            UpsertStatements.Run run = new UpsertStatements.Run(nested);
             for (Group<R> group : plan.groups) {
                 List<R> records = group.records();
                 // Statements bounded by rows and bytes, each taking the next rows in key order.
@@ -271,7 +279,6 @@ final class Upserts {
                     from += written.rows();
                 }
             }
-            plan.statements.finish(dsl, run);
             return plan.records;
         }
 
