@@ -104,7 +104,9 @@ final class MariaDbBackend extends Backend {
     /**
      * What {@link #statementSql} puts before a write ({@code INSERT}, {@code UPDATE}, {@code DELETE},
      * {@code REPLACE}), a {@code CALL} or DDL ({@code CREATE}): an {@code INSERT … SELECT group_concat(…)} needs the
-     * limit as much as a query (a data source handed in keeps the server's 1 MiB default).
+     * limit as much as a query (a data source handed in keeps the server's 1 MiB default). A {@code CREATE EVENT}
+     * run through the library is therefore stored with time zone {@code +00:00} (its {@code STARTS} read as UTC),
+     * like every other time the library handles.
      */
     private static final String WRITE_PREFIX = "set statement time_zone = '+00:00'" + GROUP_CONCAT_LIMIT + " for ";
 

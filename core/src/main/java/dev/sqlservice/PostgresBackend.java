@@ -312,7 +312,7 @@ final class PostgresBackend extends Backend {
             BitSet borrowed = group.generatedKey() ? new BitSet()
                     : requiredButUnset(fields, columns, computedColumns(dsl, table));
             String[] json = jsonColumns(dsl, table);
-            boolean jsonArrays = Arrays.stream(json).anyMatch(kind -> kind != null && kind.endsWith("[]"));
+            boolean jsonArrays = columns.stream().anyMatch(i -> json[i] != null && json[i].endsWith("[]"));
             // json[] and jsonb[] columns go by COPY whatever the size: its text carries their elements as values
             // Only in a transaction of the call's own: the COPY table is emptied by TRUNCATE, whose cost grows with
             // every earlier one inside savepoints of the same transaction (quadratic in a caller's import loop),
@@ -347,7 +347,8 @@ final class PostgresBackend extends Backend {
                 for (Record row : rows) {
                     if (row.get(i) instanceof Object[] array && Arrays.stream(array).anyMatch(e -> e instanceof Object[])) {
                         throw new IllegalArgumentException("column " + fields[i].getName() + " holds a multi-dimensional "
-                                + json[i] + " array, which saveAll writes only by COPY: the connection does not unwrap to"
+                                + json[i] + " array, which saveAll writes only by COPY, and COPY cannot be used here:"
+                                + " saveAll runs inside transaction work (nested), the connection does not unwrap to"
                                 + " pgjdbc's, or the user may not create temporary tables");
                     }
                 }
@@ -361,7 +362,9 @@ final class PostgresBackend extends Backend {
         /**
          * Per field of {@code table}: {@code json}, {@code jsonb}, {@code json[]} or {@code jsonb[]} when its column
          * is of that type in the database (domains followed to their base type), else null; read from the
-         * catalog once per {@link Database} and table. The JSON path decides how a value is parsed by the
+         * catalog once per {@link Database} and table, like the generated columns
+         * ({@link UpsertStatements#computedColumns}): a column changed to or from json while the application runs
+         * is seen by a new {@code Database} (README, saveAll). The JSON path decides how a value is parsed by the
          * column's type, not the field's Java type: a jsonb column behind a {@code String} field is parsed as
          * JSON, as COPY does.
          */
@@ -451,13 +454,12 @@ final class PostgresBackend extends Backend {
         }
 
         /**
-         * An empty temporary table for the rows of {@code table}'s {@code columns}, kept by the session and reused
-         * by every later call of the same shape: {@code create temporary table if not exists … on commit delete
-         * rows as select … with no data} the first time a run needs it (COPY runs only in a transaction of the
-         * call's own, and an earlier transaction's rows are gone at its commit or rollback), {@code truncate} when
-         * the run reuses it. Never one table per call or statement: every table created or dropped holds a lock
-         * until the transaction ends, and a transaction of many calls ran out of max_locks_per_transaction
-         * (SQLState 53200).
+         * An empty temporary table for the rows of {@code table}'s {@code columns}, for the call's own transaction
+         * (COPY runs only in one): {@code create temporary table … on commit drop as select … with no data} the
+         * first time the call needs one of this shape, {@code truncate} when it reuses it. Created afresh by every
+         * call, so its columns have the target's types of the moment (a table a session kept had stale types
+         * after an {@code ALTER}, and held on to the domains it used); one per shape and call, never per
+         * statement (every table created holds a lock until the transaction ends).
          */
         @SuppressWarnings("unchecked")
         private static CopyTable copyTable(DSLContext dsl, Run run, Table<?> table, Field<?>[] fields, BitSet columns) {
@@ -482,8 +484,8 @@ final class PostgresBackend extends Backend {
                 return known;
             }
             String name = COPY_TABLE + shapeHash(shape);
-            dsl.execute("{0}", new Sql().sql("create temporary table if not exists " + name
-                    + " on commit delete rows as ").part(select.build()).build());
+            dsl.execute("{0}", new Sql().sql("create temporary table " + name
+                    + " on commit drop as ").part(select.build()).build());
             CopyTable created = new CopyTable("pg_temp." + name, dsl.render(DSL.name(order)));
             tables.put(shape, created);
             return created;
