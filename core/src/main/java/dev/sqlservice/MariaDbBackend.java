@@ -181,6 +181,15 @@ final class MariaDbBackend extends Backend {
         return i;
     }
 
+    /**
+     * A {@code CALL} is not atomic ({@link Backend#isAtomic}), also once {@link #statementSql} has put the
+     * {@code SET STATEMENT … FOR} prefix before it: the check runs on the SQL as sent.
+     */
+    @Override
+    boolean isAtomic(String sql) {
+        return super.isAtomic(sql.startsWith(WRITE_PREFIX) ? sql.substring(WRITE_PREFIX.length()) : sql);
+    }
+
     private static final Set<String> UTC = Set.of("+00:00", "+0:00", "UTC", "Etc/UTC", "Z", "GMT", "Etc/GMT");
     private static final int QUERY_INTERRUPTED = 1317;
     private static final int SERVER_SHUTDOWN = 1927;
