@@ -152,7 +152,8 @@ public final class AsyncSession {
      *     database
      */
     public <R extends Record> CompletionStage<Result<R>> all(PreparedQuery<R> query) {
-        return all(pooled.prepared(query));
+        PreparedQuery.Run<R> run = pooled.prepared(query);
+        return submit(session -> session.all(run));
     }
 
     /**
@@ -164,7 +165,8 @@ public final class AsyncSession {
      * @throws IllegalArgumentException as {@link #all(PreparedQuery)}
      */
     public <R extends Record> CompletionStage<Optional<R>> first(PreparedQuery<R> query) {
-        return first(pooled.prepared(query));
+        PreparedQuery.Run<R> run = pooled.prepared(query);
+        return submit(session -> session.first(run));
     }
 
     /**
@@ -177,7 +179,8 @@ public final class AsyncSession {
      * @throws IllegalArgumentException as {@link #all(PreparedQuery)}
      */
     public <R extends Record> CompletionStage<R> one(PreparedQuery<R> query) {
-        return one(pooled.prepared(query));
+        PreparedQuery.Run<R> run = pooled.prepared(query);
+        return submit(session -> session.one(run));
     }
 
     /**
@@ -190,7 +193,8 @@ public final class AsyncSession {
      * @throws IllegalArgumentException as {@link #all(PreparedQuery)}
      */
     public <R extends Record> CompletionStage<Optional<R>> oneOrNone(PreparedQuery<R> query) {
-        return oneOrNone(pooled.prepared(query));
+        PreparedQuery.Run<R> run = pooled.prepared(query);
+        return submit(session -> session.oneOrNone(run));
     }
 
     /**

@@ -544,7 +544,23 @@ final class Calls implements ExecuteListener {
                 throw new DataAccessException("Cannot bind the values of a statement: " + e.getMessage(), e);
             }
         }
-        if (call == null || statement == null) {
+        if (statement != null) {
+            executing(statement, ctx.sql());
+        }
+    }
+
+    /**
+     * The statement the current call is about to execute, as its running statement: jOOQ's ({@link #executeStart})
+     * or one the library executes itself (a prepared query's direct run). Sets the call's row limit and fetch
+     * size on it, arms its deadline and shows it to the liveness watch. Without a current call, does nothing.
+     *
+     * @param sql the SQL as sent, or null when unknown (then taken as atomic)
+     * @throws CancellationException when the call was cancelled before the statement started
+     * @throws DataAccessException when the call's connection was aborted, or the statement refused its limits
+     */
+    void executing(Statement statement, String sql) {
+        Call call = CURRENT.get();
+        if (call == null) {
             return;
         }
         synchronized (call) {
@@ -558,7 +574,7 @@ final class Calls implements ExecuteListener {
             } catch (SQLException e) {
                 throw new DataAccessException("Cannot limit the rows of a statement: " + e.getMessage(), e);
             }
-            call.atomic = ctx.sql() == null || backend.isAtomic(ctx.sql());
+            call.atomic = sql == null || backend.isAtomic(sql);
             start(call, statement);
         }
     }
@@ -662,6 +678,18 @@ final class Calls implements ExecuteListener {
 
     @Override
     public void executeEnd(ExecuteContext ctx) {
+        executed(ctx.resultSet() != null);
+    }
+
+    /**
+     * The current call's running statement has returned ({@link #executeEnd}, or a direct run): disarms its
+     * deadline, then reports a cancel or deadline that hit it although it returned normally.
+     *
+     * @param resultSet whether it returned a result set
+     * @throws CancellationException when the call was cancelled meanwhile
+     * @throws CallFailure when MariaDB interrupted the query and returned a meaningless result
+     */
+    void executed(boolean resultSet) {
         Call call = finish();
         if (call == null) {
             return;
@@ -671,11 +699,11 @@ final class Calls implements ExecuteListener {
                 throw new CancellationException("the call was cancelled");
             }
             if (call.cancelRequested && !call.timedOut && !call.aborted && backend.endsInterruptedQueriesNormally()
-                    && ctx.resultSet() != null) {
+                    && resultSet) {
                 throw new CancellationException("the call was cancelled: the server interrupted its query (KILL QUERY),"
                         + " whose result is discarded");
             }
-            if (call.timedOut && !call.aborted && backend.endsInterruptedQueriesNormally() && ctx.resultSet() != null) {
+            if (call.timedOut && !call.aborted && backend.endsInterruptedQueriesNormally() && resultSet) {
                 // MariaDB ends some interrupted queries (BENCHMARK) with a normal, meaningless result; a write it
                 // interrupts fails with 1317, so a write that ended normally did take effect and is reported so.
                 String message = "statement timed out after " + call.timeout.toMillis() + " ms and was interrupted on"
@@ -687,6 +715,11 @@ final class Calls implements ExecuteListener {
 
     @Override
     public void exception(ExecuteContext ctx) {
+        finish();
+    }
+
+    /** The current call's running statement failed, or never started: disarms its deadline ({@link #exception}). */
+    static void failed() {
         finish();
     }
 

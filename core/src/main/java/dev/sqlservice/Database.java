@@ -54,6 +54,13 @@ public final class Database implements AutoCloseable {
     private final Session blockingSession;
     /** jOOQ over {@link #connections}: statements run on the connection bound to the thread, or borrow one. */
     private final DSLContext dsl;
+    /** The listener of every statement a call runs (deadlines, cancel, liveness), also used by direct runs. */
+    private final Calls calls;
+    /**
+     * Whether prepared typed queries may run directly on JDBC ({@link PreparedQuery.Run}): only under settings
+     * whose effect on execution the direct run reproduces (see {@link #runsPreparedDirectly(Settings)}).
+     */
+    private final boolean preparedDirect;
     private volatile boolean closed;
     private final java.util.concurrent.atomic.AtomicLong abandonedStreams = new java.util.concurrent.atomic.AtomicLong();
 
@@ -81,7 +88,9 @@ public final class Database implements AutoCloseable {
         this.connections = new Connections(dataSource, ownedPool, backend, liveness == null ? null : b.deadConnectionTimeout,
                 b.poolSize, b.acquisitionTimeout, description);
         DefaultConfiguration base = new DefaultConfiguration();
-        base.set(dialect).set(settings).set(new Calls(timer, backend, liveness)).set(connections.provider);
+        this.calls = new Calls(timer, backend, liveness);
+        this.preparedDirect = runsPreparedDirectly(settings);
+        base.set(dialect).set(settings).set(calls).set(connections.provider);
         org.jooq.VisitListener binds = backend.visitListener();
         if (binds != null) {
             base.set(binds);
@@ -239,6 +248,33 @@ public final class Database implements AutoCloseable {
 
     Executor executor() {
         return executor;
+    }
+
+    Calls calls() {
+        return calls;
+    }
+
+    boolean preparedDirect() {
+        return preparedDirect;
+    }
+
+    /**
+     * Whether jOOQ, under these settings, executes a plain prepared query exactly as {@link PreparedQuery.Run}'s
+     * direct run does: JDBC defaults for timeout, row limit and fetch size (the call sets its own), prepared
+     * statements, and records whose {@code fetched} state (which a direct run cannot set: its records come from
+     * {@code Record.into(Table)}) matters neither to {@code store()} (updatable primary keys) nor to optimistic
+     * locking.
+     */
+    static boolean runsPreparedDirectly(Settings settings) {
+        return (settings.getStatementType() == null || settings.getStatementType() == org.jooq.conf.StatementType.PREPARED_STATEMENT)
+                && (settings.getQueryTimeout() == null || settings.getQueryTimeout() == 0)
+                && (settings.getMaxRows() == null || settings.getMaxRows() == 0)
+                && (settings.getFetchSize() == null || settings.getFetchSize() == 0)
+                && (settings.getQueryPoolable() == null || settings.getQueryPoolable() == org.jooq.conf.QueryPoolable.DEFAULT)
+                && !Boolean.TRUE.equals(settings.isUpdatablePrimaryKeys())
+                && !Boolean.TRUE.equals(settings.isExecuteWithOptimisticLocking())
+                && !Boolean.TRUE.equals(settings.isExecuteWithOptimisticLockingExcludeUnversioned())
+                && !Boolean.FALSE.equals(settings.isAttachRecords());
     }
 
     /** jOOQ for calls: its statements run on the connection {@link Connections#bound bound} to the calling thread. */

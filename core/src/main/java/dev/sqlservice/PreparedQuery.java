@@ -18,6 +18,7 @@ import org.jooq.Record;
 import org.jooq.ResultQuery;
 import org.jooq.Table;
 import org.jooq.TableRecord;
+import org.jooq.exception.DataAccessException;
 
 /**
  * A query rendered once, run many times with new values: a jOOQ query whose values to change are named
@@ -154,11 +155,11 @@ public final class PreparedQuery<R extends Record> {
     }
 
     /**
-     * The query of one run, for {@code database}.
+     * One run of this query on {@code database}, checked on the calling thread.
      *
      * @throws IllegalArgumentException when a parameter has no value, or the query belongs to another database
      */
-    ResultQuery<R> query(Database database) {
+    Run<R> run(Database database) {
         if (database != template.database) {
             throw new IllegalArgumentException("this PreparedQuery was prepared by another Database; prepare it on the"
                     + " Database whose session runs it");
@@ -177,12 +178,62 @@ public final class PreparedQuery<R extends Record> {
                     + missing.stream().map(n -> ":" + n).collect(Collectors.joining(", "))
                     + ": bind every parameter of a prepared query before running it");
         }
-        return template.query(values);
+        return new Run<>(template, values);
     }
 
     @Override
     public String toString() {
         return "PreparedQuery[" + template.sql + "]";
+    }
+
+    /** How a run reads the rows of its cursor: all of them, the first, or at most one. */
+    enum Rows { ALL, FIRST, AT_MOST_ONE }
+
+    /**
+     * One run of a prepared query, its values checked: either a jOOQ query ({@link #query()}), or, for a typed
+     * query on a database that allows it ({@link #direct()}), a direct run on JDBC ({@link #fetch}).
+     */
+    static final class Run<R extends Record> {
+        /** jOOQ's log of executions (bind values, SQL): while it is on at DEBUG, runs go through jOOQ to be logged. */
+        private static final org.jooq.tools.JooqLogger EXECUTION_LOG = org.jooq.tools.JooqLogger.getLogger(
+                org.jooq.tools.LoggerListener.class);
+
+        private final PreparedSql<R> template;
+        private final Object[] values;
+
+        Run(PreparedSql<R> template, Object[] values) {
+            this.template = template;
+            this.values = values;
+        }
+
+        /** The run as a jOOQ query, executed and mapped by jOOQ. */
+        ResultQuery<R> query() {
+            return template.query(values);
+        }
+
+        /**
+         * Whether this run executes directly on JDBC: a typed query with known fields, on a database whose settings allow it
+         * ({@link Database#runsPreparedDirectly}), while jOOQ's execution log is not at DEBUG.
+         */
+        boolean direct() {
+            // A query whose fields jOOQ learns only from the result (plain SQL) has none to read them by.
+            return template instanceof TypedQuery<R> typed && typed.read.length > 0 && template.database.preparedDirect()
+                    && !(Boolean.TRUE.equals(template.database.callDsl().settings().isExecuteLogging())
+                            && EXECUTION_LOG.isDebugEnabled());
+        }
+
+        /**
+         * Runs the query directly (only when {@link #direct()}), on the connection {@code dsl} hands out, as the
+         * current call's statement: the SQL of prepare as the backend sends it, every value bound by jOOQ's
+         * binding of its type, the rows read by jOOQ into records of the query's type.
+         *
+         * @param maxRows the JDBC row limit the call sets (0: none), for the backend's SQL
+         * @throws org.jooq.exception.TooManyRowsException for {@link Rows#AT_MOST_ONE} and a second row
+         * @throws DataAccessException when the database fails, as jOOQ reports it
+         */
+        Object fetch(org.jooq.DSLContext dsl, int maxRows, Rows rows) {
+            return ((TypedQuery<R>) template).fetch(dsl, values, maxRows, rows);
+        }
     }
 
     /**
@@ -274,6 +325,8 @@ public final class PreparedQuery<R extends Record> {
 
         /** Per bind: whether its text at prepare was a bare {@code ?} (no cast around it). */
         private final boolean[] bare;
+        /** The fields a direct run reads: the table's, or the query's. */
+        private final Field<?>[] read;
 
         TypedQuery(Database database, String sql, List<String> names, String[] texts, boolean[] bare, int[] slotNames,
                 DataType<?>[] slotTypes, Object[] constants, Class<?>[] types, Table<R> table, Field<?>[] fields) {
@@ -286,6 +339,79 @@ public final class PreparedQuery<R extends Record> {
             this.types = types;
             this.table = table;
             this.fields = fields;
+            this.read = table != null ? table.fields() : fields;
+        }
+
+        /** {@link Run#fetch}: returns a {@code Result<R>} (ALL) or the record or null (FIRST, AT_MOST_ONE). */
+        Object fetch(org.jooq.DSLContext dsl, Object[] values, int maxRows, Rows rows) {
+            String sent = database.backend().statementSql(sql, maxRows);
+            Calls calls = database.calls();
+            org.jooq.ConnectionProvider provider = dsl.configuration().connectionProvider();
+            java.sql.Connection connection = provider.acquire();
+            try (java.sql.PreparedStatement statement = connection.prepareStatement(sent)) {
+                org.jooq.BindContext bind = dsl.bindContext(statement);
+                for (int i = 0; i < slotNames.length; i++) {
+                    int name = slotNames[i];
+                    bind.visit(org.jooq.impl.DSL.val(name < 0 ? constants[i] : values[name], slotTypes[i]));
+                }
+                java.sql.ResultSet resultSet;
+                try {
+                    calls.executing(statement, sent);
+                    resultSet = statement.executeQuery();
+                } catch (java.sql.SQLException | RuntimeException | Error e) {
+                    Calls.failed();
+                    throw e;
+                }
+                calls.executed(true);
+                try (org.jooq.Cursor<Record> cursor = dsl.fetchLazy(resultSet, read)) {
+                    return switch (rows) {
+                        case ALL -> table != null ? fetched(cursor.fetch().into(table)) : cursor.fetch();
+                        case FIRST -> record(cursor.fetchNext());
+                        case AT_MOST_ONE -> {
+                            Record first = cursor.fetchNext();
+                            if (first != null && cursor.hasNext()) {
+                                throw new org.jooq.exception.TooManyRowsException("Cursor returned more than one result");
+                            }
+                            yield record(first);
+                        }
+                    };
+                }
+            } catch (java.sql.SQLException e) {
+                throw translate(sent, e);
+            } finally {
+                provider.release(connection);
+            }
+        }
+
+        /**
+         * A failed execution as jOOQ reports it: its exception class by the SQLState's class (22: {@code
+         * DataException}, 23: {@code IntegrityConstraintViolationException}), its message "SQL [...]; " and the
+         * driver's, the driver's exception as its cause.
+         */
+        static DataAccessException translate(String sql, java.sql.SQLException e) {
+            String message = "SQL [" + sql + "]; " + e.getMessage();
+            return switch (DataAccessException.sqlStateClass(e)) {
+                case C22_DATA_EXCEPTION -> new org.jooq.exception.DataException(message, e);
+                case C23_INTEGRITY_CONSTRAINT_VIOLATION -> new org.jooq.exception.IntegrityConstraintViolationException(message, e);
+                default -> new DataAccessException(message, e);
+            };
+        }
+
+        /** A row as the query's record type, in the state jOOQ leaves a fetched record: nothing changed. */
+        private Object record(Record row) {
+            if (row == null || table == null) {
+                return row;
+            }
+            R record = row.into(table);
+            record.changed(false);
+            return record;
+        }
+
+        private static <T extends Record> org.jooq.Result<T> fetched(org.jooq.Result<T> records) {
+            for (T record : records) {
+                record.changed(false);
+            }
+            return records;
         }
 
         @Override
@@ -305,7 +431,6 @@ public final class PreparedQuery<R extends Record> {
                 int name = slotNames[i];
                 binds[i] = org.jooq.impl.DSL.val(name < 0 ? constants[i] : values[name], slotTypes[i]);
             }
-            // On the database's own configuration: DSL.resultQuery would create a new configuration per run.
             // On the database's own configuration: DSL.resultQuery would create a new configuration per run. A bind
             // whose text was a bare '?' at prepare is rendered without a cast again (jOOQ renders binds by their
             // context: none in a LIMIT or inside a CAST under Settings.paramCastMode ALWAYS); Preparing checks that

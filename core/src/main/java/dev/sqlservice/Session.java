@@ -238,10 +238,48 @@ public final class Session {
         return oneOrNone(prepared(query));
     }
 
-    /** The query of one run of {@code query} on this session's database. */
-    <R extends Record> ResultQuery<R> prepared(PreparedQuery<R> query) {
+    /** One run of {@code query} on this session's database, checked on the calling thread. */
+    <R extends Record> PreparedQuery.Run<R> prepared(PreparedQuery<R> query) {
         Objects.requireNonNull(query, "query == null");
-        return query.query(database);
+        return query.run(database);
+    }
+
+    // A prepared typed query runs directly on JDBC when it can (PreparedQuery.Run#direct), inside the same call
+    // (connection, transaction, timeout, cancel, row limit) as jOOQ's execution of it would.
+
+    @SuppressWarnings("unchecked")
+    <R extends Record> Result<R> all(PreparedQuery.Run<R> run) {
+        return run.direct() ? run(ALL_ROWS, dsl -> (Result<R>) run.fetch(dsl, ALL_ROWS, PreparedQuery.Rows.ALL))
+                : all(run.query());
+    }
+
+    @SuppressWarnings("unchecked")
+    <R extends Record> Optional<R> first(PreparedQuery.Run<R> run) {
+        return run.direct()
+                ? run(FIRST_ROW, dsl -> Optional.ofNullable((R) run.fetch(dsl, FIRST_ROW, PreparedQuery.Rows.FIRST)))
+                : first(run.query());
+    }
+
+    @SuppressWarnings("unchecked")
+    <R extends Record> R one(PreparedQuery.Run<R> run) {
+        if (!run.direct()) {
+            return one(run.query());
+        }
+        return run(AT_MOST_ONE, dsl -> {
+            R record = (R) run.fetch(dsl, AT_MOST_ONE, PreparedQuery.Rows.AT_MOST_ONE);
+            if (record == null) {
+                // as jOOQ's fetchSingle words it
+                throw new org.jooq.exception.NoDataFoundException("Cursor returned no rows");
+            }
+            return record;
+        });
+    }
+
+    @SuppressWarnings("unchecked")
+    <R extends Record> Optional<R> oneOrNone(PreparedQuery.Run<R> run) {
+        return run.direct()
+                ? run(AT_MOST_ONE, dsl -> Optional.ofNullable((R) run.fetch(dsl, AT_MOST_ONE, PreparedQuery.Rows.AT_MOST_ONE)))
+                : oneOrNone(run.query());
     }
 
     // ---------------------------------------------------------------------------------------------------------

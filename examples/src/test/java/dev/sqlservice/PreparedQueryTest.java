@@ -282,7 +282,7 @@ class PreparedQueryTest {
                     default -> PostStatus.draft;
                 });
             }
-            String sent = db.dsl().render(bound.query(db));
+            String sent = db.dsl().render(bound.run(db).query());
             assertThat(sent).isEqualTo(prepared.sql()).isEqualTo(db.dsl().render(query));
         }
     }

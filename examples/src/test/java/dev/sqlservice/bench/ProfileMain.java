@@ -203,11 +203,11 @@ public final class ProfileMain {
                         org.jooq.Param<Long> id = DSL.param("id", Long.class);
                         dev.sqlservice.PreparedQuery<BenchItemsRecord> byId =
                                 db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
-                        String[] names = {"jdbc", "jooq", "unprepared", "prepared"};
-                        long[] cpu = new long[4];
+                        String[] names = {"jdbc", "jooq", "unprepared", "prepared", "directJooqMapping"};
+                        long[] cpu = new long[5];
                         for (int block = 0; block * 500 < keys.length; block++) {
-                            for (int j = 0; j < 4; j++) {
-                                int v = (j + block) % 4;
+                            for (int j = 0; j < 5; j++) {
+                                int v = (j + block) % 5;
                                 long c0 = threads.getCurrentThreadCpuTime();
                                 for (int k = block * 500; k < Math.min(keys.length, block * 500 + 500); k++) {
                                     long key = keys[k];
@@ -215,14 +215,29 @@ public final class ProfileMain {
                                         case 0 -> Bench.jdbcFirst(pool, key);
                                         case 1 -> jooq.selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)).fetchOptional();
                                         case 2 -> db.blockingSession().first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)));
-                                        default -> db.blockingSession().first(byId.bind(id, key));
+                                        case 3 -> db.blockingSession().first(byId.bind(id, key));
+                                        default -> {
+                                            // the experiment: JDBC execution, jOOQ's binding and row mapping
+                                            try (java.sql.Connection c = pool.getConnection();
+                                                    PreparedStatement ps = c.prepareStatement(byId.sql())) {
+                                                DSLContext d = DSL.using(c, Bench.dialect());
+                                                d.bindContext(ps).visit(DSL.val(key, BENCH_ITEMS.ID.getDataType()));
+                                                try (java.sql.ResultSet rs = ps.executeQuery()) {
+                                                    rs.setFetchSize(1);
+                                                    org.jooq.Result<org.jooq.Record> r = d.fetch(rs, BENCH_ITEMS.fields());
+                                                    if (r.into(BENCH_ITEMS).isEmpty()) {
+                                                        throw new IllegalStateException("no row");
+                                                    }
+                                                }
+                                            }
+                                        }
                                     }
                                 }
                                 cpu[v] += threads.getCurrentThreadCpuTime() - c0;
                             }
                         }
                         StringBuilder line = new StringBuilder("  thread CPU per lookup:");
-                        for (int v = 0; v < 4; v++) {
+                        for (int v = 0; v < 5; v++) {
                             line.append(String.format(Locale.ROOT, " %s %.1f µs (×%.2f of jdbc);", names[v],
                                     cpu[v] / 1e3 / keys.length, (double) cpu[v] / cpu[0]));
                         }
@@ -327,6 +342,23 @@ public final class ProfileMain {
                                     .toCompletableFuture();
                         }
                         CompletableFuture.allOf(all).join();
+                    }
+                    case "jdbcPool" -> {
+                        CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];
+                        long cpu0 = Bench.cpuNanos();
+                        for (int k = 0; k < keys.length; k++) {
+                            long key = keys[k];
+                            all[k] = CompletableFuture.supplyAsync(() -> {
+                                try {
+                                    return Bench.jdbcFirst(pool, key);
+                                } catch (java.sql.SQLException e) {
+                                    throw new IllegalStateException(e);
+                                }
+                            }, executor);
+                        }
+                        CompletableFuture.allOf(all).join();
+                        System.out.printf(Locale.ROOT, "  jdbcPool: process CPU %.1f µs per query%n",
+                                (Bench.cpuNanos() - cpu0) / 1e3 / keys.length);
                     }
                     case "jooqPool" -> {
                         CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];
