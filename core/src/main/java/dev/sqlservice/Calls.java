@@ -514,6 +514,32 @@ final class Calls implements ExecuteListener {
         }
     }
 
+    /**
+     * The SQL of the direct run ({@link PreparedQuery.TypedQuery#fetch}) reading rows on this thread: jOOQ's cursor
+     * over its result set knows no SQL, so its errors would say "SQL [null]" where jOOQ's execution names it.
+     */
+    private static final ThreadLocal<String> DIRECT_SQL = new ThreadLocal<>();
+
+    /** Runs {@code read}, which reads a direct run's result set through jOOQ, with {@code sql} as its SQL. */
+    static <T> T readingDirect(String sql, Supplier<T> read) {
+        DIRECT_SQL.set(sql);
+        try {
+            return read.get();
+        } finally {
+            DIRECT_SQL.remove();
+        }
+    }
+
+    @Override
+    public void start(ExecuteContext ctx) {
+        if (ctx.sql() == null && ctx.query() == null) {
+            String sql = DIRECT_SQL.get();
+            if (sql != null) {
+                ctx.sql(sql);
+            }
+        }
+    }
+
     @Override
     public void renderEnd(ExecuteContext ctx) {
         String sql = ctx.sql();

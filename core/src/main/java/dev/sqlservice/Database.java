@@ -260,8 +260,8 @@ public final class Database implements AutoCloseable {
 
     /**
      * Whether jOOQ, under these settings, executes a plain prepared query exactly as {@link PreparedQuery.Run}'s
-     * direct run does: JDBC defaults for timeout, row limit and fetch size (the call sets its own), prepared
-     * statements, and records whose {@code fetched} state (which a direct run cannot set: its records come from
+     * direct run does: JDBC defaults for timeout, row limits and fetch size (the call sets its own), prepared
+     * statements, every exception thrown, no diagnostics connection, and records whose {@code fetched} state (which a direct run cannot set: its records come from
      * {@code Record.into(Table)}) matters neither to {@code store()} (updatable primary keys) nor to optimistic
      * locking.
      */
@@ -269,6 +269,11 @@ public final class Database implements AutoCloseable {
         return (settings.getStatementType() == null || settings.getStatementType() == org.jooq.conf.StatementType.PREPARED_STATEMENT)
                 && (settings.getQueryTimeout() == null || settings.getQueryTimeout() == 0)
                 && (settings.getMaxRows() == null || settings.getMaxRows() == 0)
+                && (settings.getLargeMaxRows() == null || settings.getLargeMaxRows() == 0)
+                && (settings.getThrowExceptions() == null || settings.getThrowExceptions() == org.jooq.conf.ThrowExceptions.THROW_ALL)
+                && (settings.getDiagnosticsConnection() == null
+                        || settings.getDiagnosticsConnection() == org.jooq.conf.DiagnosticsConnection.DEFAULT
+                        || settings.getDiagnosticsConnection() == org.jooq.conf.DiagnosticsConnection.OFF)
                 && (settings.getFetchSize() == null || settings.getFetchSize() == 0)
                 && (settings.getQueryPoolable() == null || settings.getQueryPoolable() == org.jooq.conf.QueryPoolable.DEFAULT)
                 && !Boolean.TRUE.equals(settings.isUpdatablePrimaryKeys())

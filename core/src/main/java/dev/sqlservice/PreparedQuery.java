@@ -45,6 +45,12 @@ import org.jooq.exception.DataAccessException;
  * transactions, row limits, exceptions; a typed query's records are of its own record type, attached like
  * those of any call (so {@code store()} and {@code refresh()} work on them).
  *
+ * <p>A typed query runs directly on JDBC: its values set by jOOQ's bindings, its rows read by jOOQ's mapping, but
+ * none of jOOQ's execution path (no rendering, no {@code ExecuteListener}s); failures are jOOQ's exceptions, as jOOQ
+ * words them. jOOQ executes it instead for {@code :named} SQL, for plain SQL whose columns are only known from the
+ * result, while jOOQ's execution log is at DEBUG, and under settings a direct run does not reproduce (the README
+ * lists them).
+ *
  * <p>Every named parameter needs a value in each run: {@code bind} all of them (an explicit {@code null} is a
  * value). A run with a parameter left unbound fails at once, on the calling thread, with
  * {@link IllegalArgumentException} naming it. Unnamed values of the query ({@code USERS.ID.eq(42L)}) are
@@ -212,12 +218,12 @@ public final class PreparedQuery<R extends Record> {
         }
 
         /**
-         * Whether this run executes directly on JDBC: a typed query with known fields, on a database whose settings allow it
+         * Whether this run executes directly on JDBC: a typed query whose columns it can read
+         * ({@code Preparing.directFields}), on a database whose settings allow it
          * ({@link Database#runsPreparedDirectly}), while jOOQ's execution log is not at DEBUG.
          */
         boolean direct() {
-            // A query whose fields jOOQ learns only from the result (plain SQL) has none to read them by.
-            return template instanceof TypedQuery<R> typed && typed.read.length > 0 && template.database.preparedDirect()
+            return template instanceof TypedQuery<R> typed && typed.read != null && template.database.preparedDirect()
                     && !(Boolean.TRUE.equals(template.database.callDsl().settings().isExecuteLogging())
                             && EXECUTION_LOG.isDebugEnabled());
         }
@@ -325,11 +331,12 @@ public final class PreparedQuery<R extends Record> {
 
         /** Per bind: whether its text at prepare was a bare {@code ?} (no cast around it). */
         private final boolean[] bare;
-        /** The fields a direct run reads: the table's, or the query's. */
+        /** The fields a direct run reads (the table's, or the query's select list); null: it cannot run directly. */
         private final Field<?>[] read;
 
         TypedQuery(Database database, String sql, List<String> names, String[] texts, boolean[] bare, int[] slotNames,
-                DataType<?>[] slotTypes, Object[] constants, Class<?>[] types, Table<R> table, Field<?>[] fields) {
+                DataType<?>[] slotTypes, Object[] constants, Class<?>[] types, Table<R> table, Field<?>[] fields,
+                Field<?>[] read) {
             super(database, sql, names);
             this.texts = texts;
             this.bare = bare;
@@ -339,7 +346,7 @@ public final class PreparedQuery<R extends Record> {
             this.types = types;
             this.table = table;
             this.fields = fields;
-            this.read = table != null ? table.fields() : fields;
+            this.read = read;
         }
 
         /** {@link Run#fetch}: returns a {@code Result<R>} (ALL) or the record or null (FIRST, AT_MOST_ONE). */
@@ -350,9 +357,27 @@ public final class PreparedQuery<R extends Record> {
             java.sql.Connection connection = provider.acquire();
             try (java.sql.PreparedStatement statement = connection.prepareStatement(sent)) {
                 org.jooq.BindContext bind = dsl.bindContext(statement);
-                for (int i = 0; i < slotNames.length; i++) {
-                    int name = slotNames[i];
-                    bind.visit(org.jooq.impl.DSL.val(name < 0 ? constants[i] : values[name], slotTypes[i]));
+                try {
+                    for (int i = 0; i < slotNames.length; i++) {
+                        int name = slotNames[i];
+                        bind.visit(org.jooq.impl.DSL.val(name < 0 ? constants[i] : values[name], slotTypes[i]));
+                    }
+                } catch (DataAccessException e) {
+                    // jOOQ's bind context wraps what a binding or converter threw in an SQLException of its own
+                    // ("Error while writing value at bind index"); jOOQ's execution lets a converter's exception pass
+                    // unchanged and reports the driver's as a failed execution.
+                    Throwable cause = e.getCause();
+                    if (cause instanceof java.sql.SQLException wrapper && wrapper.getClass() == java.sql.SQLException.class
+                            && wrapper.getCause() instanceof RuntimeException converter) {
+                        throw converter;
+                    }
+                    if (cause instanceof RuntimeException converter) {
+                        throw converter;
+                    }
+                    if (cause instanceof java.sql.SQLException driver) {
+                        throw translate(sent, driver);
+                    }
+                    throw e;
                 }
                 java.sql.ResultSet resultSet;
                 try {
@@ -363,23 +388,29 @@ public final class PreparedQuery<R extends Record> {
                     throw e;
                 }
                 calls.executed(true);
-                try (org.jooq.Cursor<Record> cursor = dsl.fetchLazy(resultSet, read)) {
-                    return switch (rows) {
-                        case ALL -> table != null ? fetched(cursor.fetch().into(table)) : cursor.fetch();
-                        case FIRST -> record(cursor.fetchNext());
-                        case AT_MOST_ONE -> {
-                            Record first = cursor.fetchNext();
-                            if (first != null && cursor.hasNext()) {
-                                throw new org.jooq.exception.TooManyRowsException("Cursor returned more than one result");
-                            }
-                            yield record(first);
-                        }
-                    };
-                }
+                return Calls.readingDirect(sent, () -> read(dsl, resultSet, rows));
             } catch (java.sql.SQLException e) {
                 throw translate(sent, e);
             } finally {
                 provider.release(connection);
+            }
+        }
+
+        /** Reads the rows of a direct run's result set through jOOQ, into the query's records; closes it. */
+        private Object read(org.jooq.DSLContext dsl, java.sql.ResultSet resultSet, Rows rows) {
+            try (org.jooq.Cursor<Record> cursor = dsl.fetchLazy(resultSet, read)) {
+                return switch (rows) {
+                    case ALL -> table != null ? fetched(cursor.fetch().into(table)) : cursor.fetch();
+                    case FIRST -> record(cursor.fetchNext());
+                    case AT_MOST_ONE -> {
+                        Record first = cursor.fetchNext();
+                        if (first != null && cursor.hasNext()) {
+                            // as jOOQ's fetchOne words it
+                            throw new org.jooq.exception.TooManyRowsException("Cursor returned more than one result");
+                        }
+                        yield record(first);
+                    }
+                };
             }
         }
 

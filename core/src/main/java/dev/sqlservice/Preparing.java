@@ -46,6 +46,13 @@ final class Preparing {
         Objects.requireNonNull(query, "query == null");
         Table<R> table = tableOf(query);
         Field<?>[] fields = table == null ? query.fields() : null;
+        if (fields != null && database.dialect().family() != org.jooq.SQLDialect.POSTGRES && nestedRecord(fields)) {
+            // MariaDB/MySQL get a nested record as flattened columns, which only jOOQ's execution of the original
+            // query reads back: a prepared run read it as a record of nulls (review of issue 17).
+            throw new IllegalArgumentException("cannot prepare this query: it selects a nested record (row(...) or a"
+                    + " table as a field), which " + database.dialect().family() + " receives as flattened columns"
+                    + " that only the unprepared query reads back; run it unprepared");
+        }
         Configuration base = database.callDsl().configuration();
         String sql = DSL.using(base).render(query);
         Marking marking = new Marking("sqlservice" + Long.toHexString(ThreadLocalRandom.current().nextLong() | 1L << 63));
@@ -135,7 +142,7 @@ final class Preparing {
         }
         PreparedQuery.TypedQuery<R> template = new PreparedQuery.TypedQuery<>(database, sql, List.copyOf(types.keySet()),
                 texts.toArray(String[]::new), bareArray, slotNameArray, slotTypes.toArray(DataType<?>[]::new),
-                constants.toArray(), typeArray, table, fields);
+                constants.toArray(), typeArray, table, fields, directFields(query, table));
         // A run renders each bind on its own, out of its place in the query: it must render the SQL checked above.
         Object[] values = new Object[typeArray.length];
         int k = 0;
@@ -184,6 +191,47 @@ final class Preparing {
         Object copy = java.lang.reflect.Array.newInstance(value.getClass().getComponentType(), length);
         System.arraycopy(value, 0, copy, 0, length);
         return copy;
+    }
+
+    /**
+     * The fields a direct run reads its rows by ({@link PreparedQuery.TypedQuery#fetch}), by position as jOOQ's
+     * execution reads them: the table's, for a query of a table's records (a query coerced to a table maps its
+     * columns by position, whatever their names), otherwise the query's select list (as the unprepared query's
+     * result has them). Null when the query cannot run directly: jOOQ learns its columns only from the result
+     * (plain SQL), it is coerced to a table with another number of columns, or a column is itself a record, an
+     * embeddable or a multiset (a backend may send those as several flattened columns, which only jOOQ's
+     * execution reads back).
+     */
+    private static Field<?>[] directFields(ResultQuery<?> query, Table<?> table) {
+        Field<?>[] selected = query instanceof Select<?> select ? select.getSelect().toArray(Field<?>[]::new) : query.fields();
+        if (selected.length == 0 || selected.length != query.fields().length) {
+            return null;
+        }
+        if (nested(selected) || table != null && (nested(table.fields()) || table.fields().length != selected.length)) {
+            return null;
+        }
+        return table != null ? table.fields() : selected;
+    }
+
+    private static boolean nestedRecord(Field<?>[] fields) {
+        for (Field<?> field : fields) {
+            DataType<?> type = field.getDataType();
+            if (type.isRecord() && !type.isMultiset()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean nested(Field<?>[] fields) {
+        for (Field<?> field : fields) {
+            DataType<?> type = field.getDataType();
+            if (type.isRecord() || type.isEmbeddable() || type.isMultiset() || type.isUDT()
+                    || Record.class.isAssignableFrom(type.getType())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The table whose records a query returns ({@code selectFrom(T)}), or null for other records. */

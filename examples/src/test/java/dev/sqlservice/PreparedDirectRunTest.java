@@ -148,7 +148,7 @@ class PreparedDirectRunTest {
     }
 
     @Test
-    void a_query_of_fields_returns_the_same_record_type_as_unprepared(Database db, TestDatabase test) {
+    void a_query_of_fields_returns_the_same_record_type_as_unprepared(Database db) {
         Param<Long> user = param("user", Long.class);
         PreparedQuery<Record2<String, PostStatus>> titles = db.prepare(
                 select(POSTS.TITLE, POSTS.STATUS).from(POSTS).where(POSTS.USER_ID.eq(user)).orderBy(POSTS.ID));
@@ -163,15 +163,7 @@ class PreparedDirectRunTest {
         assertThat(prepared.getFirst().value2()).isEqualTo(PostStatus.published);
         assertThat(prepared.get(1).value1()).isEqualTo("two");
         assertThat(prepared.getFirst().get(POSTS.TITLE)).isEqualTo("one");
-        // the fields as jOOQ's execution of the prepared query has them (Select.fields() at prepare)
-        try (Database jooqExecutes = test.builder().settings(new Settings().withFetchSize(100)).build()) {
-            PreparedQuery<Record2<String, PostStatus>> same = jooqExecutes.prepare(
-                    select(POSTS.TITLE, POSTS.STATUS).from(POSTS).where(POSTS.USER_ID.eq(user)).orderBy(POSTS.ID));
-            assertThat(same.bind(user, 1L).run(jooqExecutes).direct()).isFalse();
-            Result<Record2<String, PostStatus>> viaJooq = jooqExecutes.blockingSession().all(same.bind(user, 1L));
-            assertThat(prepared.fields()).containsExactly(viaJooq.fields());
-            assertThat(prepared).isEqualTo(viaJooq);
-        }
+        assertThat(prepared.fields()).containsExactly(unprepared.fields());
     }
 
     @Test
