@@ -356,28 +356,20 @@ public final class PreparedQuery<R extends Record> {
             org.jooq.ConnectionProvider provider = dsl.configuration().connectionProvider();
             java.sql.Connection connection = provider.acquire();
             try (java.sql.PreparedStatement statement = connection.prepareStatement(sent)) {
+                Object[] slots = new Object[slotNames.length];
+                for (int i = 0; i < slots.length; i++) {
+                    int name = slotNames[i];
+                    slots[i] = name < 0 ? constants[i] : values[name];
+                    // jOOQ's execution converts a value when it renders the query, so that a converter's exception
+                    // reaches the caller unchanged; inside the bind context it would be wrapped in a
+                    // DataAccessException. Converted once here for that, then bound as usual.
+                    if (slots[i] != null) {
+                        convert(slotTypes[i].getConverter(), slots[i]);
+                    }
+                }
                 org.jooq.BindContext bind = dsl.bindContext(statement);
-                try {
-                    for (int i = 0; i < slotNames.length; i++) {
-                        int name = slotNames[i];
-                        bind.visit(org.jooq.impl.DSL.val(name < 0 ? constants[i] : values[name], slotTypes[i]));
-                    }
-                } catch (DataAccessException e) {
-                    // jOOQ's bind context wraps what a binding or converter threw in an SQLException of its own
-                    // ("Error while writing value at bind index"); jOOQ's execution lets a converter's exception pass
-                    // unchanged and reports the driver's as a failed execution.
-                    Throwable cause = e.getCause();
-                    if (cause instanceof java.sql.SQLException wrapper && wrapper.getClass() == java.sql.SQLException.class
-                            && wrapper.getCause() instanceof RuntimeException converter) {
-                        throw converter;
-                    }
-                    if (cause instanceof RuntimeException converter) {
-                        throw converter;
-                    }
-                    if (cause instanceof java.sql.SQLException driver) {
-                        throw translate(sent, driver);
-                    }
-                    throw e;
+                for (int i = 0; i < slots.length; i++) {
+                    bind.visit(org.jooq.impl.DSL.val(slots[i], slotTypes[i]));
                 }
                 java.sql.ResultSet resultSet;
                 try {
@@ -394,6 +386,11 @@ public final class PreparedQuery<R extends Record> {
             } finally {
                 provider.release(connection);
             }
+        }
+
+        @SuppressWarnings("unchecked")
+        private static <U> void convert(org.jooq.Converter<?, U> converter, Object value) {
+            converter.to((U) value);
         }
 
         /** Reads the rows of a direct run's result set through jOOQ, into the query's records; closes it. */

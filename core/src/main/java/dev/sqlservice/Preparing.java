@@ -45,7 +45,8 @@ final class Preparing {
     static <R extends Record> PreparedQuery<R> typed(Database database, ResultQuery<R> query) {
         Objects.requireNonNull(query, "query == null");
         Table<R> table = tableOf(query);
-        Field<?>[] fields = table == null ? query.fields() : null;
+        Field<?>[] read = readFields(query);
+        Field<?>[] fields = table != null ? null : read != null ? read : query.fields();
         if (fields != null && database.dialect().family() != org.jooq.SQLDialect.POSTGRES && nestedRecord(fields)) {
             // MariaDB/MySQL get a nested record as flattened columns, which only jOOQ's execution of the original
             // query reads back: a prepared run read it as a record of nulls (review of issue 17).
@@ -142,7 +143,7 @@ final class Preparing {
         }
         PreparedQuery.TypedQuery<R> template = new PreparedQuery.TypedQuery<>(database, sql, List.copyOf(types.keySet()),
                 texts.toArray(String[]::new), bareArray, slotNameArray, slotTypes.toArray(DataType<?>[]::new),
-                constants.toArray(), typeArray, table, fields, directFields(query, table));
+                constants.toArray(), typeArray, table, fields, directFields(query, read, table));
         // A run renders each bind on its own, out of its place in the query: it must render the SQL checked above.
         Object[] values = new Object[typeArray.length];
         int k = 0;
@@ -202,15 +203,36 @@ final class Preparing {
      * embeddable or a multiset (a backend may send those as several flattened columns, which only jOOQ's
      * execution reads back).
      */
-    private static Field<?>[] directFields(ResultQuery<?> query, Table<?> table) {
-        Field<?>[] selected = query instanceof Select<?> select ? select.getSelect().toArray(Field<?>[]::new) : query.fields();
-        if (selected.length == 0 || selected.length != query.fields().length) {
+    private static Field<?>[] directFields(ResultQuery<?> query, Field<?>[] selected, Table<?> table) {
+        if (selected == null || selected.length == 0 || selected.length != query.fields().length) {
             return null;
         }
         if (nested(selected) || table != null && (nested(table.fields()) || table.fields().length != selected.length)) {
             return null;
         }
         return table != null ? table.fields() : selected;
+    }
+
+    /**
+     * The fields jOOQ's execution reads a select's rows with: the fields it is coerced to ({@code coerce(fields)}:
+     * their names, types and converters), otherwise its select list, unaliased (where {@code fields()} answers
+     * with an alias of its own, and knows nothing of a coerce). jOOQ offers them only through {@code getFields()}, a
+     * public method of its non-public select classes, reached reflectively; null when it cannot be reached (then a
+     * prepared query reads by {@code fields()} and never runs directly). Other queries: their {@code fields()}.
+     */
+    static Field<?>[] readFields(ResultQuery<?> query) {
+        if (!(query instanceof Select<?>)) {
+            // INSERT/UPDATE/DELETE … RETURNING, plain SQL: their fields() are what jOOQ reads them with (none
+            // for plain SQL, which therefore never runs directly)
+            return query.fields();
+        }
+        try {
+            java.lang.reflect.Method getFields = query.getClass().getMethod("getFields");
+            getFields.setAccessible(true);
+            return getFields.invoke(query) instanceof Field<?>[] fields ? fields.clone() : null;
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
+        }
     }
 
     private static boolean nestedRecord(Field<?>[] fields) {
