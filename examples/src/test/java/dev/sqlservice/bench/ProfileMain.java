@@ -44,6 +44,31 @@ public final class ProfileMain {
         field.setInt(null, rows);
     }
 
+    /** abBurst's experiment: a database whose default dispatcher runs its workers on platform threads. */
+    private static Database platformWorkersDb;
+    private static dev.sqlservice.PreparedQuery<BenchItemsRecord> byIdPlatformWorkers;
+
+    /**
+     * Replaces the default dispatcher of {@code db} by one whose workers (at most the pool size) are platform
+     * threads instead of virtual threads: an experiment, reached by reflection (the core has no such setting).
+     */
+    private static Database withPlatformWorkers(Database db) throws ReflectiveOperationException {
+        Class<?> dispatcher = Class.forName("dev.sqlservice.Dispatcher");
+        java.lang.reflect.Field timer = Database.class.getDeclaredField("timer");
+        timer.setAccessible(true);
+        var constructor = dispatcher.getDeclaredConstructor(int.class, java.time.Duration.class,
+                java.util.concurrent.ScheduledExecutorService.class, java.util.concurrent.ThreadFactory.class);
+        constructor.setAccessible(true);
+        Object platform = constructor.newInstance(10, java.time.Duration.ofSeconds(30), timer.get(db),
+                Thread.ofPlatform().daemon().name("platform-worker-", 0).factory());
+        for (String name : List.of("ownedExecutor", "executor")) {
+            java.lang.reflect.Field field = Database.class.getDeclaredField(name);
+            field.setAccessible(true);
+            field.set(db, platform);
+        }
+        return db;
+    }
+
     public static void main(String[] args) throws Exception {
         Map<String, String> options = new LinkedHashMap<>();
         for (String arg : args) {
@@ -250,12 +275,16 @@ public final class ProfileMain {
                                 db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
                         dev.sqlservice.PreparedQuery<BenchItemsRecord> byIdPlatform =
                                 platformDb.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
-                        String[] names = {"jdbcPool10", "blockingPool10", "asyncVirtual", "asyncPlatform10"};
+                        String[] names = {"jdbcPool10", "blockingPool10", "asyncVirtual", "asyncPlatform10", "asyncPlatformWorkers"};
+                        if (platformWorkersDb == null) {
+                            platformWorkersDb = withPlatformWorkers(Database.builder().url(Bench.rewriteUrl()).poolSize(10).build());
+                            byIdPlatformWorkers = platformWorkersDb.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
+                        }
                         StringBuilder line = new StringBuilder("  process CPU per query:");
-                        double[] us = new double[4];
-                        double[] perSecond = new double[4];
-                        for (int j = 0; j < 4; j++) {
-                            int v = (j + i) % 4;
+                        double[] us = new double[5];
+                        double[] perSecond = new double[5];
+                        for (int j = 0; j < 5; j++) {
+                            int v = (j + i) % 5;
                             System.gc();
                             ExecutorService threads10 = Executors.newFixedThreadPool(10);
                             CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];
@@ -273,7 +302,8 @@ public final class ProfileMain {
                                     }, threads10);
                                     case 1 -> CompletableFuture.supplyAsync(() -> db.blockingSession().first(byId.bind(id, key)), threads10);
                                     case 2 -> session.first(byId.bind(id, key)).toCompletableFuture();
-                                    default -> platformDb.session().first(byIdPlatform.bind(id, key)).toCompletableFuture();
+                                    case 3 -> platformDb.session().first(byIdPlatform.bind(id, key)).toCompletableFuture();
+                                    default -> platformWorkersDb.session().first(byIdPlatformWorkers.bind(id, key)).toCompletableFuture();
                                 };
                             }
                             CompletableFuture.allOf(all).join();
@@ -281,7 +311,7 @@ public final class ProfileMain {
                             perSecond[v] = keys.length / ((System.nanoTime() - t0) / 1e9);
                             threads10.close();
                         }
-                        for (int v = 0; v < 4; v++) {
+                        for (int v = 0; v < 5; v++) {
                             line.append(String.format(Locale.ROOT, " %s %.1f µs (×%.2f) %,.0f q/s (×%.2f);", names[v], us[v],
                                     us[v] / us[0], perSecond[v], perSecond[v] / perSecond[0]));
                         }
