@@ -102,7 +102,27 @@ final class Bench {
         return url + (url.contains("?") ? "&" : "?") + "reWriteBatchedInserts=true";
     }
 
-    /** A plain HikariCP pool (the JDBC and plain-jOOQ baselines use one of their own). */
+    /**
+     * The pool of a database built with {@code url(...)}: the scenarios' JDBC and plain-jOOQ baselines borrow from
+     * it, so that every variant runs on the same connections while the library keeps its default configuration.
+     * Each connection is served by its own server process, and on a small machine where client and server share
+     * the cores, where the scheduler places that process can make its round trips up to twice as slow for as long
+     * as the placement lasts: one-at-a-time lookups of unchanged library code measured from ×0.62 to ×2.1 of plain
+     * jOOQ's within one run when each had a pool of its own (ProfileMain {@code abJoined}), and ×0.92–0.95 in every
+     * round on shared connections ({@code --shared}). Separate pools compared the server processes' luck as much
+     * as the clients. (Reflection: the library does not hand its pool out.)
+     */
+    static HikariDataSource poolOf(dev.sqlservice.Database db) {
+        try {
+            java.lang.reflect.Field field = dev.sqlservice.Database.class.getDeclaredField("ownedPool");
+            field.setAccessible(true);
+            return (HikariDataSource) java.util.Objects.requireNonNull(field.get(db), "a database built with url(...)");
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A plain HikariCP pool of its own (scenarios whose variants need not share connections). */
     static HikariDataSource pool(int size, String name) {
         HikariConfig config = new HikariConfig();
         config.setJdbcUrl(rewriteUrl());

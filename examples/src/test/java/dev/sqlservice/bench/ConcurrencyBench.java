@@ -165,23 +165,24 @@ public class ConcurrencyBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        pool = Bench.pool(10, "bench-jdbc");
+        db = Database.builder().url(Bench.rewriteUrl()).poolSize(10).build();
+        pool = Bench.poolOf(db);
         Bench.createTable(pool);
         Bench.fill(pool, rows);
         dsl = Bench.jooq(pool);
-        db = Database.builder().url(Bench.rewriteUrl()).poolSize(10).build();
         byId = db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(ID)));
         serverWork = Bench.dialect() == SQLDialect.POSTGRES ? SERVER_WORK : "(sleep(0.001) = 0)";
         dbExecutor = Executors.newFixedThreadPool(10, named("sqlservice-platform-"));
-        dbOnPlatformThreads = Database.builder().url(Bench.rewriteUrl()).poolSize(10).executor(dbExecutor).build();
+        // the same connections again (a data source handed in: no liveness watch, which the default pool runs)
+        dbOnPlatformThreads = Database.builder().dataSource(pool).dialect(Bench.dialect()).poolSize(10).executor(dbExecutor)
+                .build();
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        db.close();
         dbOnPlatformThreads.close();
         dbExecutor.close();
-        pool.close();
+        db.close(); // and the pool, the library's own
     }
 
     @Benchmark

@@ -88,7 +88,7 @@ public final class ProfileMain {
         AtomicLong jdbcNanos = new AtomicLong();
         try (HikariDataSource pool = Bench.pool(10, "profile-jdbc");
                 HikariDataSource libraryPool = Bench.pool(10, "profile-library");
-                Database db = Database.builder().dataSource(options.containsKey("untimed") ? libraryPool : timed(libraryPool, jdbcNanos)).dialect(Bench.dialect())
+                Database db = Database.builder().dataSource(options.containsKey("shared") ? pool : options.containsKey("untimed") ? libraryPool : timed(libraryPool, jdbcNanos)).dialect(Bench.dialect())
                         .poolSize(10).build();
                 ExecutorService executor = Executors.newFixedThreadPool(10);
                 Database platformDb = Database.builder().url(Bench.rewriteUrl()).poolSize(10).executor(executor).build()) {
@@ -265,6 +265,47 @@ public final class ProfileMain {
                         for (int v = 0; v < 5; v++) {
                             line.append(String.format(Locale.ROOT, " %s %.1f µs (×%.2f of jdbc);", names[v],
                                     cpu[v] / 1e3 / keys.length, (double) cpu[v] / cpu[0]));
+                        }
+                        System.out.println(line);
+                    }
+                    case "abJoined" -> {
+                        // one lookup at a time, each variant once per key in a rotated order (as ReadBench): wall
+                        // time per lookup, and the process CPU of each variant over the whole round
+                        org.jooq.Param<Long> id = DSL.param("id", Long.class);
+                        dev.sqlservice.PreparedQuery<BenchItemsRecord> byId =
+                                db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
+                        String[] names = {"jooqFetchOptional", "blockingUnprepared", "blockingPrepared",
+                                "joinedUnprepared", "joinedPrepared", "jdbc"};
+                        long[] nanos = new long[names.length];
+                        java.util.Set<String> only = options.containsKey("only")
+                                ? java.util.Set.of(options.get("only").split(",")) : java.util.Set.of(names);
+                        for (int k = 0; k < keys.length; k++) {
+                            long key = keys[k];
+                            for (int j = 0; j < names.length; j++) {
+                                int v = (j + k) % names.length;
+                                if (!only.contains(names[v])) {
+                                    continue;
+                                }
+                                long t0 = System.nanoTime();
+                                Object row = switch (v) {
+                                    case 0 -> jooq.selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)).fetchOptional().orElseThrow();
+                                    case 1 -> db.blockingSession().first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key))).orElseThrow();
+                                    case 2 -> db.blockingSession().first(byId.bind(id, key)).orElseThrow();
+                                    case 3 -> session.first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)))
+                                            .toCompletableFuture().join().orElseThrow();
+                                    case 4 -> session.first(byId.bind(id, key)).toCompletableFuture().join().orElseThrow();
+                                    default -> Bench.jdbcFirst(pool, key);
+                                };
+                                nanos[v] += System.nanoTime() - t0;
+                                if (row == null) {
+                                    throw new IllegalStateException();
+                                }
+                            }
+                        }
+                        StringBuilder line = new StringBuilder("  wall per lookup:");
+                        for (int v = 0; v < names.length; v++) {
+                            line.append(String.format(Locale.ROOT, " %s %.1f µs (×%.2f);", names[v],
+                                    nanos[v] / 1e3 / keys.length, (double) nanos[v] / nanos[0]));
                         }
                         System.out.println(line);
                     }

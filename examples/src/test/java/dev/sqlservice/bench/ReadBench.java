@@ -81,10 +81,10 @@ public class ReadBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        pool = Bench.pool(2, "bench-jdbc");
+        db = Database.builder().url(Bench.rewriteUrl()).poolSize(2).build();
+        pool = Bench.poolOf(db);
         Bench.createTable(pool);
         Bench.fill(pool, n);
-        db = Database.builder().url(Bench.rewriteUrl()).poolSize(2).build();
         session = db.session();
         blocking = db.blockingSession();
         dsl = Bench.jooq(pool);
@@ -93,8 +93,7 @@ public class ReadBench {
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        db.close();
-        pool.close();
+        db.close(); // and the pool, the library's own
     }
 
     @Benchmark

@@ -80,17 +80,16 @@ public class StreamBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        pool = Bench.pool(2, "bench-jdbc");
+        db = Database.builder().url(Bench.rewriteUrl()).poolSize(2).build();
+        pool = Bench.poolOf(db);
         Bench.createTable(pool);
         Bench.fill(pool, n);
-        db = Database.builder().url(Bench.rewriteUrl()).poolSize(2).build();
         dsl = Bench.jooq(pool);
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        db.close();
-        pool.close();
+        db.close(); // and the pool, the library's own
     }
 
     /** The time of the first row of the running variant, and a checksum over every row. */

@@ -76,16 +76,15 @@ public class UpsertBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        pool = Bench.pool(2, "bench-jdbc");
-        Bench.createTable(pool);
         db = Database.builder().url(Bench.rewriteUrl()).poolSize(2).build();
+        pool = Bench.poolOf(db);
+        Bench.createTable(pool);
         dsl = Bench.jooq(pool);
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        db.close();
-        pool.close();
+        db.close(); // and the pool, the library's own
     }
 
     @Benchmark
