@@ -286,6 +286,10 @@ final class PostgresBackend extends Backend {
         /** How many statements took their rows by COPY (in this JVM): for tests. */
         static final java.util.concurrent.atomic.LongAdder COPIES = new java.util.concurrent.atomic.LongAdder();
 
+        /** The most characters of COPY text one statement held (in this JVM): for the memory benchmark. */
+        static final java.util.concurrent.atomic.LongAccumulator LARGEST_COPY_TEXT =
+                new java.util.concurrent.atomic.LongAccumulator(Math::max, 0);
+
         /**
          * The temporary tables COPY fills are named this, then a hash of their shape (the target table and the
          * columns), in the session's own temporary schema: no user table is named that, so none is hidden.
@@ -431,6 +435,7 @@ final class PostgresBackend extends Backend {
             if (text == null) {
                 return null;
             }
+            LARGEST_COPY_TEXT.accumulate(text.text().length());
             return dsl.connectionResult(connection -> {
                 Object pg = PostgresCopy.unwrap(connection);
                 if (pg == null) {

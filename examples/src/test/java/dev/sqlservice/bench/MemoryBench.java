@@ -133,6 +133,7 @@ public class MemoryBench {
         Bench.resetHalf(pool, n);
         List<BenchItemsRecord> fresh = Bench.records(n, round + 1_000);
         long base = live();
+        largestCopyText().reset();
         hook.arm(base, (n + 9_999) / 10_000, Path.of(System.getProperty("bench.out", "target/bench"),
                 "memory-histogram-" + n + ".txt"));
         saved = hookedDb.blockingSession().saveAll(fresh).size();
@@ -141,7 +142,8 @@ public class MemoryBench {
         heap.liveAfterMB = (live() - base) / MB;
         heap.chunks = hook.chunks;
         heap.chunkSqlKB = hook.maxSqlChars / 1024.0;
-        heap.chunkBindMB = hook.maxBindChars / MB;
+        // PostgreSQL sends large chunks by COPY: their rows are one text per chunk, not a bind value
+        heap.chunkBindMB = Math.max(hook.maxBindChars, largestCopyText().get()) / MB;
         heap.liveFirstChunkMB = hook.held.getFirst() / MB;
         heap.liveLastChunkMB = hook.held.getLast() / MB;
         heap.liveMaxChunkMB = hook.held.stream().mapToLong(Long::longValue).max().orElse(0) / MB;
@@ -296,6 +298,18 @@ public class MemoryBench {
             } catch (InvocationTargetException e) {
                 throw e.getCause();
             }
+        }
+    }
+
+    /** The core's record of the largest COPY text one statement held (package-private: by reflection). */
+    private static java.util.concurrent.atomic.LongAccumulator largestCopyText() {
+        try {
+            java.lang.reflect.Field field = Class.forName("dev.sqlservice.PostgresBackend$Statements")
+                    .getDeclaredField("LARGEST_COPY_TEXT");
+            field.setAccessible(true);
+            return (java.util.concurrent.atomic.LongAccumulator) field.get(null);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
         }
     }
 }

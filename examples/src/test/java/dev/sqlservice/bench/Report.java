@@ -173,7 +173,7 @@ final class Report {
             {"oldGenPeakMB", "MiB", "run A: G1 old gen peak above its level before"},
             {"chunks", "", "run B: upsert statements"},
             {"chunkSqlKB", "KiB", "one chunk's SQL text"},
-            {"chunkBindMB", "MiB", "one chunk's bind values (JSON chars)"},
+            {"chunkBindMB", "MiB", "one chunk's rows as sent: its JSON bind value, or its COPY text (chars)"},
             {"liveFirstChunkMB", "MiB", "live heap held beyond the records at the first chunk"},
             {"liveLastChunkMB", "MiB", "... at the last chunk"},
             {"liveMaxChunkMB", "MiB", "... maximum over the sampled chunks"},
