@@ -145,6 +145,10 @@ abstract class UpsertStatements {
         private final StringBuilder text = new StringBuilder(256);
         private boolean direct = true;
         private int binds;
+        /** The fields bound so far and whether each allows direct binds ({@link DirectBinds#fits(Field)}). */
+        private Field<?>[] checked = new Field<?>[8];
+        private boolean[] checkedFits = new boolean[8];
+        private int checkedCount;
 
         Sql sql(String sql) {
             text.append(sql);
@@ -170,9 +174,29 @@ abstract class UpsertStatements {
                 text.setLength(0);
             }
             pieces.add(new Bind(field, notNull, value));
-            direct &= DirectBinds.fits(field, value);
+            direct = direct && fits(field) && (value == null || value.getClass() == field.getType());
             binds++;
             return this;
+        }
+
+        /**
+         * {@link DirectBinds#fits(Field)}, asked once per field of the statement: a statement binds the same few
+         * fields row after row, so a look through those few is cheaper than the question.
+         */
+        private boolean fits(Field<?> field) {
+            for (int i = 0; i < checkedCount; i++) {
+                if (checked[i] == field) {
+                    return checkedFits[i];
+                }
+            }
+            boolean fits = DirectBinds.fits(field);
+            if (checkedCount == checked.length) {
+                checked = java.util.Arrays.copyOf(checked, checkedCount * 2);
+                checkedFits = java.util.Arrays.copyOf(checkedFits, checkedCount * 2);
+            }
+            checked[checkedCount] = field;
+            checkedFits[checkedCount++] = fits;
+            return fits;
         }
 
         /** A column's name, unqualified. */
@@ -272,10 +296,12 @@ abstract class UpsertStatements {
             nullTypes = new Class<?>[capacity];
         }
 
-        /** Whether {@code value} of {@code field} can be set directly: a plain type, jOOQ's own binding. */
-        static boolean fits(Field<?> field, Object value) {
-            Class<?> type = field.getType();
-            if (!NULL_TYPES.containsKey(type) || value != null && value.getClass() != type) {
+        /**
+         * Whether values of {@code field} can be set directly: a plain type, no converter, jOOQ's own binding (then
+         * a value can, when it is null or of exactly that type).
+         */
+        static boolean fits(Field<?> field) {
+            if (!NULL_TYPES.containsKey(field.getType())) {
                 return false;
             }
             org.jooq.Converter<?, ?> converter = field.getConverter();
