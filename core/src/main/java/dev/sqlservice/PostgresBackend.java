@@ -286,7 +286,7 @@ final class PostgresBackend extends Backend {
         /** How many statements took their rows by COPY (in this JVM): for tests. */
         static final java.util.concurrent.atomic.LongAdder COPIES = new java.util.concurrent.atomic.LongAdder();
 
-        /** The most characters of COPY text one statement held (in this JVM): for the memory benchmark. */
+        /** The most characters of COPY text one statement sent (in this JVM): for the memory benchmark. */
         static final java.util.concurrent.atomic.LongAccumulator LARGEST_COPY_TEXT =
                 new java.util.concurrent.atomic.LongAccumulator(Math::max, 0);
 
@@ -435,13 +435,13 @@ final class PostgresBackend extends Backend {
             if (text == null) {
                 return null;
             }
-            LARGEST_COPY_TEXT.accumulate(text.text().length());
             return dsl.connectionResult(connection -> {
                 Object pg = PostgresCopy.unwrap(connection);
                 if (pg == null) {
                     return null;
                 }
                 CopyTable copyTable = copyTable(dsl, run, table, fields, columns);
+                LARGEST_COPY_TEXT.accumulate(text.text().length());
                 Calls.cancellable(() -> PostgresCopy.cancel(pg), () -> {
                     try {
                         return PostgresCopy.copyIn(pg, "copy " + copyTable.name() + " from stdin", text.text());

@@ -108,8 +108,8 @@ final class Bench {
      * Each connection is served by its own server process, and on a small machine where client and server share
      * the cores, where the scheduler places that process can make its round trips up to twice as slow for as long
      * as the placement lasts: one-at-a-time lookups of unchanged library code measured from ×0.62 to ×2.1 of plain
-     * jOOQ's within one run when each had a pool of its own (ProfileMain {@code abJoined}), and ×0.92–0.95 in every
-     * round on shared connections ({@code --shared}). Separate pools compared the server processes' luck as much
+     * jOOQ's within one run when each had a pool of its own (ProfileMain {@code abJoined}), and ×0.93–0.95 in every
+     * round after warm-up on shared connections ({@code --shared}). Separate pools compared the server processes' luck as much
      * as the clients. (Reflection: the library does not hand its pool out.)
      */
     static HikariDataSource poolOf(dev.sqlservice.Database db) {
@@ -117,6 +117,29 @@ final class Bench {
             java.lang.reflect.Field field = dev.sqlservice.Database.class.getDeclaredField("ownedPool");
             field.setAccessible(true);
             return (HikariDataSource) java.util.Objects.requireNonNull(field.get(db), "a database built with url(...)");
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Runs {@code work} with {@code executor} as {@code db}'s executor for its asynchronous calls, then puts the
+     * database's own back: a variant that differs from the default in its executor only (same pool, settings and
+     * liveness watch; a database built with {@code executor(...)} over a data source handed in would lose the
+     * watch). Reflection: the executor is final in the core. Call only while no asynchronous call is running.
+     */
+    static <T> T withExecutor(dev.sqlservice.Database db, java.util.concurrent.Executor executor,
+            java.util.function.Supplier<T> work) {
+        try {
+            java.lang.reflect.Field field = dev.sqlservice.Database.class.getDeclaredField("executor");
+            field.setAccessible(true);
+            Object own = field.get(db);
+            field.set(db, executor);
+            try {
+                return work.get();
+            } finally {
+                field.set(db, own);
+            }
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException(e);
         }

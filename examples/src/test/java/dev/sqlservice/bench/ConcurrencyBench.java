@@ -42,12 +42,13 @@ import org.openjdk.jmh.annotations.TearDown;
  * <ul>
  *   <li>{@code async}: sqlservice's {@link AsyncSession#first} with its defaults (a virtual thread per call,
  *       callers queueing on the library's fair semaphore), all 10,000 fired, then joined.
- *   <li>{@code jdbcPool10}, the baseline: plain JDBC on a fixed pool of 10 platform threads, each borrowing from a
- *       HikariCP pool of 10.
+ *   <li>{@code jdbcPool10}, the baseline: plain JDBC on a fixed pool of 10 platform threads, each borrowing from
+ *       the library's own HikariCP pool of 10 (every variant runs on the same connections: {@link Bench#poolOf}).
  *   <li>Diagnostics, to split the difference: {@code jooqPool10} (plain jOOQ {@code fetchOptional} on the same 10
  *       platform threads: the cost of jOOQ alone), {@code jdbcVirtual} (plain JDBC on a virtual thread per query
  *       behind a fair semaphore of 10: the cost of the threading model alone) and {@code asyncPlatform10}
- *       (sqlservice with {@code executor(}a fixed pool of 10 platform threads{@code )}).
+ *       (the same database with a fixed pool of 10 platform threads as its executor instead of its dispatcher:
+ *       {@link Bench#withExecutor}).
  *   <li>{@code asyncPrepared}: {@code async} with a {@link PreparedQuery} (rendered once, a new key bound per call).
  *   <li>{@code blockingPool10}: sqlservice's blocking {@code first()} of the unprepared query on the same 10
  *       platform threads as {@code jooqPool10}: the library's cost over plain jOOQ, threads alike.
@@ -84,7 +85,6 @@ public class ConcurrencyBench {
     public int rows;
 
     private Database db;
-    private Database dbOnPlatformThreads;
     private ExecutorService dbExecutor;
     private HikariDataSource pool;
     private DSLContext dsl;
@@ -173,14 +173,10 @@ public class ConcurrencyBench {
         byId = db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(ID)));
         serverWork = Bench.dialect() == SQLDialect.POSTGRES ? SERVER_WORK : "(sleep(0.001) = 0)";
         dbExecutor = Executors.newFixedThreadPool(10, named("sqlservice-platform-"));
-        // the same connections again (a data source handed in: no liveness watch, which the default pool runs)
-        dbOnPlatformThreads = Database.builder().dataSource(pool).dialect(Bench.dialect()).poolSize(10).executor(dbExecutor)
-                .build();
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        dbOnPlatformThreads.close();
         dbExecutor.close();
         db.close(); // and the pool, the library's own
     }
@@ -208,12 +204,23 @@ public class ConcurrencyBench {
         long elapsed;
         long cpu = Bench.cpuNanos();
         switch (variant) {
-            case "async", "asyncPlatform10" -> {
-                AsyncSession session = (variant.equals("async") ? db : dbOnPlatformThreads).session();
+            case "async" -> {
+                AsyncSession session = db.session();
                 start = System.nanoTime();
                 fireAndJoin(keys, latency, found, key -> session.first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key))));
                 elapsed = System.nanoTime() - start;
-                workers = variant.equals("async") ? carriers() : 10;
+                workers = carriers();
+            }
+            case "asyncPlatform10" -> {
+                // the same database, pool and settings as async; only its executor is 10 platform threads
+                AsyncSession session = db.session();
+                long[] startedAt = new long[1];
+                elapsed = Bench.withExecutor(db, dbExecutor, () -> {
+                    startedAt[0] = System.nanoTime();
+                    fireAndJoin(keys, latency, found, key -> session.first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key))));
+                    return System.nanoTime() - startedAt[0];
+                });
+                workers = 10;
             }
             case "asyncPrepared" -> {
                 AsyncSession session = db.session();

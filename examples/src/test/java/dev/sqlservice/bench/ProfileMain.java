@@ -302,10 +302,15 @@ public final class ProfileMain {
                                 }
                             }
                         }
-                        StringBuilder line = new StringBuilder("  wall per lookup:");
+                        // ratios to the first variant run (jooqFetchOptional unless --only leaves it out)
+                        int base = java.util.stream.IntStream.range(0, names.length).filter(v -> only.contains(names[v]))
+                                .findFirst().orElseThrow(() -> new IllegalArgumentException("--only names no variant"));
+                        StringBuilder line = new StringBuilder("  wall per lookup (ratios to " + names[base] + "):");
                         for (int v = 0; v < names.length; v++) {
-                            line.append(String.format(Locale.ROOT, " %s %.1f µs (×%.2f);", names[v],
-                                    nanos[v] / 1e3 / keys.length, (double) nanos[v] / nanos[0]));
+                            if (only.contains(names[v])) {
+                                line.append(String.format(Locale.ROOT, " %s %.1f µs (×%.2f);", names[v],
+                                        nanos[v] / 1e3 / keys.length, (double) nanos[v] / nanos[base]));
+                            }
                         }
                         System.out.println(line);
                     }

@@ -32,9 +32,11 @@ import org.openjdk.jmh.annotations.TearDown;
  *
  * <p>Variants: {@code saveAll} (sqlservice, blocking session), jOOQ {@code batchMerge} and a loop of
  * {@code merge()} (each in one jOOQ transaction), the JDBC batch baseline, the COPY limit, and a diagnostic,
- * {@code librarySql}: the very statement sqlservice sends per 10,000-row chunk ({@code json_populate_recordset},
- * {@code order by}, {@code on conflict}, {@code returning} every column), with the JSON built and the returned
- * rows read by hand, which separates the cost of that SQL from the cost of the library's Java around it.
+ * {@code librarySql}: the JSON statement sqlservice sends for a chunk of fewer than 5,000 rows
+ * ({@code json_populate_recordset}, {@code order by}, {@code on conflict}, {@code returning} every column), sent
+ * per 10,000 rows with the JSON built and the returned rows read by hand: the cost of that SQL without the library's
+ * Java around it. Larger chunks (so every chunk at N=100,000) go by COPY into a temporary table instead, which
+ * {@code librarySql} does not measure.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
