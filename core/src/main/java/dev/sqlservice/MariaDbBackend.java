@@ -497,7 +497,7 @@ final class MariaDbBackend extends Backend {
             Converter<Object, Object>[] converters = new Converter[written.length];
             for (int c = 0; c < written.length; c++) {
                 Converter<?, ?> converter = fields[written[c]].getConverter();
-                converters[c] = converter.fromType() == converter.toType() ? null : (Converter<Object, Object>) converter;
+                converters[c] = UpsertStatements.noConverter(converter) ? null : (Converter<Object, Object>) converter;
             }
             long bytes = 0;
             for (int r = 0; r < limit; r++) {
@@ -555,10 +555,15 @@ final class MariaDbBackend extends Backend {
             }
             Field<?>[] read = fields;
             for (int i = 0; i < fields.length; i++) {
-                if (fields[i].getType() == OffsetDateTime.class
-                        && Timestamps.jooqsOwn(fields[i].getConverter(), fields[i].getBinding(), OffsetDateTime.class)) {
+                Converter<?, ?> converter = fields[i].getConverter();
+                if (converter.fromType() == OffsetDateTime.class
+                        && Timestamps.jooqsBinding(fields[i].getBinding(), OffsetDateTime.class)) {
                     read = read == fields ? fields.clone() : read;
-                    read[i] = DSL.field(fields[i].getUnqualifiedName(), OffsetDateTimeFromUtc.TYPE);
+                    // a converter of the user's (even from OffsetDateTime to itself) runs on what was read
+                    @SuppressWarnings("unchecked")
+                    DataType<?> type = UpsertStatements.noConverter(converter) ? OffsetDateTimeFromUtc.TYPE
+                            : OffsetDateTimeFromUtc.TYPE.asConvertedDataType((Converter<OffsetDateTime, Object>) converter);
+                    read[i] = DSL.field(fields[i].getUnqualifiedName(), type);
                 }
             }
             return read;
@@ -605,31 +610,38 @@ final class MariaDbBackend extends Backend {
 
         /**
          * An {@code OffsetDateTime} becomes its UTC wall-clock time, a {@code LocalDateTime} stays as it is; both
-         * are then set with {@code setObject} (see {@link LocalDateTimeAsObject}). Only values under jOOQ's own
-         * binding and no converter: a value a user's {@code Converter} or {@code Binding} produces is theirs.
+         * are then set with {@code setObject} (see {@link LocalDateTimeAsObject}). Only values that jOOQ's own
+         * binding would send: a user's {@code Binding} sends its own; a user's {@code Converter} (even from a type
+         * to itself) runs first, and what it returns is sent as above.
          */
         @Override
         public void visitStart(VisitContext context) {
-            if (!(context.queryPart() instanceof Param<?> param) || !jooqsOwn(param)) {
+            if (!(context.queryPart() instanceof Param<?> param) || param.getValue() == null) {
                 return;
             }
-            if (param.getValue() instanceof OffsetDateTime value) {
-                context.queryPart(DSL.val(value.withOffsetSameInstant(ZoneOffset.UTC).toLocalDateTime(), UTC_DATETIME));
-            } else if (param.getValue() instanceof LocalDateTime value) {
-                context.queryPart(DSL.val(value, UTC_DATETIME));
+            @SuppressWarnings("unchecked")
+            Converter<Object, Object> converter = (Converter<Object, Object>) param.getConverter();
+            Class<?> sent = converter.fromType();
+            if (sent != OffsetDateTime.class && sent != LocalDateTime.class || !jooqsBinding(param.getBinding(), sent)) {
+                return;
+            }
+            Object value = UpsertStatements.noConverter(converter) ? param.getValue() : converter.to(param.getValue());
+            if (value instanceof OffsetDateTime time) {
+                context.queryPart(DSL.val(time.withOffsetSameInstant(ZoneOffset.UTC).toLocalDateTime(), UTC_DATETIME));
+            } else if (value instanceof LocalDateTime time) {
+                context.queryPart(DSL.val(time, UTC_DATETIME));
             }
         }
 
-        private static boolean jooqsOwn(Param<?> param) {
-            return jooqsOwn(param.getConverter(), param.getBinding(), param.getType());
-        }
-
-        /** Whether a value of this type, converter and binding is jOOQ's own: no user's Converter or Binding. */
-        static boolean jooqsOwn(Converter<?, ?> converter, Binding<?, ?> binding, Class<?> type) {
+        /**
+         * Whether {@code binding} is jOOQ's own for values sent as {@code sent} (the converter's database type): no
+         * user's {@code Binding}.
+         */
+        static boolean jooqsBinding(Binding<?, ?> binding, Class<?> sent) {
             String name = binding.getClass().getName();
-            // jOOQ binds LocalDateTime through its DelegatingBinding (over its Timestamp binding), with no converter.
-            return converter.fromType() == converter.toType() && (name.startsWith("org.jooq.impl.DefaultBinding$Default")
-                    || name.equals("org.jooq.impl.DefaultBinding$DelegatingBinding") && type == LocalDateTime.class);
+            // jOOQ binds LocalDateTime through its DelegatingBinding (over its Timestamp binding).
+            return name.startsWith("org.jooq.impl.DefaultBinding$Default")
+                    || name.equals("org.jooq.impl.DefaultBinding$DelegatingBinding") && sent == LocalDateTime.class;
         }
     }
 

@@ -137,6 +137,16 @@ abstract class UpsertStatements {
     }
 
     /**
+     * Whether {@code converter} is jOOQ's identity, the converter of a field or value that has none of its own. A
+     * converter from a type to itself (seconds to milliseconds, lower-casing, truncating a timestamp) is a user's
+     * and must run: the types alone cannot tell them apart. Should jOOQ change its identity converter's class, this
+     * says false, and values go through jOOQ's own binding (slower, never wrong).
+     */
+    static boolean noConverter(org.jooq.Converter<?, ?> converter) {
+        return converter instanceof org.jooq.impl.IdentityConverter;
+    }
+
+    /**
      * A statement as SQL text and jOOQ query parts (tables, names, binds), rendered by the executing context. The
      * text is SQL keywords and aliases only, never a value or a name.
      */
@@ -145,10 +155,13 @@ abstract class UpsertStatements {
         private final StringBuilder text = new StringBuilder(256);
         private boolean direct = true;
         private int binds;
-        /** The fields bound so far and whether each allows direct binds ({@link DirectBinds#fits(Field)}). */
+        /** The fields bound so far, in their first order, whether each allows direct binds, and where each is. */
         private Field<?>[] checked = new Field<?>[8];
         private boolean[] checkedFits = new boolean[8];
         private int checkedCount;
+        private final java.util.IdentityHashMap<Field<?>, Integer> checkedAt = new java.util.IdentityHashMap<>();
+        /** Where the field after the last one asked is, when rows bind their fields in the same order. */
+        private int next;
 
         Sql sql(String sql) {
             text.append(sql);
@@ -180,23 +193,28 @@ abstract class UpsertStatements {
         }
 
         /**
-         * {@link DirectBinds#fits(Field)}, asked once per field of the statement: a statement binds the same few
-         * fields row after row, so a look through those few is cheaper than the question.
+         * {@link DirectBinds#fits(Field)}, asked once per field of the statement. Rows bind the same fields in the
+         * same order, so the answer is usually the one after the last (or the first, after a row's last field);
+         * otherwise it is looked up by identity, so that a wide statement costs no more per bind than a narrow one.
          */
         private boolean fits(Field<?> field) {
-            for (int i = 0; i < checkedCount; i++) {
-                if (checked[i] == field) {
-                    return checkedFits[i];
+            int at = next < checkedCount ? next : 0;
+            if (checkedCount == 0 || checked[at] != field) {
+                Integer known = checkedAt.get(field);
+                if (known == null) {
+                    if (checkedCount == checked.length) {
+                        checked = java.util.Arrays.copyOf(checked, checkedCount * 2);
+                        checkedFits = java.util.Arrays.copyOf(checkedFits, checkedCount * 2);
+                    }
+                    checked[checkedCount] = field;
+                    checkedFits[checkedCount] = DirectBinds.fits(field);
+                    checkedAt.put(field, checkedCount);
+                    known = checkedCount++;
                 }
+                at = known;
             }
-            boolean fits = DirectBinds.fits(field);
-            if (checkedCount == checked.length) {
-                checked = java.util.Arrays.copyOf(checked, checkedCount * 2);
-                checkedFits = java.util.Arrays.copyOf(checkedFits, checkedCount * 2);
-            }
-            checked[checkedCount] = field;
-            checkedFits[checkedCount++] = fits;
-            return fits;
+            next = at + 1;
+            return checkedFits[at];
         }
 
         /** A column's name, unqualified. */
@@ -304,8 +322,7 @@ abstract class UpsertStatements {
             if (!NULL_TYPES.containsKey(field.getType())) {
                 return false;
             }
-            org.jooq.Converter<?, ?> converter = field.getConverter();
-            return converter.fromType() == converter.toType()
+            return noConverter(field.getConverter())
                     && field.getBinding().getClass().getName().startsWith("org.jooq.impl.DefaultBinding$Default");
         }
 

@@ -236,6 +236,11 @@ final class Upserts {
             return records;
         }
 
+        /** The groups in the order they run (for tests). */
+        List<Group<R>> groups() {
+            return groups;
+        }
+
         /** One run of this plan: collects what the database changed in each record, to apply after the commit. */
         Attempt<R> attempt() {
             return new Attempt<>(this);
