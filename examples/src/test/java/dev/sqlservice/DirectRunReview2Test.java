@@ -8,7 +8,6 @@ import static org.jooq.impl.DSL.param;
 import static org.jooq.impl.DSL.select;
 import static org.jooq.impl.DSL.selectFrom;
 
-import dev.sqlservice.example.schema.enums.PostStatus;
 import dev.sqlservice.example.schema.tables.records.TicketsRecord;
 import dev.sqlservice.example.schema.tables.records.UsersRecord;
 import dev.sqlservice.testing.TestDatabase;
@@ -44,13 +43,8 @@ class DirectRunReview2Test {
     @BeforeEach
     void rows(Database db, TestDatabase test) {
         postgres = test.dialect().family() == SQLDialect.POSTGRES;
-        db.dsl().insertInto(USERS, USERS.ID, USERS.NAME, USERS.EMAIL, USERS.CREATED_AT)
-                .values(1L, "Ann", "ann@example.com", T0)
-                .values(2L, "Bob", null, T0.plusHours(1))
-                .values(3L, "Cid", "cid@example.com", T0.plusHours(2)).execute();
-        db.dsl().insertInto(POSTS, POSTS.ID, POSTS.USER_ID, POSTS.TITLE, POSTS.BODY, POSTS.STATUS)
-                .values(1L, 1L, "one", "b1", PostStatus.published)
-                .values(2L, 1L, "two", null, PostStatus.draft).execute();
+        UsersAndPosts.users(db, T0);
+        UsersAndPosts.posts(db, 2);
     }
 
     // ---- 1. silent wrong data: what a direct run reads ----------------------------------------------------------

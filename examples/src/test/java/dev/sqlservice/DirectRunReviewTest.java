@@ -10,7 +10,6 @@ import static org.jooq.impl.DSL.param;
 import static org.jooq.impl.DSL.select;
 import static org.jooq.impl.DSL.selectFrom;
 
-import dev.sqlservice.example.schema.enums.PostStatus;
 import dev.sqlservice.example.schema.tables.records.CodesRecord;
 import dev.sqlservice.example.schema.tables.records.ReadingsRecord;
 import dev.sqlservice.example.schema.tables.records.UsersRecord;
@@ -45,13 +44,8 @@ class DirectRunReviewTest {
     @BeforeEach
     void rows(Database db, TestDatabase test) {
         postgres = test.dialect().family() == SQLDialect.POSTGRES;
-        db.dsl().insertInto(USERS, USERS.ID, USERS.NAME, USERS.EMAIL, USERS.CREATED_AT)
-                .values(1L, "Ann", "ann@example.com", T0)
-                .values(2L, "Bob", null, T0.plusHours(1))
-                .values(3L, "Cid", "cid@example.com", T0.plusHours(2)).execute();
-        db.dsl().insertInto(POSTS, POSTS.ID, POSTS.USER_ID, POSTS.TITLE, POSTS.BODY, POSTS.STATUS)
-                .values(1L, 1L, "one", "b1", PostStatus.published)
-                .values(2L, 1L, "two", null, PostStatus.draft).execute();
+        UsersAndPosts.users(db, T0);
+        UsersAndPosts.posts(db, 2);
         db.dsl().insertInto(CODES, CODES.CODE, CODES.LABEL).values("AB", "c").execute();
     }
 

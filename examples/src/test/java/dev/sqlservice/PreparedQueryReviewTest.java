@@ -53,14 +53,8 @@ class PreparedQueryReviewTest {
     @BeforeEach
     void rows(Database db, TestDatabase test) {
         postgres = test.dialect().family() == SQLDialect.POSTGRES;
-        db.dsl().insertInto(USERS, USERS.ID, USERS.NAME, USERS.EMAIL, USERS.CREATED_AT)
-                .values(1L, "Ann", "ann@example.com", T0)
-                .values(2L, "Bob", null, T0.plusHours(1))
-                .values(3L, "Cid", "cid@example.com", T0.plusHours(2)).execute();
-        db.dsl().insertInto(POSTS, POSTS.ID, POSTS.USER_ID, POSTS.TITLE, POSTS.BODY, POSTS.STATUS)
-                .values(1L, 1L, "one", "b1", PostStatus.published)
-                .values(2L, 1L, "two", null, PostStatus.draft)
-                .values(3L, 2L, "three", "b3", PostStatus.published).execute();
+        UsersAndPosts.users(db, T0);
+        UsersAndPosts.posts(db, 3);
     }
 
     private static <T> T join(CompletionStage<T> stage) {
