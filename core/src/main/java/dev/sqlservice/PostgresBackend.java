@@ -269,6 +269,13 @@ final class PostgresBackend extends Backend {
         static int copyRowsPerStatement = ROWS_PER_STATEMENT;
 
         /**
+         * Whether the COPY text of a call's next statement is written on a thread of its own while the server runs
+         * the current statement ({@link Run#workAhead}). Not final: benchmarks compare with the text written in
+         * turn.
+         */
+        static boolean copyTextAhead = !Boolean.getBoolean("sqlservice.postgres.copyTextInTurn");
+
+        /**
          * Whether pgjdbc is on the class path (an optional dependency of the core); {@link PostgresCopy}, which
          * refers to it, is loaded only when it is.
          */
@@ -431,7 +438,10 @@ final class PostgresBackend extends Backend {
                 BitSet columns, BitSet borrowed, Run run) {
             Table<?> table = group.table();
             Field<?>[] fields = table.fields();
-            CopyText text = CopyText.of(rows, fields, columns, copyRowsPerStatement, JSON_BYTES_PER_STATEMENT);
+            Object ahead = run.takeAhead(rows, columns);
+            CopyText text = ahead == Run.NOT_AHEAD
+                    ? CopyText.of(rows, fields, columns, copyRowsPerStatement, JSON_BYTES_PER_STATEMENT)
+                    : (CopyText) ahead;
             if (text == null) {
                 return null;
             }
@@ -450,6 +460,12 @@ final class PostgresBackend extends Backend {
                                 + e.getMessage(), e);
                     }
                 });
+                // The next statement's rows go by COPY too: their text is written while the server runs this one.
+                if (copyTextAhead && rows.size() - text.rows() >= copyRows) {
+                    List<R> next = rows.subList(text.rows(), rows.size());
+                    run.workAhead(next, columns,
+                            () -> CopyText.of(next, fields, columns, copyRowsPerStatement, JSON_BYTES_PER_STATEMENT));
+                }
                 Sql source = new Sql().sql(copyTable.name() + " as v");
                 List<? extends Record> stored = insert(dsl, group, columns, borrowed, source.build(),
                         "v." + copyTable.order(), null);

@@ -63,9 +63,94 @@ abstract class UpsertStatements {
          * statements must not rely on the transaction ending with the call.
          */
         final boolean nested;
+        /** Work started for the next statement, while the server runs this one ({@link #workAhead}); or null. */
+        private Ahead ahead;
 
         Run(boolean nested) {
             this.nested = nested;
+        }
+
+        /** What {@link #takeAhead} returns when no work was started for these rows. */
+        static final Object NOT_AHEAD = new Object();
+
+        private record Ahead(Object first, int size, Object shape, java.util.concurrent.FutureTask<Object> task) {}
+
+        /**
+         * Starts {@code work}, which reads the records {@code rows} and nothing the call changes, on a virtual thread
+         * of its own, so that it runs while this thread waits for the server; the next statement takes its result
+         * with {@link #takeAhead} (the same rows, by identity of the first record and count, and the same
+         * {@code shape}). When no thread can be started, nothing is: the next statement does the work itself.
+         */
+        void workAhead(List<?> rows, Object shape, java.util.concurrent.Callable<Object> work) {
+            awaitAhead();
+            java.util.concurrent.FutureTask<Object> task = new java.util.concurrent.FutureTask<>(work);
+            try {
+                Thread.ofVirtual().name("sqlservice-upsert-ahead").start(task);
+            } catch (RuntimeException | OutOfMemoryError e) {
+                return;
+            }
+            ahead = new Ahead(rows.getFirst(), rows.size(), shape, task);
+        }
+
+        /**
+         * The result of the work started for exactly these rows and shape (waiting for it, uninterruptibly: it is
+         * CPU work of one statement), rethrowing what the work threw; {@link #NOT_AHEAD} when none was (work
+         * started for other rows is awaited and dropped).
+         */
+        Object takeAhead(List<?> rows, Object shape) {
+            Ahead started = ahead;
+            ahead = null;
+            if (started == null) {
+                return NOT_AHEAD;
+            }
+            if (started.first() != rows.getFirst() || started.size() != rows.size() || !started.shape().equals(shape)) {
+                ahead = started;
+                awaitAhead();
+                return NOT_AHEAD;
+            }
+            try {
+                return await(started.task());
+            } catch (java.util.concurrent.ExecutionException e) {
+                switch (e.getCause()) {
+                    case RuntimeException r -> throw r;
+                    case Error r -> throw r;
+                    default -> throw new IllegalStateException(e.getCause());
+                }
+            }
+        }
+
+        /**
+         * Waits for work still running ahead and drops it: called when the run ends, however it ends, so that no
+         * thread reads the caller's records after the call has returned.
+         */
+        void awaitAhead() {
+            Ahead started = ahead;
+            ahead = null;
+            if (started != null) {
+                try {
+                    await(started.task());
+                } catch (java.util.concurrent.ExecutionException e) {
+                    // dropped: the statement it was for never ran
+                }
+            }
+        }
+
+        private static Object await(java.util.concurrent.FutureTask<Object> task)
+                throws java.util.concurrent.ExecutionException {
+            boolean interrupted = false;
+            try {
+                while (true) {
+                    try {
+                        return task.get();
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
         }
     }
 

@@ -274,15 +274,19 @@ final class Upserts {
 
         List<R> execute(DSLContext dsl) {
             UpsertStatements.Run run = new UpsertStatements.Run(nested);
-            for (Group<R> group : plan.groups) {
-                List<R> records = group.records();
-                // Statements bounded by rows and bytes, each taking the next rows in key order.
-                for (int from = 0; from < records.size(); ) {
-                    List<R> rest = records.subList(from, records.size());
-                    UpsertStatements.Written written = plan.statements.upsert(dsl, group, rest, run);
-                    refresh(group, rest.subList(0, written.rows()), written.stored(), dsl);
-                    from += written.rows();
+            try {
+                for (Group<R> group : plan.groups) {
+                    List<R> records = group.records();
+                    // Statements bounded by rows and bytes, each taking the next rows in key order.
+                    for (int from = 0; from < records.size(); ) {
+                        List<R> rest = records.subList(from, records.size());
+                        UpsertStatements.Written written = plan.statements.upsert(dsl, group, rest, run);
+                        refresh(group, rest.subList(0, written.rows()), written.stored(), dsl);
+                        from += written.rows();
+                    }
                 }
+            } finally {
+                run.awaitAhead();
             }
             return plan.records;
         }

@@ -276,8 +276,18 @@ final class Bench {
      * {@code INSERT … SELECT … ON CONFLICT (id) DO UPDATE}, in one transaction.
      */
     static int copyUpsert(DataSource ds, List<BenchItemsRecord> records) throws SQLException {
+        return copyUpsert(ds, records, false);
+    }
+
+    /**
+     * {@link #copyUpsert}, and with {@code refresh} the refresh that {@code saveAll} promises, written by hand: the
+     * upsert returns every column of the rows it wrote ({@code RETURNING}; MariaDB, which has none for an upsert,
+     * reads them back joined with the staged keys), and each returned row is set into its record, found by id in a
+     * hash map, whose changed flags are then reset. The floor of an upsert by COPY that refreshes its records.
+     */
+    static int copyUpsert(DataSource ds, List<BenchItemsRecord> records, boolean refresh) throws SQLException {
         if (mariadb()) {
-            return loadDataUpsert(ds, records);
+            return loadDataUpsert(ds, records, refresh);
         }
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);
@@ -315,9 +325,16 @@ final class Bench {
                     }
                 }
                 try (Statement s = c.createStatement()) {
-                    s.executeUpdate("insert into bench_items (" + COLUMNS + ") select " + COLUMNS + " from bench_stage"
+                    String upsert = "insert into bench_items (" + COLUMNS + ") select " + COLUMNS + " from bench_stage"
                             + " on conflict (id) do update set name = excluded.name, qty = excluded.qty,"
-                            + " price = excluded.price, tags = excluded.tags, updated_at = excluded.updated_at");
+                            + " price = excluded.price, tags = excluded.tags, updated_at = excluded.updated_at";
+                    if (refresh) {
+                        try (ResultSet rs = s.executeQuery(upsert + " returning " + COLUMNS)) {
+                            refresh(rs, records);
+                        }
+                    } else {
+                        s.executeUpdate(upsert);
+                    }
                 }
                 c.commit();
             } catch (SQLException | RuntimeException e) {
@@ -334,7 +351,7 @@ final class Bench {
      * MariaDB's ingest limit: {@code LOAD DATA LOCAL INFILE} (tab-separated text, {@code \\N} for null, streamed from
      * memory) into a temporary table, then one {@code INSERT … SELECT … ON DUPLICATE KEY UPDATE}, in one transaction.
      */
-    static int loadDataUpsert(DataSource ds, List<BenchItemsRecord> records) throws SQLException {
+    static int loadDataUpsert(DataSource ds, List<BenchItemsRecord> records, boolean refresh) throws SQLException {
         StringBuilder lines = new StringBuilder(records.size() * 64);
         for (BenchItemsRecord r : records) {
             lines.append(r.getId()).append('\t');
@@ -357,6 +374,12 @@ final class Bench {
                     s.executeUpdate("insert into bench_items (" + COLUMNS + ") select " + COLUMNS + " from bench_stage"
                             + " on duplicate key update name = values(name), qty = values(qty), price = values(price),"
                             + " tags = values(tags), updated_at = values(updated_at)");
+                    if (refresh) {
+                        try (ResultSet rs = s.executeQuery("select b.id, b.name, b.qty, b.price, b.tags, b.updated_at"
+                                + " from bench_items b join bench_stage k on k.id = b.id")) {
+                            refresh(rs, records);
+                        }
+                    }
                     c.commit();
                 } finally {
                     s.execute("drop temporary table if exists bench_stage");
@@ -369,6 +392,28 @@ final class Bench {
             }
         }
         return records.size();
+    }
+
+    /** Sets each returned row into its record (found by id) and resets the record's changed flags. */
+    private static void refresh(ResultSet rs, List<BenchItemsRecord> records) throws SQLException {
+        java.util.Map<Long, BenchItemsRecord> byId = java.util.HashMap.newHashMap(records.size());
+        for (BenchItemsRecord r : records) {
+            byId.put(r.getId(), r);
+        }
+        int rows = 0;
+        while (rs.next()) {
+            BenchItemsRecord r = byId.get(rs.getLong(1));
+            r.setName(rs.getString(2));
+            r.setQty(rs.getInt(3));
+            r.setPrice(rs.getBigDecimal(4));
+            r.setTags(rs.getString(5));
+            r.setUpdatedAt(rs.getObject(6, OffsetDateTime.class));
+            r.changed(false);
+            rows++;
+        }
+        if (rows != records.size()) {
+            throw new IllegalStateException("the upsert returned " + rows + " rows for " + records.size() + " records");
+        }
     }
 
     /** The statement sqlservice 0.1 sends per chunk for {@code bench_items} when every column is set. */

@@ -49,7 +49,8 @@ import org.openjdk.jmh.annotations.TearDown;
  *       behind a fair semaphore of 10: the cost of the threading model alone) and {@code asyncPlatform10}
  *       (the same database with a fixed pool of 10 platform threads as its executor instead of its dispatcher:
  *       {@link Bench#withExecutor}).
- *   <li>{@code asyncPrepared}: {@code async} with a {@link PreparedQuery} (rendered once, a new key bound per call).
+ *   <li>{@code asyncPrepared}: {@code async} with a {@link PreparedQuery} (rendered once, a new key bound per call);
+ *       {@code asyncPreparedPlatform10}: the same on the executor of {@code asyncPlatform10}.
  *   <li>{@code blockingPool10}: sqlservice's blocking {@code first()} of the unprepared query on the same 10
  *       platform threads as {@code jooqPool10}: the library's cost over plain jOOQ, threads alike.
  * </ul>
@@ -68,7 +69,7 @@ import org.openjdk.jmh.annotations.TearDown;
 public class ConcurrencyBench {
 
     static final List<String> VARIANTS = List.of("async", "jdbcPool10", "jooqPool10", "jdbcVirtual", "asyncPlatform10",
-            "asyncServerBound", "jdbcPool10ServerBound", "asyncPrepared", "blockingPool10");
+            "asyncServerBound", "jdbcPool10ServerBound", "asyncPrepared", "blockingPool10", "asyncPreparedPlatform10");
 
     /** Keeps each server-bound query on its connection for at least a millisecond, without using CPU. */
     private static final String SERVER_WORK = "(select true from pg_sleep(0.001))";
@@ -113,8 +114,11 @@ public class ConcurrencyBench {
                 asyncPrepared_addedThreads, asyncPrepared_workerThreads;
         public double blockingPool10_qps, blockingPool10_p50us, blockingPool10_p99us, blockingPool10_peakThreads,
                 blockingPool10_addedThreads, blockingPool10_workerThreads;
+        public double asyncPreparedPlatform10_qps, asyncPreparedPlatform10_p50us, asyncPreparedPlatform10_p99us,
+                asyncPreparedPlatform10_peakThreads, asyncPreparedPlatform10_addedThreads,
+                asyncPreparedPlatform10_workerThreads;
         /** Client CPU (this JVM, all threads) per query, in microseconds. */
-        public double asyncPrepared_cpuUs, blockingPool10_cpuUs;
+        public double asyncPrepared_cpuUs, blockingPool10_cpuUs, asyncPreparedPlatform10_cpuUs;
         public double async_cpuUs, jdbcPool10_cpuUs, jooqPool10_cpuUs, jdbcVirtual_cpuUs, asyncPlatform10_cpuUs,
                 asyncServerBound_cpuUs, jdbcPool10ServerBound_cpuUs;
 
@@ -129,6 +133,7 @@ public class ConcurrencyBench {
                 case "jdbcPool10ServerBound" -> jdbcPool10ServerBound_cpuUs = us;
                 case "asyncPrepared" -> asyncPrepared_cpuUs = us;
                 case "blockingPool10" -> blockingPool10_cpuUs = us;
+                case "asyncPreparedPlatform10" -> asyncPreparedPlatform10_cpuUs = us;
                 default -> throw new IllegalStateException(variant);
             }
         }
@@ -158,6 +163,10 @@ public class ConcurrencyBench {
                 case "blockingPool10" -> { blockingPool10_qps = qps; blockingPool10_p50us = p50; blockingPool10_p99us = p99;
                     blockingPool10_peakThreads = peak; blockingPool10_addedThreads = added;
                     blockingPool10_workerThreads = workers; }
+                case "asyncPreparedPlatform10" -> { asyncPreparedPlatform10_qps = qps;
+                    asyncPreparedPlatform10_p50us = p50; asyncPreparedPlatform10_p99us = p99;
+                    asyncPreparedPlatform10_peakThreads = peak; asyncPreparedPlatform10_addedThreads = added;
+                    asyncPreparedPlatform10_workerThreads = workers; }
                 default -> throw new IllegalStateException(variant);
             }
         }
@@ -218,6 +227,17 @@ public class ConcurrencyBench {
                 elapsed = Bench.withExecutor(db, dbExecutor, () -> {
                     startedAt[0] = System.nanoTime();
                     fireAndJoin(keys, latency, found, key -> session.first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key))));
+                    return System.nanoTime() - startedAt[0];
+                });
+                workers = 10;
+            }
+            case "asyncPreparedPlatform10" -> {
+                // asyncPrepared with the executor of asyncPlatform10 (Database.Builder.executor)
+                AsyncSession session = db.session();
+                long[] startedAt = new long[1];
+                elapsed = Bench.withExecutor(db, dbExecutor, () -> {
+                    startedAt[0] = System.nanoTime();
+                    fireAndJoin(keys, latency, found, key -> session.first(byId.bind(ID, key)));
                     return System.nanoTime() - startedAt[0];
                 });
                 workers = 10;

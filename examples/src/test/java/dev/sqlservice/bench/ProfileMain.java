@@ -128,6 +128,18 @@ public final class ProfileMain {
                                         ? Integer.parseInt(options.getOrDefault("copychunk", "50000")) : 10_000);
                                 db.blockingSession().saveAll(batch);
                             }
+                            case "saveAhead", "saveInTurn" -> {
+                                // the COPY text of the next statement written ahead, or in turn (A/B)
+                                java.lang.reflect.Field ahead = Class.forName("dev.sqlservice.PostgresBackend$Statements")
+                                        .getDeclaredField("copyTextAhead");
+                                ahead.setAccessible(true);
+                                ahead.setBoolean(null, variant.equals("saveAhead"));
+                                copyRows("copyRows", 5_000);
+                                copyRows("copyRowsPerStatement", 10_000);
+                                db.blockingSession().saveAll(batch);
+                                ahead.setBoolean(null, true);
+                            }
+                            case "copyRefresh" -> Bench.copyUpsert(pool, batch, true);
                             case "jdbcBatch" -> Bench.jdbcBatch(pool, batch);
                             case "librarySql" -> Bench.librarySql(pool, batch, true);
                             case "libNoReturn" -> Bench.librarySql(pool, batch, false);

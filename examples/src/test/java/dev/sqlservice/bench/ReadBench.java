@@ -31,7 +31,9 @@ import org.openjdk.jmh.annotations.TearDown;
  * <p>One JMH invocation is one round: each whole-table variant once, in an order rotated each round, timed on
  * its own (wall-clock milliseconds per read, and the client JVM's CPU milliseconds); then {@code lookups} random keys, each looked up by every lookup variant in
  * turn (order rotated per key), each variant's time summed (microseconds per lookup). Every variant reads
- * every column of every row into objects.
+ * every column of every row into objects. The lookup variant {@code jooqAsyncJoined} is jOOQ's own
+ * {@code fetchAsync} on a virtual thread, joined at once: what handing a lookup to another thread and waiting for
+ * it costs without this library.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
@@ -42,7 +44,7 @@ public class ReadBench {
 
     /** The lookup variants, in this order in {@link #round}. */
     static final List<String> POINT = List.of("firstAsync", "firstBlocking", "jooqFetchOptional", "jdbcFirst",
-            "firstPreparedAsync");
+            "firstPreparedAsync", "jooqAsyncJoined");
 
     private static final org.jooq.Param<Long> ID = DSL.param("id", Long.class);
 
@@ -58,6 +60,7 @@ public class ReadBench {
     private HikariDataSource pool;
     private DSLContext dsl;
     private PreparedQuery<BenchItemsRecord> byId;
+    private java.util.concurrent.ExecutorService virtualThreads;
     private int round;
 
     /** Per round: milliseconds per whole-table read (wall clock, and client CPU as {@code _cpu}), µs per lookup. */
@@ -73,6 +76,7 @@ public class ReadBench {
         public double jooqFetchOptional;
         public double jdbcFirst;
         public double firstPreparedAsync;
+        public double jooqAsyncJoined;
         public double allAsync_cpu;
         public double allBlocking_cpu;
         public double jooqFetch_cpu;
@@ -89,10 +93,12 @@ public class ReadBench {
         blocking = db.blockingSession();
         dsl = Bench.jooq(pool);
         byId = db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(ID)));
+        virtualThreads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
+        virtualThreads.close();
         db.close(); // and the pool, the library's own
     }
 
@@ -140,6 +146,9 @@ public class ReadBench {
                     case 2 -> dsl.selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)).fetchOptional().orElseThrow();
                     case 3 -> null;
                     case 4 -> session.first(byId.bind(ID, key)).toCompletableFuture().join().orElseThrow();
+                    // jOOQ's own asynchronous call on a virtual thread, joined at once: what a hand-off costs
+                    case 5 -> dsl.selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)).fetchAsync(virtualThreads)
+                            .toCompletableFuture().join().getFirst();
                     default -> throw new IllegalStateException();
                 };
                 long qty = v == 3 ? Bench.jdbcFirst(pool, key).qty() : row.getQty();
@@ -152,6 +161,7 @@ public class ReadBench {
         times.jooqFetchOptional = nanos[2] / 1e3 / lookups;
         times.jdbcFirst = nanos[3] / 1e3 / lookups;
         times.firstPreparedAsync = nanos[4] / 1e3 / lookups;
+        times.jooqAsyncJoined = nanos[5] / 1e3 / lookups;
         round++;
         return checksum;
     }

@@ -78,7 +78,8 @@ final class Report {
         List<String> upsertNs = series.stream().filter(s -> s.benchmark().equals("UpsertBench"))
                 .map(s -> s.params().get("n")).distinct().sorted((a, b) -> Integer.compare(Integer.parseInt(a), Integer.parseInt(b)))
                 .toList();
-        List<String> upserts = List.of("saveAll", "batchMerge", "mergeLoop", "jdbcBatch", "copy", "librarySql");
+        List<String> upserts = List.of("saveAll", "batchMerge", "mergeLoop", "jdbcBatch", "copy", "copyRefresh",
+                "librarySql");
         for (String n : upsertNs) {
             Map<String, String> p = Map.of("n", n);
             group("upsert N=" + thousands(n), "ms", "UpsertBench", p, "jdbcBatch", false, upserts, List.of("saveAll"));
@@ -91,19 +92,24 @@ final class Report {
         group(reads + ": client CPU", "CPU ms", "ReadBench", Map.of(), "jooqFetch", false, suffixed(whole, "_cpu"),
                 List.of("allAsync_cpu", "allBlocking_cpu"));
         group("first() by primary key", "µs/lookup", "ReadBench", Map.of(), "jooqFetchOptional", false,
-                List.of("firstAsync", "firstBlocking", "firstPreparedAsync", "jooqFetchOptional", "jdbcFirst"),
+                List.of("firstAsync", "firstBlocking", "firstPreparedAsync", "jooqFetchOptional", "jdbcFirst",
+                        "jooqAsyncJoined"),
                 List.of("firstAsync", "firstBlocking", "firstPreparedAsync"));
         List<String> concurrent = List.of("async", "asyncPrepared", "jdbcPool10", "jooqPool10", "blockingPool10",
-                "jdbcVirtual", "asyncPlatform10");
+                "jdbcVirtual", "asyncPlatform10", "asyncPreparedPlatform10");
         String c = thousands(param("ConcurrencyBench", "queries").orElse("?")) + " concurrent first(), pool of 10";
         group(c + ": throughput", "queries/s", "ConcurrencyBench", Map.of(), "jdbcPool10", true,
-                suffixed(concurrent, "_qps"), List.of("async_qps", "asyncPrepared_qps", "blockingPool10_qps", "asyncPlatform10_qps"));
+                suffixed(concurrent, "_qps"), List.of("async_qps", "asyncPrepared_qps", "blockingPool10_qps", "asyncPlatform10_qps",
+                        "asyncPreparedPlatform10_qps"));
         group(c + ": client CPU per query", "CPU µs", "ConcurrencyBench", Map.of(), "jdbcPool10", false,
-                suffixed(concurrent, "_cpuUs"), List.of("async_cpuUs", "asyncPrepared_cpuUs", "blockingPool10_cpuUs", "asyncPlatform10_cpuUs"));
+                suffixed(concurrent, "_cpuUs"), List.of("async_cpuUs", "asyncPrepared_cpuUs", "blockingPool10_cpuUs", "asyncPlatform10_cpuUs",
+                        "asyncPreparedPlatform10_cpuUs"));
         group(c + ": p50 latency", "µs", "ConcurrencyBench", Map.of(), "jdbcPool10", false,
-                suffixed(concurrent, "_p50us"), List.of("async_p50us", "asyncPrepared_p50us", "blockingPool10_p50us", "asyncPlatform10_p50us"));
+                suffixed(concurrent, "_p50us"), List.of("async_p50us", "asyncPrepared_p50us", "blockingPool10_p50us", "asyncPlatform10_p50us",
+                        "asyncPreparedPlatform10_p50us"));
         group(c + ": p99 latency", "µs", "ConcurrencyBench", Map.of(), "jdbcPool10", false,
-                suffixed(concurrent, "_p99us"), List.of("async_p99us", "asyncPrepared_p99us", "blockingPool10_p99us", "asyncPlatform10_p99us"));
+                suffixed(concurrent, "_p99us"), List.of("async_p99us", "asyncPrepared_p99us", "blockingPool10_p99us", "asyncPlatform10_p99us",
+                        "asyncPreparedPlatform10_p99us"));
         List<String> serverBound = List.of("asyncServerBound", "jdbcPool10ServerBound");
         String sb = thousands(param("ConcurrencyBench", "queries").orElse("?"))
                 + " concurrent first(), pool of 10, each query ≥ 1 ms on the server";
@@ -221,6 +227,11 @@ final class Report {
                     "saveAll beats batchMerge" + at, "saveAll / batchMerge = " + fmtRatio(r), verdict(r[0] < 1))));
             ratio("UpsertBench", p, "saveAll_cpu", "jdbcBatch_cpu").ifPresent(r -> targets.add(new Target(
                     "(report) saveAll's client CPU against the JDBC batch's" + at, fmtRatio(r), "reported")));
+            ratio("UpsertBench", p, "saveAll", "copyRefresh").ifPresent(r -> targets.add(new Target(
+                    "(report) saveAll against the COPY path with the refresh written by hand (copyRefresh)" + at,
+                    fmtRatio(r), "reported")));
+            ratio("UpsertBench", p, "copyRefresh", "copy").ifPresent(r -> targets.add(new Target(
+                    "(report) what the refresh costs the COPY path (copyRefresh / copy)" + at, fmtRatio(r), "reported")));
             ratio("UpsertBench", p, "librarySql", "jdbcBatch").ifPresent(r -> targets.add(new Target(
                     "(report) sqlservice's SQL sent by hand (librarySql) against the JDBC batch" + at, fmtRatio(r),
                     "reported")));
@@ -262,6 +273,17 @@ final class Report {
                 "a single joined first() ≤ 1.1× jOOQ's fetchOptional", fmtRatio(r), verdict(r[0] <= 1.1))));
         ratio("ReadBench", Map.of(), "firstPreparedAsync", "jooqFetchOptional").ifPresent(r -> targets.add(new Target(
                 "(report) a single joined prepared first() against jOOQ's fetchOptional", fmtRatio(r), "reported")));
+        ratio("ReadBench", Map.of(), "jooqAsyncJoined", "jooqFetchOptional").ifPresent(r -> targets.add(new Target(
+                "(report) jOOQ's own fetchAsync on a virtual thread, joined at once, against fetchOptional", fmtRatio(r),
+                "reported")));
+        ratio("ReadBench", Map.of(), "firstAsync", "jooqAsyncJoined").ifPresent(r -> targets.add(new Target(
+                "(report) a single joined first() against jOOQ's fetchAsync joined at once", fmtRatio(r), "reported")));
+        ratio("ConcurrencyBench", Map.of(), "asyncPreparedPlatform10_qps", "jdbcPool10_qps").ifPresent(r -> targets.add(
+                new Target("(report) async prepared point queries on an executor of 10 platform threads, throughput"
+                        + " against the JDBC pool's", fmtRatio(r), "reported")));
+        ratio("ConcurrencyBench", Map.of(), "asyncPrepared_qps", "jdbcVirtual_qps").ifPresent(r -> targets.add(
+                new Target("(report) async prepared point queries against plain JDBC on a virtual thread per query",
+                        fmtRatio(r), "reported")));
         ratio("ConcurrencyBench", Map.of(), "jooqPool10_qps", "jdbcPool10_qps").ifPresent(r -> targets.add(new Target(
                 "(report) plain jOOQ on the same 10 platform threads, throughput against JDBC", fmtRatio(r), "reported")));
         ratio("ConcurrencyBench", Map.of(), "asyncServerBound_qps", "jdbcPool10ServerBound_qps").ifPresent(r -> targets.add(

@@ -31,7 +31,9 @@ import org.openjdk.jmh.annotations.TearDown;
  * The variants thus run interleaved in one fork, and each round gives one paired sample of every ratio.
  *
  * <p>Variants: {@code saveAll} (sqlservice, blocking session), jOOQ {@code batchMerge} and a loop of
- * {@code merge()} (each in one jOOQ transaction), the JDBC batch baseline, the COPY limit, and a diagnostic,
+ * {@code merge()} (each in one jOOQ transaction), the JDBC batch baseline, the COPY limit, and two diagnostics:
+ * {@code copyRefresh}, the COPY limit with saveAll's refresh written by hand (the upsert returns every column and
+ * each row is set into its record, found by id), the floor of an upsert that keeps saveAll's promise; and
  * {@code librarySql}: the JSON statement sqlservice sends for a chunk of fewer than 5,000 rows
  * ({@code json_populate_recordset}, {@code order by}, {@code on conflict}, {@code returning} every column), sent
  * per 10,000 rows with the JSON built and the returned rows read by hand: the cost of that SQL without the library's
@@ -43,7 +45,8 @@ import org.openjdk.jmh.annotations.TearDown;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 public class UpsertBench {
 
-    static final List<String> VARIANTS = List.of("saveAll", "batchMerge", "mergeLoop", "jdbcBatch", "copy", "librarySql");
+    static final List<String> VARIANTS = List.of("saveAll", "batchMerge", "mergeLoop", "jdbcBatch", "copy", "copyRefresh",
+            "librarySql");
 
     /** The number of records; BenchMain sets it per mode. */
     @Param({"1000"})
@@ -67,12 +70,14 @@ public class UpsertBench {
         public double mergeLoop;
         public double jdbcBatch;
         public double copy;
+        public double copyRefresh;
         public double librarySql;
         public double saveAll_cpu;
         public double batchMerge_cpu;
         public double mergeLoop_cpu;
         public double jdbcBatch_cpu;
         public double copy_cpu;
+        public double copyRefresh_cpu;
         public double librarySql_cpu;
     }
 
@@ -116,6 +121,7 @@ public class UpsertBench {
                 });
                 case "jdbcBatch" -> Bench.jdbcBatch(pool, records);
                 case "copy" -> Bench.copyUpsert(pool, records);
+                case "copyRefresh" -> Bench.copyUpsert(pool, records, true);
                 case "librarySql" -> Bench.librarySql(pool, records);
                 default -> throw new IllegalStateException(variant);
             };
@@ -127,6 +133,7 @@ public class UpsertBench {
                 case "mergeLoop" -> { millis.mergeLoop = ms; millis.mergeLoop_cpu = cpuMs; }
                 case "jdbcBatch" -> { millis.jdbcBatch = ms; millis.jdbcBatch_cpu = cpuMs; }
                 case "copy" -> { millis.copy = ms; millis.copy_cpu = cpuMs; }
+                case "copyRefresh" -> { millis.copyRefresh = ms; millis.copyRefresh_cpu = cpuMs; }
                 case "librarySql" -> { millis.librarySql = ms; millis.librarySql_cpu = cpuMs; }
                 default -> throw new IllegalStateException(variant);
             }
