@@ -439,10 +439,13 @@ final class PostgresBackend extends Backend {
             Table<?> table = group.table();
             Field<?>[] fields = table.fields();
             Object ahead = run.takeAhead(rows, columns);
-            CopyText text = ahead == Run.NOT_AHEAD
+            // The text is held only until the server has it: while it runs the INSERT, the next statement's text
+            // may be written ahead, and a call holds one chunk's text at a time.
+            CopyText[] held = {ahead == Run.NOT_AHEAD
                     ? CopyText.of(rows, fields, columns, copyRowsPerStatement, JSON_BYTES_PER_STATEMENT)
-                    : (CopyText) ahead;
-            if (text == null) {
+                    : (CopyText) ahead};
+            ahead = null;
+            if (held[0] == null) {
                 return null;
             }
             return dsl.connectionResult(connection -> {
@@ -451,27 +454,68 @@ final class PostgresBackend extends Backend {
                     return null;
                 }
                 CopyTable copyTable = copyTable(dsl, run, table, fields, columns);
-                LARGEST_COPY_TEXT.accumulate(text.text().length());
+                int written = held[0].rows();
+                LARGEST_COPY_TEXT.accumulate(held[0].text().length());
                 Calls.cancellable(() -> PostgresCopy.cancel(pg), () -> {
                     try {
-                        return PostgresCopy.copyIn(pg, "copy " + copyTable.name() + " from stdin", text.text());
+                        return PostgresCopy.copyIn(pg, "copy " + copyTable.name() + " from stdin", held[0].text());
                     } catch (java.sql.SQLException e) {
                         throw new DataAccessException("COPY of the rows of " + table.getName() + " failed: "
                                 + e.getMessage(), e);
+                    } finally {
+                        held[0] = null;
                     }
                 });
-                // The next statement's rows go by COPY too: their text is written while the server runs this one.
-                if (copyTextAhead && rows.size() - text.rows() >= copyRows) {
-                    List<R> next = rows.subList(text.rows(), rows.size());
-                    run.workAhead(next, columns,
-                            () -> CopyText.of(next, fields, columns, copyRowsPerStatement, JSON_BYTES_PER_STATEMENT));
+                // The next statement's rows go by COPY too: their text is written while the server runs this one,
+                // when writing it runs no code but this class's (no user code on another thread: README).
+                if (copyTextAhead && rows.size() - written >= copyRows && writesAhead(fields, columns)) {
+                    List<R> next = rows.subList(written, rows.size());
+                    run.workAhead(next, columns, () -> {
+                        Runnable hook = beforeTextAhead;
+                        if (hook != null) {
+                            hook.run();
+                        }
+                        return CopyText.of(next, fields, columns, copyRowsPerStatement, JSON_BYTES_PER_STATEMENT);
+                    });
                 }
                 Sql source = new Sql().sql(copyTable.name() + " as v");
                 List<? extends Record> stored = insert(dsl, group, columns, borrowed, source.build(),
                         "v." + copyTable.order(), null);
                 COPIES.increment();
-                return new Written(text.rows(), stored);
+                return new Written(written, stored);
             });
+        }
+
+        /** For tests: runs on the thread that writes a COPY text ahead, before it writes it. */
+        static volatile Runnable beforeTextAhead;
+
+        /**
+         * Whether the COPY text of these columns may be written on another thread: when writing it runs no code of
+         * the application, that is when no column has a {@link org.jooq.Converter} (jOOQ's identity aside) and
+         * every value is of a type whose text {@link CopyText} writes itself (or a JDK {@code UUID}, a generated
+         * enum, an array of those). A converter may hold a lock its caller holds, read the caller's thread-locals
+         * (a tenant, a transaction) or throw with a stack the caller expects: its values are written in turn.
+         */
+        static boolean writesAhead(Field<?>[] fields, BitSet columns) {
+            for (int i = columns.nextSetBit(0); i >= 0; i = columns.nextSetBit(i + 1)) {
+                if (!UpsertStatements.noConverter(fields[i].getConverter()) || !textOfItsOwn(fields[i].getType())) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private static boolean textOfItsOwn(Class<?> type) {
+            if (type.isArray() && type != byte[].class) {
+                return textOfItsOwn(type.getComponentType());
+            }
+            return type == String.class || type == Long.class || type == Integer.class || type == Short.class
+                    || type == Byte.class || type == java.math.BigDecimal.class || type == java.math.BigInteger.class
+                    || type == Double.class || type == Float.class || type == Boolean.class
+                    || type == java.time.OffsetDateTime.class || type == java.time.LocalDateTime.class
+                    || type == java.time.LocalDate.class || type == JSON.class || type == JSONB.class
+                    || type == byte[].class || type == java.util.UUID.class
+                    || type.isEnum() && EnumType.class.isAssignableFrom(type);
         }
 
         /**

@@ -522,10 +522,10 @@ public final class Session {
      * database rejects any row, nothing is written and no record is changed: records are refreshed only after the
      * transaction (or savepoint) has succeeded.
      *
-     * <p>Runs on the calling thread, except on PostgreSQL when chunks go by {@code COPY} (README): the COPY text of
-     * the next chunk is written on a virtual thread of its own while the server runs the current chunk, so
-     * converters' {@code to()} may run there. That thread only reads the records; the call returns only once it
-     * is done, and an exception it throws (a converter's) fails the call unchanged.
+     * <p>Runs on the calling thread. On PostgreSQL, when chunks go by {@code COPY} (README), the COPY text of the
+     * next chunk is written on a virtual thread of its own while the server runs the current chunk, but only when
+     * that runs no application code (no written column has a {@code Converter}, every value is of a jOOQ built-in
+     * type); that thread only reads the records, and the call returns only once it is done.
      *
      * @param records records of tables with a primary key; empty runs no SQL
      * @param <R> the record type

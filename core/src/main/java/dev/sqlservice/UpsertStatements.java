@@ -84,13 +84,18 @@ abstract class UpsertStatements {
         void workAhead(List<?> rows, Object shape, java.util.concurrent.Callable<Object> work) {
             awaitAhead();
             java.util.concurrent.FutureTask<Object> task = new java.util.concurrent.FutureTask<>(work);
+            Ahead started = new Ahead(rows.getFirst(), rows.size(), shape, task);
             try {
                 Thread.ofVirtual().name("sqlservice-upsert-ahead").start(task);
             } catch (RuntimeException | OutOfMemoryError e) {
                 return;
             }
-            ahead = new Ahead(rows.getFirst(), rows.size(), shape, task);
+            ahead = started;
+            AHEAD.increment();
         }
+
+        /** How many texts (or other work) were started ahead (in this JVM): for tests. */
+        static final java.util.concurrent.atomic.LongAdder AHEAD = new java.util.concurrent.atomic.LongAdder();
 
         /**
          * The result of the work started for exactly these rows and shape (waiting for it, uninterruptibly: it is
@@ -111,11 +116,7 @@ abstract class UpsertStatements {
             try {
                 return await(started.task());
             } catch (java.util.concurrent.ExecutionException e) {
-                switch (e.getCause()) {
-                    case RuntimeException r -> throw r;
-                    case Error r -> throw r;
-                    default -> throw new IllegalStateException(e.getCause());
-                }
+                throw Run.<RuntimeException>unchanged(e.getCause());
             }
         }
 
@@ -133,6 +134,12 @@ abstract class UpsertStatements {
                     // dropped: the statement it was for never ran
                 }
             }
+        }
+
+        /** Rethrows what the work threw as it is, checked or not. */
+        @SuppressWarnings("unchecked")
+        private static <T extends Throwable> T unchanged(Throwable thrown) throws T {
+            throw (T) thrown;
         }
 
         private static Object await(java.util.concurrent.FutureTask<Object> task)

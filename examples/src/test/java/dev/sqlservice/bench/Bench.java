@@ -283,7 +283,9 @@ final class Bench {
      * {@link #copyUpsert}, and with {@code refresh} the refresh that {@code saveAll} promises, written by hand: the
      * upsert returns every column of the rows it wrote ({@code RETURNING}; MariaDB, which has none for an upsert,
      * reads them back joined with the staged keys), and each returned row is set into its record, found by id in a
-     * hash map, whose changed flags are then reset. The floor of an upsert by COPY that refreshes its records.
+     * hash map, whose changed flags are then reset. The floor of an upsert by COPY that reads back what it stored:
+     * unlike saveAll it sets every column (not only those that differ) and changes the records before the commit,
+     * so a failed call would leave them changed.
      */
     static int copyUpsert(DataSource ds, List<BenchItemsRecord> records, boolean refresh) throws SQLException {
         if (mariadb()) {

@@ -133,11 +133,15 @@ public final class ProfileMain {
                                 java.lang.reflect.Field ahead = Class.forName("dev.sqlservice.PostgresBackend$Statements")
                                         .getDeclaredField("copyTextAhead");
                                 ahead.setAccessible(true);
+                                boolean before = ahead.getBoolean(null);
                                 ahead.setBoolean(null, variant.equals("saveAhead"));
                                 copyRows("copyRows", 5_000);
                                 copyRows("copyRowsPerStatement", 10_000);
-                                db.blockingSession().saveAll(batch);
-                                ahead.setBoolean(null, true);
+                                try {
+                                    db.blockingSession().saveAll(batch);
+                                } finally {
+                                    ahead.setBoolean(null, before);
+                                }
                             }
                             case "copyRefresh" -> Bench.copyUpsert(pool, batch, true);
                             case "jdbcBatch" -> Bench.jdbcBatch(pool, batch);

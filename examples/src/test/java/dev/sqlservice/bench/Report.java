@@ -282,7 +282,8 @@ final class Report {
                 new Target("(report) async prepared point queries on an executor of 10 platform threads, throughput"
                         + " against the JDBC pool's", fmtRatio(r), "reported")));
         ratio("ConcurrencyBench", Map.of(), "asyncPrepared_qps", "jdbcVirtual_qps").ifPresent(r -> targets.add(
-                new Target("(report) async prepared point queries against plain JDBC on a virtual thread per query",
+                new Target("(report) async prepared point queries against plain JDBC on a virtual thread per query (behind a fair"
+                        + " semaphore of 10)",
                         fmtRatio(r), "reported")));
         ratio("ConcurrencyBench", Map.of(), "jooqPool10_qps", "jdbcPool10_qps").ifPresent(r -> targets.add(new Target(
                 "(report) plain jOOQ on the same 10 platform threads, throughput against JDBC", fmtRatio(r), "reported")));

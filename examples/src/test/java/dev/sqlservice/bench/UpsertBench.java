@@ -33,7 +33,8 @@ import org.openjdk.jmh.annotations.TearDown;
  * <p>Variants: {@code saveAll} (sqlservice, blocking session), jOOQ {@code batchMerge} and a loop of
  * {@code merge()} (each in one jOOQ transaction), the JDBC batch baseline, the COPY limit, and two diagnostics:
  * {@code copyRefresh}, the COPY limit with saveAll's refresh written by hand (the upsert returns every column and
- * each row is set into its record, found by id), the floor of an upsert that keeps saveAll's promise; and
+ * each row is set into its record, found by id, before the commit), the floor of an upsert that reads back
+ * what it stored; and
  * {@code librarySql}: the JSON statement sqlservice sends for a chunk of fewer than 5,000 rows
  * ({@code json_populate_recordset}, {@code order by}, {@code on conflict}, {@code returning} every column), sent
  * per 10,000 rows with the JSON built and the returned rows read by hand: the cost of that SQL without the library's
