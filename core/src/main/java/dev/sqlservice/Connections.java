@@ -73,6 +73,11 @@ final class Connections {
 
         @Override
         public void release(Connection connection) {
+            if (connection == boundToThread.get()) {
+                // the call's or transaction's own connection, handed out by acquire() above: theirs to give back
+                // (and no lock shared by every thread on each statement of every call)
+                return;
+            }
             Lease lease = borrowedOutsideCalls.remove(connection);
             if (lease != null) {
                 lease.close();
