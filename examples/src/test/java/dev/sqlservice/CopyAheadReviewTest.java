@@ -50,6 +50,7 @@ import org.junit.jupiter.api.Test;
  * tests named {@code sound_…} pass and document a property that was checked.
  */
 @ExampleDatabase
+@org.junit.jupiter.api.parallel.Isolated("its beforeTextAhead hooks block and throw: they would act on other classes' calls")
 class CopyAheadReviewTest {
 
     /** What the converter of {@link Review#NOTE} does with a value it writes ({@code to}) and reads ({@code from}). */
@@ -58,18 +59,12 @@ class CopyAheadReviewTest {
 
     private static final long GATE = 774_411L;
 
-    private int copyRows;
-    private int copyRowsPerStatement;
-    private boolean ahead;
+    private CopyKnobs knobs;
 
     @BeforeEach
     void setUp(TestDatabase test, DSLContext dsl) {
         assumeTrue(test.dialect().family() == SQLDialect.POSTGRES, "COPY is PostgreSQL's");
-        copyRows = PostgresBackend.Statements.copyRows;
-        copyRowsPerStatement = PostgresBackend.Statements.copyRowsPerStatement;
-        ahead = PostgresBackend.Statements.copyTextAhead;
-        PostgresBackend.Statements.copyRows = 1;
-        PostgresBackend.Statements.copyRowsPerStatement = 10;
+        knobs = CopyKnobs.everyStatementByCopy(10);
         to = UnaryOperator.identity();
         from = UnaryOperator.identity();
         dsl.execute("drop table if exists " + Review.NAME);
@@ -86,10 +81,7 @@ class CopyAheadReviewTest {
     @AfterEach
     void tearDown(TestDatabase test, DSLContext dsl) {
         if (test.dialect().family() == SQLDialect.POSTGRES) {
-            PostgresBackend.Statements.copyRows = copyRows;
-            PostgresBackend.Statements.copyRowsPerStatement = copyRowsPerStatement;
-            PostgresBackend.Statements.copyTextAhead = ahead;
-            PostgresBackend.Statements.beforeTextAhead = null;
+            knobs.restore();
             to = UnaryOperator.identity();
             from = UnaryOperator.identity();
             dsl.execute("drop table if exists " + Review.NAME);

@@ -31,7 +31,8 @@ import org.junit.jupiter.api.Test;
  * COPY.
  */
 @ExampleDatabase
-@org.junit.jupiter.api.parallel.Isolated("one test measures the live heap: no other test class may run meanwhile")
+@org.junit.jupiter.api.parallel.Isolated("one test measures the live heap, and its beforeTextAhead hook would act on other"
+        + " classes' calls: no other test class may run meanwhile")
 class CopyTextAheadTest {
 
     /** The value the note converter fails on when it writes it (user code run by the COPY text). */
@@ -40,18 +41,12 @@ class CopyTextAheadTest {
     static final Set<String> threads = ConcurrentHashMap.newKeySet();
     static final AtomicInteger slowDone = new AtomicInteger();
 
-    private int copyRows;
-    private int copyRowsPerStatement;
-    private boolean ahead;
+    private CopyKnobs knobs;
 
     @BeforeEach
     void setUp(TestDatabase test, DSLContext dsl) {
         assumeTrue(test.dialect().family() == SQLDialect.POSTGRES, "COPY is PostgreSQL's");
-        copyRows = PostgresBackend.Statements.copyRows;
-        copyRowsPerStatement = PostgresBackend.Statements.copyRowsPerStatement;
-        ahead = PostgresBackend.Statements.copyTextAhead;
-        PostgresBackend.Statements.copyRows = 1;
-        PostgresBackend.Statements.copyRowsPerStatement = 10;
+        knobs = CopyKnobs.everyStatementByCopy(10);
         dsl.execute("drop table if exists " + Notes.NAME);
         dsl.execute("create table " + Notes.NAME + " (id bigint primary key, note text check (note <> 'refused'),"
                 + " plain text check (plain <> 'refused'), at timestamptz, tags text[])");
@@ -62,10 +57,7 @@ class CopyTextAheadTest {
     @AfterEach
     void tearDown(TestDatabase test, DSLContext dsl) {
         if (test.dialect().family() == SQLDialect.POSTGRES) {
-            PostgresBackend.Statements.copyRows = copyRows;
-            PostgresBackend.Statements.copyRowsPerStatement = copyRowsPerStatement;
-            PostgresBackend.Statements.copyTextAhead = ahead;
-            PostgresBackend.Statements.beforeTextAhead = null;
+            knobs.restore();
             dsl.execute("drop table if exists " + Notes.NAME);
         }
     }
