@@ -228,6 +228,11 @@ public final class PreparedQuery<R extends Record> {
                             && EXECUTION_LOG.isDebugEnabled());
         }
 
+        /** Whether a direct run reads its rows without jOOQ's cursor ({@link DirectRows}). */
+        boolean readsRowsDirectly() {
+            return direct() && ((TypedQuery<R>) template).directRows != null && DirectRows.enabled;
+        }
+
         /**
          * Runs the query directly (only when {@link #direct()}), on the connection {@code dsl} hands out, as the
          * current call's statement: the SQL of prepare as the backend sends it, every value bound by jOOQ's
@@ -333,6 +338,8 @@ public final class PreparedQuery<R extends Record> {
         private final boolean[] bare;
         /** The fields a direct run reads (the table's, or the query's select list); null: it cannot run directly. */
         private final Field<?>[] read;
+        /** A direct run's reader of rows without jOOQ's cursor; null: it reads through jOOQ's cursor. */
+        private final DirectRows<R> directRows;
 
         TypedQuery(Database database, String sql, List<String> names, String[] texts, boolean[] bare, int[] slotNames,
                 DataType<?>[] slotTypes, Object[] constants, Class<?>[] types, Table<R> table, Field<?>[] fields,
@@ -347,6 +354,7 @@ public final class PreparedQuery<R extends Record> {
             this.table = table;
             this.fields = fields;
             this.read = read;
+            this.directRows = read == null ? null : DirectRows.of(read, table);
         }
 
         /** {@link Run#fetch}: returns a {@code Result<R>} (ALL) or the record or null (FIRST, AT_MOST_ONE). */
@@ -380,6 +388,12 @@ public final class PreparedQuery<R extends Record> {
                     throw e;
                 }
                 calls.executed(true);
+                if (directRows != null && DirectRows.enabled) {
+                    // straight through the fields' bindings; a failure to read is translated below, as jOOQ would
+                    try (resultSet) {
+                        return directRows.read(dsl, resultSet, rows);
+                    }
+                }
                 return Calls.readingDirect(sent, () -> read(dsl, resultSet, rows));
             } catch (java.sql.SQLException e) {
                 throw translate(sent, e);
@@ -393,7 +407,7 @@ public final class PreparedQuery<R extends Record> {
             converter.to((U) value);
         }
 
-        /** Reads the rows of a direct run's result set through jOOQ, into the query's records; closes it. */
+        /** Reads the rows of a direct run's result set through jOOQ's cursor, into the query's records; closes it. */
         private Object read(org.jooq.DSLContext dsl, java.sql.ResultSet resultSet, Rows rows) {
             try (org.jooq.Cursor<Record> cursor = dsl.fetchLazy(resultSet, read)) {
                 return switch (rows) {

@@ -1,0 +1,283 @@
+package dev.sqlservice;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import org.jooq.Binding;
+import org.jooq.BindingGetResultSetContext;
+import org.jooq.Configuration;
+import org.jooq.Converter;
+import org.jooq.ConverterContext;
+import org.jooq.DSLContext;
+import org.jooq.ExecuteContext;
+import org.jooq.Field;
+import org.jooq.Record;
+import org.jooq.Result;
+import org.jooq.SQLDialect;
+import org.jooq.Table;
+import org.jooq.conf.Settings;
+
+/**
+ * Reads the rows of a prepared query's direct run ({@link PreparedQuery.TypedQuery#fetch}) into records without
+ * jOOQ's cursor: no execute context, no intermediate record, no copy into the table's record type.
+ *
+ * <p>What stays jOOQ's: every value is read by its field's own {@link Binding#get}, with the JDBC getter, conversion
+ * and settings jOOQ's cursor would apply ({@code fetchTrimmedCharValues}, {@code bindOffsetDateTimeType}, ...); the
+ * record is jOOQ's, created by the {@link DSLContext} as jOOQ creates records (the record type of the table or of
+ * the select list, attached to the database's configuration) and left in the state of a fetched record: every value
+ * its original, nothing changed or touched, and jOOQ's own {@code fetched} mark set, on which {@code store()},
+ * {@code key()} and {@code into(Table)} of the record depend.
+ *
+ * <p>Only for columns whose reading needs nothing of an execution: fields whose binding is one of jOOQ's built-in
+ * bindings of the types in {@link #BINDINGS} with no converter of their own (a converter is application code that
+ * may ask its context for what only jOOQ's execution has). Other queries read through jOOQ's cursor, as before. The
+ * {@code fetched} mark is jOOQ's internal state, reached through a {@link VarHandle}; where it cannot be reached
+ * (jOOQ on the module path, or a jOOQ without it), every query reads through jOOQ's cursor.
+ */
+final class DirectRows<R extends Record> {
+
+    /**
+     * jOOQ's built-in bindings whose {@code get} reads one JDBC value and needs only the result set, the index and
+     * the configuration's settings and dialect (checked against their code in jOOQ 3.21; the tests compare every
+     * one with jOOQ's own reading on both backends).
+     */
+    private static final Set<String> BINDINGS = Set.of("DefaultLongBinding", "DefaultIntegerBinding",
+            "DefaultShortBinding", "DefaultByteBinding", "DefaultBigIntegerBinding", "DefaultBigDecimalBinding",
+            "DefaultBooleanBinding", "DefaultDoubleBinding", "DefaultFloatBinding", "DefaultStringBinding",
+            "DefaultOffsetDateTimeBinding", "DefaultUUIDBinding", "DefaultBytesBinding");
+
+    /** jOOQ's binding of {@link LocalDate} and {@link LocalDateTime}: the date or timestamp binding, converted. */
+    private static final String DELEGATING = "DelegatingBinding";
+
+    /** jOOQ's mark of a record read from the database ({@code AbstractRecord.fetched}); null: not reachable. */
+    private static final VarHandle FETCHED = fetchedHandle();
+
+    /** Off: every direct run reads through jOOQ's cursor (for benchmarks and comparisons). */
+    static volatile boolean enabled = !Boolean.getBoolean("sqlservice.prepared.readThroughCursor");
+
+    private final Field<?>[] fields;
+    private final Table<R> table;
+
+    private DirectRows(Field<?>[] fields, Table<R> table) {
+        this.fields = fields;
+        this.table = table;
+    }
+
+    /**
+     * The reader of rows of {@code fields} (a table's, when {@code table} is not null), or null when one of them
+     * needs jOOQ's cursor: a binding outside {@link #BINDINGS}, a converter, two fields of one name (a record sets
+     * a value by its field, which would then be ambiguous), or jOOQ's {@code fetched} mark not reachable.
+     */
+    static <R extends Record> DirectRows<R> of(Field<?>[] fields, Table<R> table) {
+        if (FETCHED == null || fields == null || fields.length == 0) {
+            return null;
+        }
+        Set<String> names = new HashSet<>();
+        for (Field<?> field : fields) {
+            if (!builtIn(field) || !names.add(field.getName())) {
+                return null;
+            }
+        }
+        return new DirectRows<>(fields.clone(), table);
+    }
+
+    private static boolean builtIn(Field<?> field) {
+        Binding<?, ?> binding = field.getBinding();
+        if (!(binding.converter() instanceof org.jooq.impl.IdentityConverter<?>)
+                || field.getConverter() != null && !(field.getConverter() instanceof org.jooq.impl.IdentityConverter<?>)) {
+            return false;
+        }
+        Class<?> type = binding.getClass();
+        if (type.getEnclosingClass() != org.jooq.impl.DefaultBinding.class) {
+            return false;
+        }
+        String name = type.getSimpleName();
+        return BINDINGS.contains(name) || DELEGATING.equals(name)
+                && (field.getType() == LocalDate.class || field.getType() == LocalDateTime.class);
+    }
+
+    private static VarHandle fetchedHandle() {
+        try {
+            Class<?> record = Class.forName("org.jooq.impl.AbstractRecord");
+            return MethodHandles.privateLookupIn(record, MethodHandles.lookup())
+                    .findVarHandle(record, "fetched", boolean.class);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Reads what {@code rows} asks for from {@code resultSet} (positioned before its first row), with the values of
+     * {@code dsl}'s configuration: a {@code Result} (ALL, empty when there is no row), or the first record or null.
+     *
+     * @throws org.jooq.exception.TooManyRowsException for {@link PreparedQuery.Rows#AT_MOST_ONE} and a second row
+     * @throws SQLException when the driver fails to read
+     */
+    Object read(DSLContext dsl, ResultSet resultSet, PreparedQuery.Rows rows) throws SQLException {
+        Values values = new Values(dsl, resultSet);
+        return switch (rows) {
+            case ALL -> {
+                Result<R> result = newResult(dsl);
+                while (resultSet.next()) {
+                    result.add(next(dsl, values));
+                }
+                yield result;
+            }
+            case FIRST -> resultSet.next() ? next(dsl, values) : null;
+            case AT_MOST_ONE -> {
+                R first = resultSet.next() ? next(dsl, values) : null;
+                if (first != null && resultSet.next()) {
+                    // as jOOQ's fetchOne words it
+                    throw new org.jooq.exception.TooManyRowsException("Cursor returned more than one result");
+                }
+                yield first;
+            }
+        };
+    }
+
+    @SuppressWarnings("unchecked")
+    private Result<R> newResult(DSLContext dsl) {
+        return table != null ? dsl.newResult(table) : (Result<R>) dsl.newResult(fields);
+    }
+
+    @SuppressWarnings("unchecked")
+    private R next(DSLContext dsl, Values values) throws SQLException {
+        R record = table != null ? dsl.newRecord(table) : (R) dsl.newRecord(fields);
+        for (int i = 0; i < fields.length; i++) {
+            Field<Object> field = (Field<Object>) fields[i];
+            values.at(i + 1, field);
+            try {
+                field.getBinding().get(values);
+            } catch (Exception e) {
+                // as jOOQ's cursor reports a value it cannot read (an SQLException without SQLState)
+                throw new SQLException("Error while reading field: " + field + ", at JDBC index: " + (i + 1), e);
+            }
+            record.set(field, values.value);
+        }
+        record.changed(false);
+        FETCHED.set(record, true);
+        return record;
+    }
+
+    /**
+     * The context a binding reads one value in: the result set and index, the configuration's settings and
+     * dialect. A built-in binding of {@link #BINDINGS} asks for nothing else; there is no {@link ExecuteContext}.
+     */
+    private static final class Values implements BindingGetResultSetContext<Object>, ConverterContext {
+        private final DSLContext dsl;
+        private final Configuration configuration;
+        private final ResultSet resultSet;
+        private int index;
+        private Field<Object> field;
+        private Object value;
+        private Instant creationTime;
+        private Map<Object, Object> data;
+
+        Values(DSLContext dsl, ResultSet resultSet) {
+            this.dsl = dsl;
+            this.configuration = dsl.configuration();
+            this.resultSet = resultSet;
+        }
+
+        void at(int index, Field<Object> field) {
+            this.index = index;
+            this.field = field;
+            this.value = null;
+        }
+
+        @Override
+        public ResultSet resultSet() {
+            return resultSet;
+        }
+
+        @Override
+        public int index() {
+            return index;
+        }
+
+        @Override
+        public Field<Object> field() {
+            return field;
+        }
+
+        @Override
+        public void value(Object value) {
+            this.value = value;
+        }
+
+        @Override
+        public <T> BindingGetResultSetContext<T> convert(Converter<? super T, ?> converter) {
+            throw new UnsupportedOperationException("a direct read of a prepared query converts no value");
+        }
+
+        @Override
+        public ConverterContext converterContext() {
+            return this;
+        }
+
+        /** None: jOOQ's bindings then take the {@link #configuration()} as the one to attach values to. */
+        @Override
+        public ExecuteContext executeContext() {
+            return null;
+        }
+
+        @Override
+        public Instant creationTime() {
+            if (creationTime == null) {
+                creationTime = Instant.now();
+            }
+            return creationTime;
+        }
+
+        @Override
+        public Configuration configuration() {
+            return configuration;
+        }
+
+        @Override
+        public DSLContext dsl() {
+            return dsl;
+        }
+
+        @Override
+        public Settings settings() {
+            return configuration.settings();
+        }
+
+        @Override
+        public SQLDialect dialect() {
+            return configuration.dialect();
+        }
+
+        @Override
+        public SQLDialect family() {
+            return configuration.family();
+        }
+
+        @Override
+        public Map<Object, Object> data() {
+            if (data == null) {
+                data = new HashMap<>();
+            }
+            return data;
+        }
+
+        @Override
+        public Object data(Object key) {
+            return data().get(key);
+        }
+
+        @Override
+        public Object data(Object key, Object value) {
+            return data().put(key, value);
+        }
+    }
+}
