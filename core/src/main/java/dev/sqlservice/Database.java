@@ -261,9 +261,9 @@ public final class Database implements AutoCloseable {
     /**
      * Whether jOOQ, under these settings, executes a plain prepared query exactly as {@link PreparedQuery.Run}'s
      * direct run does: JDBC defaults for timeout, row limits and fetch size (the call sets its own), prepared
-     * statements, every exception thrown, no diagnostics connection, and records whose {@code fetched} state (which a direct run cannot set: its records come from
-     * {@code Record.into(Table)}) matters neither to {@code store()} (updatable primary keys) nor to optimistic
-     * locking.
+     * statements, every exception thrown, no diagnostics connection, and neither updatable primary keys nor
+     * optimistic locking (whose {@code store()} depends on jOOQ's {@code fetched} mark of a record: a direct run sets
+     * it as jOOQ does, and its tests compare it, but these settings stay on jOOQ's execution, as they always were).
      */
     static boolean runsPreparedDirectly(Settings settings) {
         return (settings.getStatementType() == null || settings.getStatementType() == org.jooq.conf.StatementType.PREPARED_STATEMENT)

@@ -379,6 +379,54 @@ public final class ProfileMain {
                         }
                         System.out.println(line);
                     }
+                    case "abRows" -> {
+                        // 10,000 prepared lookups at once, per variant in a rotated order: the direct run reading
+                        // its rows without jOOQ's cursor (DirectRows) or through it, asynchronous and blocking on 10
+                        // platform threads, against plain JDBC; process CPU per query and throughput
+                        org.jooq.Param<Long> id = DSL.param("id", Long.class);
+                        dev.sqlservice.PreparedQuery<BenchItemsRecord> byId =
+                                db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
+                        java.lang.reflect.Field direct = Class.forName("dev.sqlservice.DirectRows").getDeclaredField("enabled");
+                        direct.setAccessible(true);
+                        String[] names = {"jdbcPool10", "asyncRowsDirect", "asyncRowsCursor", "blockingRowsDirect",
+                                "blockingRowsCursor"};
+                        StringBuilder line = new StringBuilder(" ");
+                        double[] us = new double[5];
+                        double[] perSecond = new double[5];
+                        for (int j = 0; j < 5; j++) {
+                            int v = (j + i) % 5;
+                            direct.setBoolean(null, v == 1 || v == 3);
+                            System.gc();
+                            ExecutorService threads10 = Executors.newFixedThreadPool(10);
+                            CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];
+                            long c0 = Bench.cpuNanos();
+                            long t0 = System.nanoTime();
+                            for (int k = 0; k < keys.length; k++) {
+                                long key = keys[k];
+                                all[k] = switch (v) {
+                                    case 0 -> CompletableFuture.supplyAsync(() -> {
+                                        try {
+                                            return Bench.jdbcFirst(pool, key);
+                                        } catch (java.sql.SQLException e) {
+                                            throw new IllegalStateException(e);
+                                        }
+                                    }, threads10);
+                                    case 1, 2 -> session.first(byId.bind(id, key)).toCompletableFuture();
+                                    default -> CompletableFuture.supplyAsync(() -> db.blockingSession().first(byId.bind(id, key)), threads10);
+                                };
+                            }
+                            CompletableFuture.allOf(all).join();
+                            us[v] = (Bench.cpuNanos() - c0) / 1e3 / keys.length;
+                            perSecond[v] = keys.length / ((System.nanoTime() - t0) / 1e9);
+                            threads10.close();
+                        }
+                        direct.setBoolean(null, true);
+                        for (int v = 0; v < 5; v++) {
+                            line.append(String.format(Locale.ROOT, " %s %.1f µs (×%.2f) %,.0f q/s (×%.2f);", names[v], us[v],
+                                    us[v] / us[0], perSecond[v], perSecond[v] / perSecond[0]));
+                        }
+                        System.out.println(line);
+                    }
                     case "abPool" -> {
                         // plain jOOQ against the blocking session, unprepared, 10,000 lookups on 10 platform threads,
                         // alternating: throughput and process CPU
