@@ -152,6 +152,8 @@ final class DirectRows<R extends Record> {
     private R next(DSLContext dsl, Values values) throws SQLException {
         R record = table != null ? dsl.newRecord(table) : (R) dsl.newRecord(fields);
         for (int i = 0; i < fields.length; i++) {
+            // read by the query's field (its binding), stored by position: jOOQ fills a record of a table by
+            // position, whatever the query's column names (a table alias may rename every column)
             Field<Object> field = (Field<Object>) fields[i];
             values.at(i + 1, field);
             try {
@@ -160,7 +162,7 @@ final class DirectRows<R extends Record> {
                 // as jOOQ's cursor reports a value it cannot read (an SQLException without SQLState)
                 throw new SQLException("Error while reading field: " + field + ", at JDBC index: " + (i + 1), e);
             }
-            record.set(field, values.value);
+            record.set((Field<Object>) record.field(i), values.value);
         }
         record.changed(false);
         FETCHED.set(record, true);

@@ -46,6 +46,17 @@ final class Preparing {
         Objects.requireNonNull(query, "query == null");
         Table<R> table = tableOf(query);
         Field<?>[] read = readFields(query);
+        if (table != null && !(query instanceof Select<?>) && !inTableOrder(query.fields(), table)) {
+            // A run maps the columns to the table's record by position (coerce(table)), as jOOQ does for a select
+            // of a table; RETURNING maps them by name. Only the table's own order reads the same both ways (review
+            // of DirectRows: returning(ID, EMAIL, NAME, ...) swapped the name and the email).
+            throw new IllegalArgumentException("cannot prepare this query: it returns " + Arrays.stream(query.fields())
+                    .map(Field::getName).collect(java.util.stream.Collectors.joining(", ", "(", ")"))
+                    + ", not every column of " + table.getName() + " in the table's order "
+                    + Arrays.stream(table.fields()).map(Field::getName)
+                            .collect(java.util.stream.Collectors.joining(", ", "(", ")"))
+                    + "; use returning() for all of them, returningResult(...) for some, or run it unprepared");
+        }
         Field<?>[] fields = table != null ? null : read != null ? read : query.fields();
         if (fields != null && database.dialect().family() != org.jooq.SQLDialect.POSTGRES && nestedRecord(fields)) {
             // MariaDB/MySQL get a nested record as flattened columns, which only jOOQ's execution of the original
@@ -211,6 +222,20 @@ final class Preparing {
             return null;
         }
         return table != null ? table.fields() : selected;
+    }
+
+    /** Whether {@code fields} are the table's columns, every one, in the table's order (by name). */
+    private static boolean inTableOrder(Field<?>[] fields, Table<?> table) {
+        Field<?>[] columns = table.fields();
+        if (fields.length != columns.length) {
+            return false;
+        }
+        for (int i = 0; i < fields.length; i++) {
+            if (!fields[i].getName().equals(columns[i].getName())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
