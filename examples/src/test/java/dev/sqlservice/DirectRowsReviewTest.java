@@ -5,6 +5,7 @@ import static dev.sqlservice.example.schema.Tables.TICKETS;
 import static dev.sqlservice.example.schema.Tables.USERS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.jooq.impl.DSL.param;
 import static org.jooq.impl.DSL.select;
 import static org.jooq.impl.DSL.selectFrom;
@@ -152,8 +153,8 @@ class DirectRowsReviewTest {
         PreparedQuery<?> prepared = db.prepare(select(USERS.ID, big).from(USERS).where(USERS.ID.eq(id)));
         assertThat(prepared.bind(id, 1L).run(db).readsRowsDirectly()).isTrue();
 
-        Throwable expected = catchAny(() -> db.blockingSession().one(select(USERS.ID, big).from(USERS).where(USERS.ID.eq(1L))));
-        Throwable actual = catchAny(() -> db.blockingSession().one(prepared.bind(id, 1L)));
+        Throwable expected = catchThrowable(() -> db.blockingSession().one(select(USERS.ID, big).from(USERS).where(USERS.ID.eq(1L))));
+        Throwable actual = catchThrowable(() -> db.blockingSession().one(prepared.bind(id, 1L)));
         assertThat(expected).as("jOOQ fails").isNotNull();
         assertThat(actual).isNotNull();
         assertThat(actual.getClass()).isEqualTo(expected.getClass());
@@ -204,7 +205,7 @@ class DirectRowsReviewTest {
         }
         assertThat(actual.original(USERS.NAME)).isEqualTo(expected.original(USERS.NAME));
         assertThat(actual.original(USERS.ID)).as("original id").isEqualTo(10L);
-        assertThat(fetched(actual)).as("jOOQ's fetched mark").isEqualTo(fetched(expected));
+        assertThat(DirectRowsTest.fetched(actual)).as("jOOQ's fetched mark").isEqualTo(DirectRowsTest.fetched(expected));
         assertThat(actual.configuration()).isSameAs(expected.configuration());
     }
 
@@ -240,24 +241,5 @@ class DirectRowsReviewTest {
         Record eve = db.blockingSession().one(result.bind(id, 11L).bind(name, "Eve"));
         assertThat(eve.get(USERS.NAME)).isEqualTo("Eve");
         assertThat(eve.get(USERS.EMAIL)).isEqualTo("Eve@example.com");
-    }
-
-    private static Throwable catchAny(Runnable run) {
-        try {
-            run.run();
-            return null;
-        } catch (Throwable t) {
-            return t;
-        }
-    }
-
-    private static boolean fetched(Record record) {
-        try {
-            java.lang.reflect.Field fetched = Class.forName("org.jooq.impl.AbstractRecord").getDeclaredField("fetched");
-            fetched.setAccessible(true);
-            return fetched.getBoolean(record);
-        } catch (ReflectiveOperationException e) {
-            throw new AssertionError(e);
-        }
     }
 }

@@ -135,7 +135,8 @@ class DirectRowsTest {
         assertThat(actual.configuration()).as("attached to").isSameAs(expected.configuration());
     }
 
-    private static boolean fetched(Record record) {
+    /** jOOQ's internal mark of a record read from the database ({@code AbstractRecord.fetched}). */
+    static boolean fetched(Record record) {
         try {
             java.lang.reflect.Field fetched = Class.forName("org.jooq.impl.AbstractRecord").getDeclaredField("fetched");
             fetched.setAccessible(true);

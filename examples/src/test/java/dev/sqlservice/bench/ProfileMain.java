@@ -355,13 +355,7 @@ public final class ProfileMain {
                             for (int k = 0; k < keys.length; k++) {
                                 long key = keys[k];
                                 all[k] = switch (v) {
-                                    case 0 -> CompletableFuture.supplyAsync(() -> {
-                                        try {
-                                            return Bench.jdbcFirst(pool, key);
-                                        } catch (java.sql.SQLException e) {
-                                            throw new IllegalStateException(e);
-                                        }
-                                    }, threads10);
+                                    case 0 -> jdbcFirstOn(threads10, pool, key);
                                     case 1 -> CompletableFuture.supplyAsync(() -> db.blockingSession().first(byId.bind(id, key)), threads10);
                                     case 2 -> session.first(byId.bind(id, key)).toCompletableFuture();
                                     case 3 -> platformDb.session().first(byIdPlatform.bind(id, key)).toCompletableFuture();
@@ -404,13 +398,7 @@ public final class ProfileMain {
                             for (int k = 0; k < keys.length; k++) {
                                 long key = keys[k];
                                 all[k] = switch (v) {
-                                    case 0 -> CompletableFuture.supplyAsync(() -> {
-                                        try {
-                                            return Bench.jdbcFirst(pool, key);
-                                        } catch (java.sql.SQLException e) {
-                                            throw new IllegalStateException(e);
-                                        }
-                                    }, threads10);
+                                    case 0 -> jdbcFirstOn(threads10, pool, key);
                                     case 1, 2 -> session.first(byId.bind(id, key)).toCompletableFuture();
                                     default -> CompletableFuture.supplyAsync(() -> db.blockingSession().first(byId.bind(id, key)), threads10);
                                 };
@@ -589,4 +577,15 @@ public final class ProfileMain {
     }
 
     private ProfileMain() {}
+
+    /** Plain JDBC's lookup of {@code key} on {@code threads}: borrow, prepare, bind, read, close. */
+    private static CompletableFuture<?> jdbcFirstOn(ExecutorService threads, javax.sql.DataSource pool, long key) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return Bench.jdbcFirst(pool, key);
+            } catch (java.sql.SQLException e) {
+                throw new IllegalStateException(e);
+            }
+        }, threads);
+    }
 }
