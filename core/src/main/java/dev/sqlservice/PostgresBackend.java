@@ -1011,7 +1011,9 @@ final class PostgresBackend extends Backend {
         /** Proleptic year 0 is 1 BC, -1 is 2 BC, ... */
         private static String date(int year, int month, int day, String time) {
             boolean bc = year <= 0;
-            return String.format("%04d-%02d-%02d%s%s", bc ? 1 - year : year, month, day, time, bc ? " BC" : "");
+            // Locale.ROOT: a default locale with digits of its own (Thai, say) would write dates PostgreSQL refuses
+            return String.format(java.util.Locale.ROOT, "%04d-%02d-%02d%s%s", bc ? 1 - year : year, month, day, time,
+                    bc ? " BC" : "");
         }
 
         private Times() {}
