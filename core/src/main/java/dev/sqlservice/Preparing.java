@@ -46,16 +46,18 @@ final class Preparing {
         Objects.requireNonNull(query, "query == null");
         Table<R> table = tableOf(query);
         Field<?>[] read = readFields(query);
-        if (table != null && !(query instanceof Select<?>) && !inTableOrder(query.fields(), table)) {
+        if (table != null && !(query instanceof Select<?>)) {
             // A run maps the columns to the table's record by position (coerce(table)), as jOOQ does for a select
             // of a table; RETURNING maps them by name. Only the table's own order reads the same both ways (review
-            // of DirectRows: returning(ID, EMAIL, NAME, ...) swapped the name and the email).
-            throw new IllegalArgumentException("cannot prepare this query: it returns " + Arrays.stream(query.fields())
-                    .map(Field::getName).collect(java.util.stream.Collectors.joining(", ", "(", ")"))
-                    + ", not every column of " + table.getName() + " in the table's order "
-                    + Arrays.stream(table.fields()).map(Field::getName)
-                            .collect(java.util.stream.Collectors.joining(", ", "(", ")"))
-                    + "; use returning() for all of them, returningResult(...) for some, or run it unprepared");
+            // of DirectRows: returning(ID, EMAIL, NAME, ...) swapped the name and the email, also when coerced to
+            // the table, whose fields() then answer the table's order whatever the statement returns).
+            Field<?>[] returned = returned(query, table);
+            if (returned == null || !inTableOrder(returned, table) || !inTableOrder(query.fields(), table)) {
+                throw new IllegalArgumentException("cannot prepare this query: it returns "
+                        + (returned == null ? "columns it does not list" : names(returned)) + ", not every column of "
+                        + table.getName() + " in the table's order " + names(table.fields())
+                        + "; use returning() for all of them, returningResult(...) for some, or run it unprepared");
+            }
         }
         Field<?>[] fields = table != null ? null : read != null ? read : query.fields();
         if (fields != null && database.dialect().family() != org.jooq.SQLDialect.POSTGRES && nestedRecord(fields)) {
@@ -222,6 +224,39 @@ final class Preparing {
             return null;
         }
         return table != null ? table.fields() : selected;
+    }
+
+    /**
+     * The columns an {@code INSERT}/{@code UPDATE}/{@code DELETE … RETURNING} sends back, in its order: the table's
+     * for {@code returning()} and {@code returning(asterisk())}; null when they cannot be told (not one of jOOQ's
+     * DML queries, or an expression that is not a field).
+     */
+    private static Field<?>[] returned(ResultQuery<?> query, Table<?> table) {
+        List<? extends org.jooq.SelectFieldOrAsterisk> returning =
+                query instanceof org.jooq.impl.QOM.InsertReturning<?> insert ? insert.$returning()
+                : query instanceof org.jooq.impl.QOM.UpdateReturning<?> update ? update.$returning()
+                : query instanceof org.jooq.impl.QOM.DeleteReturning<?> delete ? delete.$returning()
+                : null;
+        if (returning == null) {
+            return null;
+        }
+        if (returning.isEmpty() || returning.size() == 1 && (returning.getFirst() instanceof org.jooq.Asterisk
+                || returning.getFirst() instanceof org.jooq.QualifiedAsterisk star
+                        && star.$table().getName().equals(table.getName()))) {
+            return table.fields();
+        }
+        Field<?>[] fields = new Field<?>[returning.size()];
+        for (int i = 0; i < fields.length; i++) {
+            if (!(returning.get(i) instanceof Field<?> field)) {
+                return null;
+            }
+            fields[i] = field;
+        }
+        return fields;
+    }
+
+    private static String names(Field<?>[] fields) {
+        return Arrays.stream(fields).map(Field::getName).collect(java.util.stream.Collectors.joining(", ", "(", ")"));
     }
 
     /** Whether {@code fields} are the table's columns, every one, in the table's order (by name). */
