@@ -342,36 +342,13 @@ public final class ProfileMain {
                             platformWorkersDb = withPlatformWorkers(Database.builder().url(Bench.rewriteUrl()).poolSize(10).build());
                             byIdPlatformWorkers = platformWorkersDb.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
                         }
-                        StringBuilder line = new StringBuilder("  process CPU per query:");
-                        double[] us = new double[5];
-                        double[] perSecond = new double[5];
-                        for (int j = 0; j < 5; j++) {
-                            int v = (j + i) % 5;
-                            System.gc();
-                            ExecutorService threads10 = Executors.newFixedThreadPool(10);
-                            CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];
-                            long c0 = Bench.cpuNanos();
-                            long t0 = System.nanoTime();
-                            for (int k = 0; k < keys.length; k++) {
-                                long key = keys[k];
-                                all[k] = switch (v) {
-                                    case 0 -> jdbcFirstOn(threads10, pool, key);
-                                    case 1 -> CompletableFuture.supplyAsync(() -> db.blockingSession().first(byId.bind(id, key)), threads10);
-                                    case 2 -> session.first(byId.bind(id, key)).toCompletableFuture();
-                                    case 3 -> platformDb.session().first(byIdPlatform.bind(id, key)).toCompletableFuture();
-                                    default -> platformWorkersDb.session().first(byIdPlatformWorkers.bind(id, key)).toCompletableFuture();
-                                };
-                            }
-                            CompletableFuture.allOf(all).join();
-                            us[v] = (Bench.cpuNanos() - c0) / 1e3 / keys.length;
-                            perSecond[v] = keys.length / ((System.nanoTime() - t0) / 1e9);
-                            threads10.close();
-                        }
-                        for (int v = 0; v < 5; v++) {
-                            line.append(String.format(Locale.ROOT, " %s %.1f µs (×%.2f) %,.0f q/s (×%.2f);", names[v], us[v],
-                                    us[v] / us[0], perSecond[v], perSecond[v] / perSecond[0]));
-                        }
-                        System.out.println(line);
+                        System.out.println(burst(names, i, keys, (v, key, threads10) -> switch (v) {
+                            case 0 -> jdbcFirstOn(threads10, pool, key);
+                            case 1 -> CompletableFuture.supplyAsync(() -> db.blockingSession().first(byId.bind(id, key)), threads10);
+                            case 2 -> session.first(byId.bind(id, key)).toCompletableFuture();
+                            case 3 -> platformDb.session().first(byIdPlatform.bind(id, key)).toCompletableFuture();
+                            default -> platformWorkersDb.session().first(byIdPlatformWorkers.bind(id, key)).toCompletableFuture();
+                        }, null));
                     }
                     case "abRows" -> {
                         // 10,000 prepared lookups at once, per variant in a rotated order: the direct run reading
@@ -384,36 +361,18 @@ public final class ProfileMain {
                         direct.setAccessible(true);
                         String[] names = {"jdbcPool10", "asyncRowsDirect", "asyncRowsCursor", "blockingRowsDirect",
                                 "blockingRowsCursor"};
-                        StringBuilder line = new StringBuilder(" ");
-                        double[] us = new double[5];
-                        double[] perSecond = new double[5];
-                        for (int j = 0; j < 5; j++) {
-                            int v = (j + i) % 5;
-                            direct.setBoolean(null, v == 1 || v == 3);
-                            System.gc();
-                            ExecutorService threads10 = Executors.newFixedThreadPool(10);
-                            CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];
-                            long c0 = Bench.cpuNanos();
-                            long t0 = System.nanoTime();
-                            for (int k = 0; k < keys.length; k++) {
-                                long key = keys[k];
-                                all[k] = switch (v) {
-                                    case 0 -> jdbcFirstOn(threads10, pool, key);
-                                    case 1, 2 -> session.first(byId.bind(id, key)).toCompletableFuture();
-                                    default -> CompletableFuture.supplyAsync(() -> db.blockingSession().first(byId.bind(id, key)), threads10);
-                                };
+                        System.out.println(burst(names, i, keys, (v, key, threads10) -> switch (v) {
+                            case 0 -> jdbcFirstOn(threads10, pool, key);
+                            case 1, 2 -> session.first(byId.bind(id, key)).toCompletableFuture();
+                            default -> CompletableFuture.supplyAsync(() -> db.blockingSession().first(byId.bind(id, key)), threads10);
+                        }, v -> {
+                            try {
+                                direct.setBoolean(null, v == 1 || v == 3);
+                            } catch (IllegalAccessException e) {
+                                throw new IllegalStateException(e);
                             }
-                            CompletableFuture.allOf(all).join();
-                            us[v] = (Bench.cpuNanos() - c0) / 1e3 / keys.length;
-                            perSecond[v] = keys.length / ((System.nanoTime() - t0) / 1e9);
-                            threads10.close();
-                        }
+                        }));
                         direct.setBoolean(null, true);
-                        for (int v = 0; v < 5; v++) {
-                            line.append(String.format(Locale.ROOT, " %s %.1f µs (×%.2f) %,.0f q/s (×%.2f);", names[v], us[v],
-                                    us[v] / us[0], perSecond[v], perSecond[v] / perSecond[0]));
-                        }
-                        System.out.println(line);
                     }
                     case "abPool" -> {
                         // plain jOOQ against the blocking session, unprepared, 10,000 lookups on 10 platform threads,
@@ -587,5 +546,46 @@ public final class ProfileMain {
                 throw new IllegalStateException(e);
             }
         }, threads);
+    }
+
+    /** One variant's call for a key, on the variant's own 10 platform threads when it uses them. */
+    private interface BurstCall {
+        CompletableFuture<?> call(int variant, long key, ExecutorService threads10);
+    }
+
+    /**
+     * Issues every key at once per variant, the variants in an order rotated by {@code round}, after
+     * {@code beforeVariant} (may be null) and a GC; returns the line of process CPU per query and throughput, each
+     * against variant 0's.
+     */
+    private static String burst(String[] names, int round, long[] keys, BurstCall call,
+            java.util.function.IntConsumer beforeVariant) {
+        int n = names.length;
+        double[] us = new double[n];
+        double[] perSecond = new double[n];
+        for (int j = 0; j < n; j++) {
+            int v = (j + round) % n;
+            if (beforeVariant != null) {
+                beforeVariant.accept(v);
+            }
+            System.gc();
+            ExecutorService threads10 = Executors.newFixedThreadPool(10);
+            CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];
+            long c0 = Bench.cpuNanos();
+            long t0 = System.nanoTime();
+            for (int k = 0; k < keys.length; k++) {
+                all[k] = call.call(v, keys[k], threads10);
+            }
+            CompletableFuture.allOf(all).join();
+            us[v] = (Bench.cpuNanos() - c0) / 1e3 / keys.length;
+            perSecond[v] = keys.length / ((System.nanoTime() - t0) / 1e9);
+            threads10.close();
+        }
+        StringBuilder line = new StringBuilder(" ");
+        for (int v = 0; v < n; v++) {
+            line.append(String.format(Locale.ROOT, " %s %.1f µs (×%.2f) %,.0f q/s (×%.2f);", names[v], us[v],
+                    us[v] / us[0], perSecond[v], perSecond[v] / perSecond[0]));
+        }
+        return line.toString();
     }
 }
