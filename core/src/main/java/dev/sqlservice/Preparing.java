@@ -46,7 +46,7 @@ final class Preparing {
         Objects.requireNonNull(query, "query == null");
         Table<R> table = tableOf(query);
         Field<?>[] read = readFields(query);
-        if (table != null && !(query instanceof Select<?>)) {
+        if (table != null && returnsRows(query)) {
             // A run maps the columns to the table's record by position (coerce(table)), as jOOQ does for a select
             // of a table; RETURNING maps them by name. Only the table's own order reads the same both ways (review
             // of DirectRows: returning(ID, EMAIL, NAME, ...) swapped the name and the email, also when coerced to
@@ -228,9 +228,14 @@ final class Preparing {
 
     /**
      * The columns an {@code INSERT}/{@code UPDATE}/{@code DELETE … RETURNING} sends back, in its order: the table's
-     * for {@code returning()} and {@code returning(asterisk())}; null when they cannot be told (not one of jOOQ's
-     * DML queries, or an expression that is not a field).
+     * for {@code returning()} and {@code returning(asterisk())}; null when they cannot be told (an expression that
+     * is not a field). Only for jOOQ's DML queries ({@link #returnsRows}).
      */
+    private static boolean returnsRows(ResultQuery<?> query) {
+        return query instanceof org.jooq.impl.QOM.InsertReturning<?> || query instanceof org.jooq.impl.QOM.UpdateReturning<?>
+                || query instanceof org.jooq.impl.QOM.DeleteReturning<?>;
+    }
+
     private static Field<?>[] returned(ResultQuery<?> query, Table<?> table) {
         List<? extends org.jooq.SelectFieldOrAsterisk> returning =
                 query instanceof org.jooq.impl.QOM.InsertReturning<?> insert ? insert.$returning()

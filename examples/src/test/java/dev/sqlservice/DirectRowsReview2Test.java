@@ -200,4 +200,18 @@ class DirectRowsReview2Test {
         Result<UsersRecord> none = db.blockingSession().all(prepared.bind(id, 1L));
         assertThat(none).isEmpty();
     }
+
+    // CHECKED (after the second review's fix, which first refused it): plain SQL coerced to a table is no DML; the
+    // RETURNING check leaves it alone, and it reads by position as jOOQ reads it.
+    @Test
+    void plain_sql_coerced_to_a_table_still_prepares_and_reads_as_jooq_reads(Database db) {
+        Param<Long> id = param("id", Long.class);
+        PreparedQuery<UsersRecord> prepared = db.prepare(DSL.resultQuery(
+                "select id, name, email, created_at from users where id = {0}", id).coerce(USERS));
+        UsersRecord actual = db.blockingSession().one(prepared.bind(id, 1L));
+        UsersRecord expected = db.blockingSession().one(DSL.resultQuery(
+                "select id, name, email, created_at from users where id = {0}", DSL.val(1L)).coerce(USERS));
+        assertThat(actual.intoArray()).containsExactly(expected.intoArray());
+        assertThat(actual.getName()).isEqualTo("Ann");
+    }
 }
