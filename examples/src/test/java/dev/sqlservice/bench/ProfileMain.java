@@ -376,28 +376,12 @@ public final class ProfileMain {
                     }
                     case "abPool" -> {
                         // plain jOOQ against the blocking session, unprepared, 10,000 lookups on 10 platform threads,
-                        // alternating: throughput and process CPU
-                        StringBuilder line = new StringBuilder(" ");
-                        for (int ab = 0; ab < 2; ab++) {
-                            boolean library = (ab + i) % 2 == 0;
-                            System.gc();
-                            ExecutorService threads10 = Executors.newFixedThreadPool(10);
-                            CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];
-                            long c0 = Bench.cpuNanos();
-                            long t0 = System.nanoTime();
-                            for (int k = 0; k < keys.length; k++) {
-                                long key = keys[k];
-                                all[k] = CompletableFuture.supplyAsync(library
+                        // alternating: process CPU per query and throughput, the library's against jOOQ's
+                        System.out.println(burst(new String[] {"jooqPool10", "blockingPool10"}, i, keys,
+                                (v, key, threads10) -> CompletableFuture.supplyAsync(v == 1
                                         ? () -> db.blockingSession().first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)))
-                                        : () -> jooq.selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)).fetchOptional(), threads10);
-                            }
-                            CompletableFuture.allOf(all).join();
-                            double seconds = (System.nanoTime() - t0) / 1e9;
-                            line.append(String.format(Locale.ROOT, " %s %,.0f q/s %.1f CPU µs;", library ? "blockingPool10" : "jooqPool10",
-                                    keys.length / seconds, (Bench.cpuNanos() - c0) / 1e3 / keys.length));
-                            threads10.close();
-                        }
-                        System.out.println(line);
+                                        : () -> jooq.selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)).fetchOptional(),
+                                        threads10), null));
                     }
                     case "asyncPrepared" -> {
                         org.jooq.Param<Long> id = DSL.param("id", Long.class);
