@@ -83,8 +83,6 @@ final class Calls implements ExecuteListener {
         private boolean sentOutsideTransaction;
         /** The running statement is all-or-nothing ({@link Backend#isAtomic}). */
         private boolean atomic = true;
-        /** The SQL of the call's last statement as sent ({@link #executing}), for messages; null when unknown. */
-        private String sql;
         private boolean committing;
         /** The running statement passed its deadline and a cancel was sent. */
         private boolean timedOut;
@@ -603,7 +601,6 @@ final class Calls implements ExecuteListener {
                 throw new DataAccessException("Cannot limit the rows of a statement: " + e.getMessage(), e);
             }
             call.atomic = sql == null || backend.isAtomic(sql);
-            call.sql = sql;
             start(call, statement);
         }
     }
@@ -697,20 +694,6 @@ final class Calls implements ExecuteListener {
             return result;
         } finally {
             finish();
-        }
-    }
-
-    /**
-     * The SQL of the current call's last statement as it was sent (jOOQ's {@code ExecuteContext.sql()}), for the
-     * message of a failure to read its rows; null when there is no such call or statement.
-     */
-    static String sentSql() {
-        Call call = CURRENT.get();
-        if (call == null) {
-            return null;
-        }
-        synchronized (call) {
-            return call.sql;
         }
     }
 

@@ -254,18 +254,8 @@ public final class Database implements AutoCloseable {
         return calls;
     }
 
-    /** jOOQ's log of executions (bind values, SQL, rows): while it is on at DEBUG, rows go through jOOQ to be logged. */
-    private static final org.jooq.tools.JooqLogger EXECUTION_LOG = org.jooq.tools.JooqLogger.getLogger(
-            org.jooq.tools.LoggerListener.class);
-
-    /**
-     * Whether calls may bypass parts of jOOQ's execution: a prepared query's direct run, and reading the rows of
-     * an unprepared query without jOOQ's cursor. Only under settings whose effect they reproduce
-     * ({@link #runsPreparedDirectly}) and while jOOQ's execution log is not at DEBUG (it logs through jOOQ's
-     * execution and cursor).
-     */
-    boolean readsDirectly() {
-        return preparedDirect && !(Boolean.TRUE.equals(dsl.settings().isExecuteLogging()) && EXECUTION_LOG.isDebugEnabled());
+    boolean preparedDirect() {
+        return preparedDirect;
     }
 
     /**
