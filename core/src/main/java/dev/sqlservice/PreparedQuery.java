@@ -233,6 +233,11 @@ public final class PreparedQuery<R extends Record> {
             return direct() && ((TypedQuery<R>) template).directRows != null && DirectRows.enabled;
         }
 
+        /** Whether a direct run sets its values without jOOQ's bind context ({@link DirectBinds}). */
+        boolean bindsDirectly() {
+            return direct() && ((TypedQuery<R>) template).directBinds != null && DirectBinds.enabled;
+        }
+
         /**
          * Runs the query directly (only when {@link #direct()}), on the connection {@code dsl} hands out, as the
          * current call's statement: the SQL of prepare as the backend sends it, every value bound by jOOQ's
@@ -340,6 +345,8 @@ public final class PreparedQuery<R extends Record> {
         private final Field<?>[] read;
         /** A direct run's reader of rows without jOOQ's cursor; null: it reads through jOOQ's cursor. */
         private final DirectRows<R> directRows;
+        /** A direct run's binder of values without jOOQ's bind context; null: it binds through jOOQ's. */
+        private final DirectBinds directBinds;
 
         TypedQuery(Database database, String sql, List<String> names, String[] texts, boolean[] bare, int[] slotNames,
                 DataType<?>[] slotTypes, Object[] constants, Class<?>[] types, Table<R> table, Field<?>[] fields,
@@ -355,6 +362,7 @@ public final class PreparedQuery<R extends Record> {
             this.fields = fields;
             this.read = read;
             this.directRows = read == null ? null : DirectRows.of(read, table);
+            this.directBinds = read == null ? null : DirectBinds.of(database.callDsl().configuration(), slotTypes);
         }
 
         /** {@link Run#fetch}: returns a {@code Result<R>} (ALL) or the record or null (FIRST, AT_MOST_ONE). */
@@ -375,9 +383,16 @@ public final class PreparedQuery<R extends Record> {
                         convert(slotTypes[i].getConverter(), slots[i]);
                     }
                 }
-                org.jooq.BindContext bind = dsl.bindContext(statement);
-                for (int i = 0; i < slots.length; i++) {
-                    bind.visit(org.jooq.impl.DSL.val(slots[i], slotTypes[i]));
+                Runnable throughJooq = () -> {
+                    org.jooq.BindContext bind = dsl.bindContext(statement);
+                    for (int i = 0; i < slots.length; i++) {
+                        bind.visit(org.jooq.impl.DSL.val(slots[i], slotTypes[i]));
+                    }
+                };
+                if (directBinds != null) {
+                    directBinds.bind(dsl, statement, slots, throughJooq);
+                } else {
+                    throughJooq.run();
                 }
                 java.sql.ResultSet resultSet;
                 try {
