@@ -409,11 +409,9 @@ final class Calls implements ExecuteListener {
                 current.fetchSize = previousFetchSize;
                 current.autoCommit = previousAutoCommit;
             }
-            if (outer == null) {
-                CURRENT.remove();
-            } else {
-                CURRENT.set(outer);
-            }
+            // set, not remove(): a thread that makes one call after another (a platform thread of a pool) keeps
+            // its entry, instead of the thread-local map removing and creating it again on every call
+            CURRENT.set(outer);
         }
     }
 

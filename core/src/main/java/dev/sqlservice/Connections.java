@@ -373,11 +373,8 @@ final class Connections {
         try {
             return work.get();
         } finally {
-            if (previous == null) {
-                boundToThread.remove();
-            } else {
-                boundToThread.set(previous);
-            }
+            // set, not remove() (see Calls.run): the entry stays, its value the previous connection or null
+            boundToThread.set(previous);
         }
     }
 
