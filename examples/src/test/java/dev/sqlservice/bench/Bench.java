@@ -598,6 +598,55 @@ final class Bench {
         return OS.getProcessCpuTime();
     }
 
+    /** Linux clock ticks per second, the unit of {@code /proc/<pid>/stat}'s CPU times (USER_HZ: 100 on Linux). */
+    private static final long TICKS_PER_SECOND = 100;
+
+    /**
+     * The CPU time used so far by the database server's processes on this machine (PostgreSQL's {@code postgres},
+     * MariaDB's {@code mariadbd} or {@code mysqld}), in nanoseconds, at the 10 ms resolution Linux keeps it:
+     * user and system time of each live process and of its children that have ended, read from
+     * {@code /proc/<pid>/stat}. Every such process counts, whichever server it belongs to: run benchmarks on a
+     * quiet machine. -1 where there is no {@code /proc} (not Linux).
+     */
+    static long serverCpuNanos() {
+        java.nio.file.Path proc = java.nio.file.Path.of("/proc");
+        if (!java.nio.file.Files.isDirectory(proc)) {
+            return -1;
+        }
+        long ticks = 0;
+        try (java.util.stream.Stream<java.nio.file.Path> entries = java.nio.file.Files.list(proc)) {
+            for (java.nio.file.Path entry : (Iterable<java.nio.file.Path>) entries::iterator) {
+                String name = entry.getFileName().toString();
+                if (name.isEmpty() || !Character.isDigit(name.charAt(0))) {
+                    continue;
+                }
+                String stat;
+                try {
+                    stat = java.nio.file.Files.readString(entry.resolve("stat"));
+                } catch (java.io.IOException | RuntimeException gone) {
+                    continue; // ended meanwhile
+                }
+                int open = stat.indexOf('(');
+                int close = stat.lastIndexOf(')');
+                if (open < 0 || close < open) {
+                    continue;
+                }
+                String command = stat.substring(open + 1, close);
+                if (!command.equals("postgres") && !command.equals("mariadbd") && !command.equals("mysqld")) {
+                    continue;
+                }
+                // after "(comm) ": state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime
+                // stime cutime cstime (fields 3 to 17 of proc(5))
+                String[] fields = stat.substring(close + 2).split(" ");
+                ticks += Long.parseLong(fields[11]) + Long.parseLong(fields[12]) + Long.parseLong(fields[13])
+                        + Long.parseLong(fields[14]);
+            }
+        } catch (java.io.IOException e) {
+            return -1;
+        }
+        return ticks * (1_000_000_000L / TICKS_PER_SECOND);
+    }
+
     static double millisSince(long startNanos) {
         return (System.nanoTime() - startNanos) / 1e6;
     }

@@ -56,7 +56,8 @@ import org.openjdk.jmh.annotations.TearDown;
  * </ul>
  *
  * <p>Per variant and round: throughput (queries per second, first submit to last completion), the client JVM's CPU
- * time per query (all threads, GC included; the server is another process), per-query latency
+ * time per query (all threads, GC included; the server is another process), the server's CPU per query and the
+ * sum of both ({@link Bench#serverCpuNanos}), per-query latency
  * from the call to its completion (so it includes the wait for a connection, as a caller sees it) at p50 and
  * p99, the peak number of live platform threads during the variant ({@link ThreadMXBean}: reset before, read
  * after; virtual threads are not counted), how many more than before it that is, and the platform threads that
@@ -117,6 +118,27 @@ public class ConcurrencyBench {
         public double asyncPreparedPlatform10_qps, asyncPreparedPlatform10_p50us, asyncPreparedPlatform10_p99us,
                 asyncPreparedPlatform10_peakThreads, asyncPreparedPlatform10_addedThreads,
                 asyncPreparedPlatform10_workerThreads;
+        /**
+         * The database server's CPU per query ({@link Bench#serverCpuNanos}: its processes' user and system time,
+         * 10 ms resolution), and client and server together, in microseconds. On a machine where both share the
+         * cores, their sum is what bounds the throughput once the cores are busy.
+         */
+        public double async_serverCpuUs, asyncPrepared_serverCpuUs, jdbcPool10_serverCpuUs, jooqPool10_serverCpuUs,
+                blockingPool10_serverCpuUs, jdbcVirtual_serverCpuUs, asyncPlatform10_serverCpuUs,
+                asyncPreparedPlatform10_serverCpuUs, asyncServerBound_serverCpuUs, jdbcPool10ServerBound_serverCpuUs;
+        public double async_totalCpuUs, asyncPrepared_totalCpuUs, jdbcPool10_totalCpuUs, jooqPool10_totalCpuUs,
+                blockingPool10_totalCpuUs, jdbcVirtual_totalCpuUs, asyncPlatform10_totalCpuUs,
+                asyncPreparedPlatform10_totalCpuUs, asyncServerBound_totalCpuUs, jdbcPool10ServerBound_totalCpuUs;
+
+        void serverCpu(String variant, double serverUs, double clientUs) {
+            try {
+                Metrics.class.getField(variant + "_serverCpuUs").setDouble(this, serverUs);
+                Metrics.class.getField(variant + "_totalCpuUs").setDouble(this, serverUs + clientUs);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(variant, e);
+            }
+        }
+
         /** Client CPU (this JVM, all threads) per query, in microseconds. */
         public double asyncPrepared_cpuUs, blockingPool10_cpuUs, asyncPreparedPlatform10_cpuUs;
         public double async_cpuUs, jdbcPool10_cpuUs, jooqPool10_cpuUs, jdbcVirtual_cpuUs, asyncPlatform10_cpuUs,
@@ -212,6 +234,7 @@ public class ConcurrencyBench {
         long start;
         long elapsed;
         long cpu = Bench.cpuNanos();
+        long serverCpu = Bench.serverCpuNanos();
         switch (variant) {
             case "async" -> {
                 AsyncSession session = db.session();
@@ -307,7 +330,11 @@ public class ConcurrencyBench {
             default -> throw new IllegalStateException(variant);
         }
         int peak = threads.getPeakThreadCount();
-        metrics.cpu(variant, (Bench.cpuNanos() - cpu) / 1e3 / keys.length);
+        double clientUs = (Bench.cpuNanos() - cpu) / 1e3 / keys.length;
+        metrics.cpu(variant, clientUs);
+        if (serverCpu >= 0) {
+            metrics.serverCpu(variant, (Bench.serverCpuNanos() - serverCpu) / 1e3 / keys.length, clientUs);
+        }
         if (found.get() != keys.length) {
             throw new IllegalStateException(variant + " found " + found.get() + " of " + keys.length + " rows");
         }

@@ -104,6 +104,12 @@ final class Report {
         group(c + ": client CPU per query", "CPU µs", "ConcurrencyBench", Map.of(), "jdbcPool10", false,
                 suffixed(concurrent, "_cpuUs"), List.of("async_cpuUs", "asyncPrepared_cpuUs", "blockingPool10_cpuUs", "asyncPlatform10_cpuUs",
                         "asyncPreparedPlatform10_cpuUs"));
+        group(c + ": server CPU per query", "CPU µs", "ConcurrencyBench", Map.of(), "jdbcPool10", false,
+                suffixed(concurrent, "_serverCpuUs"), List.of("async_serverCpuUs", "asyncPrepared_serverCpuUs",
+                        "blockingPool10_serverCpuUs", "asyncPlatform10_serverCpuUs", "asyncPreparedPlatform10_serverCpuUs"));
+        group(c + ": client + server CPU per query", "CPU µs", "ConcurrencyBench", Map.of(), "jdbcPool10", false,
+                suffixed(concurrent, "_totalCpuUs"), List.of("async_totalCpuUs", "asyncPrepared_totalCpuUs",
+                        "blockingPool10_totalCpuUs", "asyncPlatform10_totalCpuUs", "asyncPreparedPlatform10_totalCpuUs"));
         group(c + ": p50 latency", "µs", "ConcurrencyBench", Map.of(), "jdbcPool10", false,
                 suffixed(concurrent, "_p50us"), List.of("async_p50us", "asyncPrepared_p50us", "blockingPool10_p50us", "asyncPlatform10_p50us",
                         "asyncPreparedPlatform10_p50us"));
