@@ -40,10 +40,11 @@ final class Calls implements ExecuteListener {
     private final Backend backend;
     /** Null when dead connections are not looked for (a data source handed in). */
     private final Liveness liveness;
-    /** The calls running a statement, while {@link #liveness} watches them. */
-    private final java.util.Set<Call> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** The database's connections: the liveness watch looks at the calls using them ({@link Connections.Lease#call}). */
+    private final Connections connections;
 
-    Calls(ScheduledExecutorService timer, Backend backend, Liveness liveness) {
+    Calls(ScheduledExecutorService timer, Backend backend, Liveness liveness, Connections connections) {
+        this.connections = connections;
         this.timer = timer;
         this.backend = backend;
         this.liveness = liveness;
@@ -215,46 +216,53 @@ final class Calls implements ExecuteListener {
      * timeout; aborts the connection of a session found dead or not answering. Runs on the timer: never blocks.
      */
     private void watch() {
+        connections.forEachLease(this::watch);
+    }
+
+    /** {@link #watch()} for the call using one lease, if it is running a statement on it. */
+    private void watch(Connections.Lease using) {
         long now = System.nanoTime();
-        for (Call call : running) {
-            Object statement;
-            Connections.Lease lease;
-            synchronized (call) {
-                if (call.statement == null || call.probing || call.aborted || call.lease == null
-                        || now - call.quietSince < liveness.quietNanos()) {
-                    continue;
-                }
-                call.probing = true;
-                statement = call.statement;
-                lease = call.lease;
+        Call call = using.call;
+        if (call == null) {
+            return;
+        }
+        Object statement;
+        Connections.Lease lease;
+        synchronized (call) {
+            if (call.calls != this || call.statement == null || call.probing || call.aborted || call.lease != using
+                    || now - call.quietSince < liveness.quietNanos()) {
+                return;
             }
-            Thread.ofVirtual().name("sqlservice-liveness").start(() -> {
-                Liveness.Finding finding = liveness.probe(lease.connection());
-                if (finding == Liveness.Finding.NOT_RUNNING) {
-                    // The server may have just finished and its last bytes be on the way: ask once more.
-                    java.util.concurrent.locks.LockSupport.parkNanos(liveness.recheckNanos());
-                    synchronized (call) {
-                        if (call.statement != statement) {
-                            call.probing = false;
-                            return;
-                        }
-                    }
-                    finding = liveness.probe(lease.connection());
-                }
+            call.probing = true;
+            statement = call.statement;
+            lease = call.lease;
+        }
+        Thread.ofVirtual().name("sqlservice-liveness").start(() -> {
+            Liveness.Finding finding = liveness.probe(lease.connection());
+            if (finding == Liveness.Finding.NOT_RUNNING) {
+                // The server may have just finished and its last bytes be on the way: ask once more.
+                java.util.concurrent.locks.LockSupport.parkNanos(liveness.recheckNanos());
                 synchronized (call) {
-                    call.probing = false;
-                    if (finding == Liveness.Finding.RUNNING) {
-                        call.quietSince = System.nanoTime();
+                    if (call.statement != statement) {
+                        call.probing = false;
                         return;
                     }
                 }
-                call.abortIfStillRunning(statement, finding == Liveness.Finding.NO_ANSWER
-                        ? "the connection showed no sign of life for " + liveness.timeout().toMillis()
-                                + " ms and the server did not answer a probe (deadConnectionTimeout)"
-                        : "the connection showed no sign of life for " + liveness.timeout().toMillis()
-                                + " ms and the server no longer runs its statement (deadConnectionTimeout)");
-            });
-        }
+                finding = liveness.probe(lease.connection());
+            }
+            synchronized (call) {
+                call.probing = false;
+                if (finding == Liveness.Finding.RUNNING) {
+                    call.quietSince = System.nanoTime();
+                    return;
+                }
+            }
+            call.abortIfStillRunning(statement, finding == Liveness.Finding.NO_ANSWER
+                    ? "the connection showed no sign of life for " + liveness.timeout().toMillis()
+                            + " ms and the server did not answer a probe (deadConnectionTimeout)"
+                    : "the connection showed no sign of life for " + liveness.timeout().toMillis()
+                            + " ms and the server no longer runs its statement (deadConnectionTimeout)");
+        });
     }
 
     /**
@@ -332,6 +340,7 @@ final class Calls implements ExecuteListener {
             synchronized (call) {
                 call.lease = lease;
             }
+            lease.call = call;
         }
     }
 
@@ -621,7 +630,6 @@ final class Calls implements ExecuteListener {
         call.sentOutsideTransaction |= call.autoCommit;
         if (liveness != null) {
             call.quietSince = System.nanoTime();
-            running.add(call);
         }
         if (call.timeout != null) {
             call.deadline = timer.schedule(() -> call.expire(statement), call.timeout.toNanos(), TimeUnit.NANOSECONDS);
@@ -756,9 +764,6 @@ final class Calls implements ExecuteListener {
             call.statement = null;
             call.serverCancel = null;
             call.reading = false;
-            if (call.calls != null && call.calls.liveness != null) {
-                call.calls.running.remove(call);
-            }
             if (call.deadline != null) {
                 call.deadline.cancel(false);
                 call.deadline = null;

@@ -44,7 +44,13 @@ final class Connections {
     private final String description;
     private final ThreadLocal<Session> transactionOnThread = new ThreadLocal<>();
     private final ThreadLocal<Connection> boundToThread = new ThreadLocal<>();
-    private final Set<Lease> leased = ConcurrentHashMap.newKeySet();
+    /**
+     * The connections borrowed now, one slot each: a lease holds a permit from before it takes a slot until after
+     * it leaves it, so {@code limit} slots always have room (claimed with a compare-and-set, cheaper per call than
+     * a concurrent set); {@link #overflow} only in case they had not.
+     */
+    private final java.util.concurrent.atomic.AtomicReferenceArray<Lease> slots;
+    private final Set<Lease> overflow = ConcurrentHashMap.newKeySet();
     /**
      * Whether each lease checks its session ({@link Backend#unfitSession}): on a data source handed in, whose
      * sessions anyone may change at any time, every time (one round trip); the pool the library creates sets its
@@ -97,6 +103,7 @@ final class Connections {
         this.deadConnectionTimeout = deadConnectionTimeout;
         this.limit = limit;
         this.permits = new Semaphore(limit, true);
+        this.slots = new java.util.concurrent.atomic.AtomicReferenceArray<>(limit);
         this.acquisitionTimeout = acquisitionTimeout;
         this.description = description;
         this.checkSessions = ownedPool == null && backend.checksSessions();
@@ -110,6 +117,10 @@ final class Connections {
         private final Connection connection;
         private volatile boolean aborted;
         private volatile boolean cancelUnconfirmed;
+        /** Its slot in {@link #slots}, or -1 while it has none or when it is in {@link #overflow}. */
+        private volatile int slot = -1;
+        /** The call using it ({@link Calls#using}), for the liveness watch; null when none. */
+        volatile Calls.Call call;
 
         private Lease(Connection connection) {
             this.connection = connection;
@@ -146,9 +157,10 @@ final class Connections {
 
         @Override
         public void close() {
-            if (!leased.remove(this)) {
+            if (!(slot >= 0 ? slots.compareAndSet(slot, this, null) : overflow.remove(this))) {
                 return;
             }
+            call = null;
             try {
                 if (aborted || cancelUnconfirmed) {
                     // Never handed out again: aborted, or a cancel may still stop its next statement.
@@ -248,8 +260,33 @@ final class Connections {
             throw exhausted();
         }
         Lease lease = new Lease(connection);
-        leased.add(lease);
+        enter(lease);
         return lease;
+    }
+
+    /** Puts {@code lease} in a free slot, starting at one that depends on the thread (callers rarely collide). */
+    private void enter(Lease lease) {
+        int n = slots.length();
+        int start = (int) (Thread.currentThread().threadId() % n);
+        for (int k = 0; k < n; k++) {
+            int i = start + k < n ? start + k : start + k - n;
+            if (slots.get(i) == null && slots.compareAndSet(i, null, lease)) {
+                lease.slot = i;
+                return;
+            }
+        }
+        overflow.add(lease);
+    }
+
+    /** Every connection borrowed now (a snapshot: one may be given back meanwhile). */
+    void forEachLease(java.util.function.Consumer<Lease> action) {
+        for (int i = 0; i < slots.length(); i++) {
+            Lease lease = slots.get(i);
+            if (lease != null) {
+                action.accept(lease);
+            }
+        }
+        overflow.forEach(action);
     }
 
     private void release(boolean acquired, Connection connection) {
@@ -361,9 +398,7 @@ final class Connections {
 
     /** Aborts every connection still borrowed: the database is closing and will not wait for them any longer. */
     void abortAll() {
-        for (Lease lease : leased) {
-            lease.abort();
-        }
+        forEachLease(Lease::abort);
     }
 
     /** Runs {@code work} with {@code connection} as the one {@link #provider} hands out on this thread. */

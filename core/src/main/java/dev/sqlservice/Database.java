@@ -88,7 +88,7 @@ public final class Database implements AutoCloseable {
         this.connections = new Connections(dataSource, ownedPool, backend, liveness == null ? null : b.deadConnectionTimeout,
                 b.poolSize, b.acquisitionTimeout, description);
         DefaultConfiguration base = new DefaultConfiguration();
-        this.calls = new Calls(timer, backend, liveness);
+        this.calls = new Calls(timer, backend, liveness, connections);
         this.preparedDirect = runsPreparedDirectly(settings);
         base.set(dialect).set(settings).set(calls).set(connections.provider);
         org.jooq.VisitListener binds = backend.visitListener();
