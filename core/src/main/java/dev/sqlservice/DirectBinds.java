@@ -28,14 +28,18 @@ import org.jooq.conf.Settings;
  * <p>What stays jOOQ's: the binding, and so the JDBC setter, the conversion of the value by the binding's
  * converter, the settings it reads ({@code bindOffsetDateTimeType}, ...) and jOOQ's TRACE log of each bound value
  * (inside {@code Binding.set}). The context is what jOOQ's bind context hands a binding, the statement, the JDBC
- * index (from 1), the value and the configuration, without an {@link ExecuteContext} (jOOQ's own bind context
- * outside an execution has none either, and hands a binding a stand-in).
+ * index (from 1), the value and the configuration, but no {@link ExecuteContext}: {@code executeContext()}
+ * answers null, where jOOQ's bind context outside an execution hands a binding a stand-in ({@code
+ * SimpleExecuteContext}) that the bindings below never ask for.
  *
  * <p>Only for jOOQ's built-in bindings of the types in {@link #BINDINGS} without a converter of their own, whose
  * {@code set} needs nothing more (checked against their code in jOOQ 3.21: the statement, the index, the
- * settings, the dialect and family, and the configuration for a null's SQL type); a query with any other bind
- * is bound through jOOQ's bind context, as before. Should a binding still ask for more, or a value fail to bind,
- * {@link #bind} binds every value again through jOOQ's bind context, which then fails as jOOQ fails.
+ * settings, the dialect and family, and the configuration for a null's SQL type), and only on a configuration
+ * without visit listeners (see {@link #of}); a query with any other bind is bound through jOOQ's bind context, as
+ * before. Should a binding still ask for more, or a value fail to bind, {@link #bind} binds every value again
+ * through jOOQ's bind context, which then fails as jOOQ fails (a setter that failed once and then succeeds would
+ * let the run go on where jOOQ's would have failed; a driver's setter does not work that way). Runs on the
+ * calling thread, the call's.
  */
 final class DirectBinds {
 
