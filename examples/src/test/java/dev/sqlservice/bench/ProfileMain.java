@@ -88,7 +88,10 @@ public final class ProfileMain {
         AtomicLong jdbcNanos = new AtomicLong();
         try (HikariDataSource pool = Bench.pool(10, "profile-jdbc");
                 HikariDataSource libraryPool = Bench.pool(10, "profile-library");
-                Database db = Database.builder().dataSource(options.containsKey("shared") ? pool : options.containsKey("untimed") ? libraryPool : timed(libraryPool, jdbcNanos)).dialect(Bench.dialect())
+                // --owned: the database creates its own pool from the URL, as in the JMH suite (and so watches
+                // its connections' liveness); otherwise it runs on a pool handed in
+                Database db = options.containsKey("owned") ? Database.builder().url(Bench.rewriteUrl()).poolSize(10).build()
+                        : Database.builder().dataSource(options.containsKey("shared") ? pool : options.containsKey("untimed") ? libraryPool : timed(libraryPool, jdbcNanos)).dialect(Bench.dialect())
                         .poolSize(10).build();
                 ExecutorService executor = Executors.newFixedThreadPool(10);
                 Database platformDb = Database.builder().url(Bench.rewriteUrl()).poolSize(10).executor(executor).build()) {
