@@ -333,15 +333,26 @@ final class Calls implements ExecuteListener {
         }
     }
 
-    /** Records the connection the current call's statements run on, so that a stuck one can be aborted. */
-    static void using(Connections.Lease lease) {
+    /**
+     * Records the connection the current call's statements run on (null: none), so that a stuck one can be
+     * aborted and the liveness watch finds it; returns the one recorded before, for the caller to record again
+     * once it gives {@code lease} back (a call made inside a stream's {@code forEach} action borrows its own).
+     * Without a current call, does nothing and returns null.
+     */
+    static Connections.Lease using(Connections.Lease lease) {
         Call call = CURRENT.get();
-        if (call != null) {
-            synchronized (call) {
-                call.lease = lease;
-            }
+        if (call == null) {
+            return null;
+        }
+        Connections.Lease previous;
+        synchronized (call) {
+            previous = call.lease;
+            call.lease = lease;
+        }
+        if (lease != null) {
             lease.call = call;
         }
+        return previous;
     }
 
     /**
@@ -640,15 +651,25 @@ final class Calls implements ExecuteListener {
      * Runs {@code read}, which reads on from {@code statement}'s open result set (a stream's next rows, or the
      * discarding of the rest when it closes), as the current call's running statement, like an execution: the
      * statement timeout counts from here, cancelling the call cancels it on the server, and the liveness watch
-     * sees it. The current call must have executed a statement on this database before (a stream's query).
+     * sees it; the call is recorded as using {@code lease} (the statement's connection; null inside a transaction,
+     * whose connection it already records). The current call must have executed a statement on this database
+     * before (a stream's query).
      *
      * @throws CancellationException when the call was cancelled
      */
-    static <T> T reading(Statement statement, Supplier<T> read) {
+    static <T> T reading(Connections.Lease lease, Statement statement, Supplier<T> read) {
         Call call = CURRENT.get();
         synchronized (call) {
+            if (lease != null) {
+                // the statement's own connection again: a call made in between (a forEach action's) may have
+                // pointed the call at another one, which the liveness watch and an abort would then look at
+                call.lease = lease;
+            }
             call.calls.start(call, statement);
             call.reading = true;
+        }
+        if (lease != null) {
+            lease.call = call;
         }
         try {
             return read.get();
