@@ -334,25 +334,19 @@ final class Calls implements ExecuteListener {
     }
 
     /**
-     * Records the connection the current call's statements run on (null: none), so that a stuck one can be
-     * aborted and the liveness watch finds it; returns the one recorded before, for the caller to record again
-     * once it gives {@code lease} back (a call made inside a stream's {@code forEach} action borrows its own).
-     * Without a current call, does nothing and returns null.
+     * Records the connection the current call's statements run on, so that a stuck one can be aborted and the
+     * liveness watch finds it. A nested {@link #run} that records another records the enclosing one again when it
+     * ends. Without a current call, does nothing.
      */
-    static Connections.Lease using(Connections.Lease lease) {
+    static void using(Connections.Lease lease) {
         Call call = CURRENT.get();
         if (call == null) {
-            return null;
+            return;
         }
-        Connections.Lease previous;
         synchronized (call) {
-            previous = call.lease;
             call.lease = lease;
         }
-        if (lease != null) {
-            lease.call = call;
-        }
-        return previous;
+        lease.call = call;
     }
 
     /**
@@ -405,15 +399,26 @@ final class Calls implements ExecuteListener {
     static <T> T run(Call call, Duration timeout, int maxRows, int fetchSize, boolean autoCommit, Supplier<T> work) {
         Call outer = CURRENT.get();
         Call current = call != null ? call : outer != null ? outer : new Call();
+        // Nested in the same call (a call made inside a stream's forEach action, a transaction's statements, a
+        // stream opened in a transaction): what the run does to another connection must not stay on the call.
+        boolean nested = current == outer;
         Duration previousTimeout;
         int previousMaxRows;
         int previousFetchSize;
         boolean previousAutoCommit;
+        Connections.Lease previousLease;
+        boolean previousCommitting;
+        boolean previousAborted;
+        String previousAbortReason;
         synchronized (current) {
             previousTimeout = current.timeout;
             previousMaxRows = current.maxRows;
             previousFetchSize = current.fetchSize;
             previousAutoCommit = current.autoCommit;
+            previousLease = current.lease;
+            previousCommitting = current.committing;
+            previousAborted = current.aborted;
+            previousAbortReason = current.abortReason;
             current.timeout = timeout;
             current.maxRows = maxRows;
             current.fetchSize = fetchSize;
@@ -423,11 +428,27 @@ final class Calls implements ExecuteListener {
         try {
             return translate(current, work);
         } finally {
+            boolean restoreLease;
             synchronized (current) {
                 current.timeout = previousTimeout;
                 current.maxRows = previousMaxRows;
                 current.fetchSize = previousFetchSize;
                 current.autoCommit = previousAutoCommit;
+                // A nested run that took a connection of its own (another call's work, a stream, a transaction
+                // of its own, on this database or another) leaves the enclosing call as it found it: pointing at
+                // the enclosing connection (for its aborts and the liveness watch), and neither committing nor
+                // aborted because of the other connection. A nested run on the same connection (a transaction's
+                // statement) keeps what happened to it: that connection is the enclosing one.
+                restoreLease = nested && current.lease != previousLease;
+                if (restoreLease) {
+                    current.lease = previousLease;
+                    current.committing = previousCommitting;
+                    current.aborted = previousAborted;
+                    current.abortReason = previousAbortReason;
+                }
+            }
+            if (restoreLease && previousLease != null) {
+                previousLease.call = current;
             }
             // set, not remove(): a thread that makes one call after another (a platform thread of a pool) keeps
             // its entry, instead of the thread-local map removing and creating it again on every call
@@ -651,21 +672,20 @@ final class Calls implements ExecuteListener {
      * Runs {@code read}, which reads on from {@code statement}'s open result set (a stream's next rows, or the
      * discarding of the rest when it closes), as the current call's running statement, like an execution: the
      * statement timeout counts from here, cancelling the call cancels it on the server, and the liveness watch
-     * sees it; the call is recorded as using {@code lease} (the statement's connection; null inside a transaction,
-     * whose connection it already records). The current call must have executed a statement on this database
-     * before (a stream's query).
+     * sees it, all of them those of {@code calls}, the stream's database; the call is recorded as using
+     * {@code lease} (the statement's connection; null inside a transaction, whose connection it already records).
      *
      * @throws CancellationException when the call was cancelled
      */
-    static <T> T reading(Connections.Lease lease, Statement statement, Supplier<T> read) {
+    static <T> T reading(Calls calls, Connections.Lease lease, Statement statement, Supplier<T> read) {
         Call call = CURRENT.get();
         synchronized (call) {
             if (lease != null) {
-                // the statement's own connection again: a call made in between (a forEach action's) may have
-                // pointed the call at another one, which the liveness watch and an abort would then look at
+                // the statement's own connection (the enclosing call's, restored after the previous batch)
                 call.lease = lease;
             }
-            call.calls.start(call, statement);
+            // the stream's database, whatever the call's last statement ran on (a forEach action's call of another)
+            calls.start(call, statement);
             call.reading = true;
         }
         if (lease != null) {

@@ -579,12 +579,8 @@ public final class Session {
         database.checkOpen();
         return Calls.run(null, statementTimeout, ALL_ROWS, false, () -> {
             try (Connections.Lease lease = database.connections().acquire()) {
-                Connections.Lease previous = Calls.using(lease);
-                try {
-                    return inTransaction(lease.connection(), work);
-                } finally {
-                    Calls.using(previous); // an enclosing call (a stream's) points at its own connection again
-                }
+                Calls.using(lease);
+                return inTransaction(lease.connection(), work);
             }
         });
     }
@@ -709,12 +705,8 @@ public final class Session {
         database.checkOpen();
         return Calls.run(null, statementTimeout, maxRows, true, () -> {
             try (Connections.Lease lease = database.connections().acquire()) {
-                Connections.Lease previous = Calls.using(lease);
-                try {
-                    return database.connections().bound(lease.connection(), () -> call.apply(database.callDsl()));
-                } finally {
-                    Calls.using(previous); // an enclosing call (a stream's) points at its own connection again
-                }
+                Calls.using(lease);
+                return database.connections().bound(lease.connection(), () -> call.apply(database.callDsl()));
             }
         });
     }

@@ -204,7 +204,7 @@ final class Streams {
             List<R> batch = new ArrayList<>(n);
             try {
                 checkUsable.run();
-                Calls.run(call, timeout, 0, !ownTransaction && lease != null, () -> Calls.reading(lease, statement, () -> {
+                Calls.run(call, timeout, 0, !ownTransaction && lease != null, () -> Calls.reading(database.calls(), lease, statement, () -> {
                     if (n != fetchSize) {
                         try {
                             rows.resultSet().setFetchSize(n);
@@ -259,7 +259,7 @@ final class Streams {
             boolean more;
             try {
                 checkUsable.run();
-                more = Calls.run(call, timeout, 0, !ownTransaction && lease != null, () -> Calls.reading(lease, statement, () -> {
+                more = Calls.run(call, timeout, 0, !ownTransaction && lease != null, () -> Calls.reading(database.calls(), lease, statement, () -> {
                     if (fetchSize != 1) {
                         try {
                             rows.resultSet().setFetchSize(1);
@@ -374,7 +374,7 @@ final class Streams {
                     rows.close();
                     return true;
                 }
-                Calls.run(call, timeout, 0, lease != null && !ownTransaction, () -> Calls.reading(lease, statement, () -> {
+                Calls.run(call, timeout, 0, lease != null && !ownTransaction, () -> Calls.reading(database.calls(), lease, statement, () -> {
                     rows.close();
                     return null;
                 }));
