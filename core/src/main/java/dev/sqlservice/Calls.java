@@ -84,6 +84,12 @@ final class Calls implements ExecuteListener {
         private boolean sentOutsideTransaction;
         /** The running statement is all-or-nothing ({@link Backend#isAtomic}). */
         private boolean atomic = true;
+        /**
+         * The connection of the run this one is nested in, while a nested run goes on (see {@link Calls#run}); null
+         * outside nested runs. A nested run that records another connection starts it with none of that
+         * connection's state (aborted, committing, statements sent outside a transaction).
+         */
+        private Connections.Lease enclosing;
         private boolean committing;
         /** The running statement passed its deadline and a cancel was sent. */
         private boolean timedOut;
@@ -344,6 +350,15 @@ final class Calls implements ExecuteListener {
             return;
         }
         synchronized (call) {
+            if (call.enclosing != null && lease != call.enclosing && call.lease == call.enclosing) {
+                // a nested run takes a connection of its own: none of the enclosing connection's state applies
+                // to it (Calls.run puts that state back when the nested run ends)
+                call.aborted = false;
+                call.abortReason = null;
+                call.committing = false;
+                call.sentOutsideTransaction = false;
+                call.cancelRequested = false;
+            }
             call.lease = lease;
         }
         lease.call = call;
@@ -410,6 +425,9 @@ final class Calls implements ExecuteListener {
         boolean previousCommitting;
         boolean previousAborted;
         String previousAbortReason;
+        boolean previousSentOutside;
+        boolean previousCancelRequested;
+        Connections.Lease previousEnclosing;
         synchronized (current) {
             previousTimeout = current.timeout;
             previousMaxRows = current.maxRows;
@@ -419,6 +437,12 @@ final class Calls implements ExecuteListener {
             previousCommitting = current.committing;
             previousAborted = current.aborted;
             previousAbortReason = current.abortReason;
+            previousSentOutside = current.sentOutsideTransaction;
+            previousCancelRequested = current.cancelRequested;
+            previousEnclosing = current.enclosing;
+            if (nested && previousLease != null) {
+                current.enclosing = previousLease;
+            }
             current.timeout = timeout;
             current.maxRows = maxRows;
             current.fetchSize = fetchSize;
@@ -439,13 +463,19 @@ final class Calls implements ExecuteListener {
                 // the enclosing connection (for its aborts and the liveness watch), and neither committing nor
                 // aborted because of the other connection. A nested run on the same connection (a transaction's
                 // statement) keeps what happened to it: that connection is the enclosing one.
-                restoreLease = nested && current.lease != previousLease;
+                // (Only when the enclosing run had a connection of its own: a run nested directly in an
+                // asynchronous call's stage, before any connection, is the stage's own work, and what it did, a
+                // commit above all, is the call's.)
+                restoreLease = nested && previousLease != null && current.lease != previousLease;
                 if (restoreLease) {
                     current.lease = previousLease;
                     current.committing = previousCommitting;
                     current.aborted = previousAborted;
                     current.abortReason = previousAbortReason;
+                    current.sentOutsideTransaction = previousSentOutside;
+                    current.cancelRequested = previousCancelRequested;
                 }
+                current.enclosing = previousEnclosing;
             }
             if (restoreLease && previousLease != null) {
                 previousLease.call = current;

@@ -52,6 +52,13 @@ public final class Session {
     /** The state a transaction's session and its views share: which thread owns it, and whether it ended. */
     private static final class Transaction {
         final Thread owner = Thread.currentThread();
+        /** The transaction's connection, recorded as the call's for each of its statements ({@link Calls#using}). */
+        final Connections.Lease lease;
+
+        Transaction(Connections.Lease lease) {
+            this.lease = lease;
+        }
+
         volatile boolean ended;
         /** Streams opened in the transaction and not closed yet: closed before it commits or rolls back. */
         final Set<Streams.Cursor<?>> streams = ConcurrentHashMap.newKeySet();
@@ -475,7 +482,7 @@ public final class Session {
         if (connection != null) {
             checkUsable();
             Calls.Call current = call != null ? call : Calls.current();
-            return Streams.Cursor.inTransaction(database, connection, current != null ? current : new Calls.Call(),
+            return Streams.Cursor.inTransaction(database, transaction.lease, current != null ? current : new Calls.Call(),
                     statementTimeout, query, fetchSize, this::checkUsable, transaction.streams);
         }
         Session current = database.connections().transactionOnThisThread();
@@ -580,7 +587,7 @@ public final class Session {
         return Calls.run(null, statementTimeout, ALL_ROWS, false, () -> {
             try (Connections.Lease lease = database.connections().acquire()) {
                 Calls.using(lease);
-                return inTransaction(lease.connection(), work);
+                return inTransaction(lease, work);
             }
         });
     }
@@ -604,8 +611,9 @@ public final class Session {
         return DSL.using(database.callDsl().configuration().derive(new DefaultConnectionProvider(connection)));
     }
 
-    private <T> T inTransaction(Connection c, Function<? super Session, ? extends T> work) {
-        Transaction state = new Transaction();
+    private <T> T inTransaction(Connections.Lease lease, Function<? super Session, ? extends T> work) {
+        Connection c = lease.connection();
+        Transaction state = new Transaction(lease);
         Session session = new Session(database, c, state, statementTimeout);
         Connections connections = database.connections();
         try {
@@ -695,8 +703,12 @@ public final class Session {
     <T> T run(int maxRows, Function<DSLContext, T> call) {
         if (connection != null) {
             checkUsable();
-            return Calls.run(null, statementTimeout, maxRows, false,
-                    () -> database.connections().bound(connection, () -> call.apply(database.callDsl())));
+            return Calls.run(null, statementTimeout, maxRows, false, () -> {
+                // the transaction's connection is the call's again (work of another database's transaction may
+                // run this statement, and a timeout's abort or the liveness watch must find this connection)
+                Calls.using(transaction.lease);
+                return database.connections().bound(connection, () -> call.apply(database.callDsl()));
+            });
         }
         Session current = database.connections().transactionOnThisThread();
         if (current != null) {

@@ -54,6 +54,11 @@ final class Streams {
         private final Connection connection;
         /** The connection borrowed for this cursor; null when it reads on a transaction's connection. */
         private final Connections.Lease lease;
+        /**
+         * The connection a batch records as the call's ({@link Calls#reading}): the cursor's own lease, or the
+         * transaction's it reads in (which it does not own).
+         */
+        private final Connections.Lease recorded;
         /** Whether the cursor runs in a read-only transaction of its own (PostgreSQL outside a transaction). */
         private final boolean ownTransaction;
         private final Calls.Call call;
@@ -74,11 +79,13 @@ final class Streams {
         /** The session was set up for streaming and must be put back at release. */
         private boolean sessionPrepared;
 
-        private Cursor(Database database, Connection connection, Connections.Lease lease, boolean ownTransaction,
+        private Cursor(Database database, Connection connection, Connections.Lease lease, Connections.Lease transaction,
+                boolean ownTransaction,
                 Calls.Call call, Duration timeout, Runnable checkUsable, Set<Cursor<?>> transactionStreams) {
             this.database = database;
             this.connection = connection;
             this.lease = lease;
+            this.recorded = lease != null ? lease : transaction;
             this.ownTransaction = ownTransaction;
             this.call = call;
             this.timeout = timeout;
@@ -98,7 +105,7 @@ final class Streams {
             return Calls.run(call, timeout, 0, fetchSize, !ownTransaction, () -> {
                 Connections.Lease lease = database.connections().acquire();
                 Calls.using(lease);
-                Cursor<R> cursor = new Cursor<>(database, lease.connection(), lease, ownTransaction, call, timeout,
+                Cursor<R> cursor = new Cursor<>(database, lease.connection(), lease, null, ownTransaction, call, timeout,
                         () -> {}, null);
                 try {
                     if (ownTransaction) {
@@ -125,9 +132,10 @@ final class Streams {
          * Executes {@code query} on a transaction's connection; the cursor is closed at the latest when the
          * transaction ends.
          */
-        static <R extends Record> Cursor<R> inTransaction(Database database, Connection connection, Calls.Call call,
+        static <R extends Record> Cursor<R> inTransaction(Database database, Connections.Lease transaction, Calls.Call call,
                 Duration timeout, ResultQuery<R> query, int fetchSize, Runnable checkUsable, Set<Cursor<?>> streams) {
-            Cursor<R> cursor = new Cursor<>(database, connection, null, false, call, timeout, checkUsable, streams);
+            Cursor<R> cursor = new Cursor<>(database, transaction.connection(), null, transaction, false, call, timeout,
+                    checkUsable, streams);
             try {
                 cursor.prepareSession();
             } catch (SQLException e) {
@@ -204,7 +212,7 @@ final class Streams {
             List<R> batch = new ArrayList<>(n);
             try {
                 checkUsable.run();
-                Calls.run(call, timeout, 0, !ownTransaction && lease != null, () -> Calls.reading(database.calls(), lease, statement, () -> {
+                Calls.run(call, timeout, 0, !ownTransaction && lease != null, () -> Calls.reading(database.calls(), recorded, statement, () -> {
                     if (n != fetchSize) {
                         try {
                             rows.resultSet().setFetchSize(n);
@@ -259,7 +267,7 @@ final class Streams {
             boolean more;
             try {
                 checkUsable.run();
-                more = Calls.run(call, timeout, 0, !ownTransaction && lease != null, () -> Calls.reading(database.calls(), lease, statement, () -> {
+                more = Calls.run(call, timeout, 0, !ownTransaction && lease != null, () -> Calls.reading(database.calls(), recorded, statement, () -> {
                     if (fetchSize != 1) {
                         try {
                             rows.resultSet().setFetchSize(1);
@@ -374,7 +382,7 @@ final class Streams {
                     rows.close();
                     return true;
                 }
-                Calls.run(call, timeout, 0, lease != null && !ownTransaction, () -> Calls.reading(database.calls(), lease, statement, () -> {
+                Calls.run(call, timeout, 0, lease != null && !ownTransaction, () -> Calls.reading(database.calls(), recorded, statement, () -> {
                     rows.close();
                     return null;
                 }));
