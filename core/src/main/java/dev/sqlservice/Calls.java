@@ -182,7 +182,7 @@ final class Calls implements ExecuteListener {
                 aborted = true;
                 abortReason = reason;
                 if (lease != null) {
-                    lease.abort();
+                    lease.abort(reason);
                 }
             }
         }
@@ -350,18 +350,30 @@ final class Calls implements ExecuteListener {
             return;
         }
         synchronized (call) {
-            if (call.enclosing != null && lease != call.enclosing && call.lease == call.enclosing) {
-                // a nested run takes a connection of its own: none of the enclosing connection's state applies
-                // to it (Calls.run puts that state back when the nested run ends)
-                call.aborted = false;
-                call.abortReason = null;
-                call.committing = false;
-                call.sentOutsideTransaction = false;
-                call.cancelRequested = false;
-            }
-            call.lease = lease;
+            record(call, lease);
         }
         lease.call = call;
+    }
+
+    /**
+     * Records {@code lease} as the call's connection (holding the call's monitor). A nested run that switches
+     * away from the enclosing connection takes none of that connection's state: its own connection's abort
+     * only (Calls.run puts the enclosing state back when the nested run ends).
+     */
+    private static void record(Call call, Connections.Lease lease) {
+        if (call.enclosing != null && lease != call.enclosing && call.lease == call.enclosing) {
+            call.aborted = lease.isAborted();
+            call.abortReason = call.aborted ? abortReasonOf(lease) : null;
+            call.committing = false;
+            call.sentOutsideTransaction = false;
+            call.cancelRequested = false;
+        }
+        call.lease = lease;
+    }
+
+    private static String abortReasonOf(Connections.Lease lease) {
+        String reason = lease.abortReason();
+        return reason != null ? reason : "its connection was aborted";
     }
 
     /**
@@ -474,6 +486,12 @@ final class Calls implements ExecuteListener {
                     current.abortReason = previousAbortReason;
                     current.sentOutsideTransaction = previousSentOutside;
                     current.cancelRequested = previousCancelRequested;
+                    if (!previousAborted && previousLease.isAborted()) {
+                        // the enclosing connection itself was aborted meanwhile (a statement of the enclosing
+                        // transaction run inside the nested one): that stays
+                        current.aborted = true;
+                        current.abortReason = abortReasonOf(previousLease);
+                    }
                 }
                 current.enclosing = previousEnclosing;
             }
@@ -712,7 +730,7 @@ final class Calls implements ExecuteListener {
         synchronized (call) {
             if (lease != null) {
                 // the statement's own connection (the enclosing call's, restored after the previous batch)
-                call.lease = lease;
+                record(call, lease);
             }
             // the stream's database, whatever the call's last statement ran on (a forEach action's call of another)
             calls.start(call, statement);

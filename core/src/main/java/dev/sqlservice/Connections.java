@@ -116,6 +116,7 @@ final class Connections {
     final class Lease implements AutoCloseable {
         private final Connection connection;
         private volatile boolean aborted;
+        private volatile String abortReason;
         private volatile boolean cancelUnconfirmed;
         /** Its slot in {@link #slots}, or -1 while it has none or when it is in {@link #overflow}. */
         private volatile int slot = -1;
@@ -135,6 +136,14 @@ final class Connections {
          * blocks): returns at once; a statement blocked on the connection then fails.
          */
         void abort() {
+            abort(null);
+        }
+
+        /**
+         * {@link #abort()}, saying why (for a call that later finds its connection aborted: {@link #abortReason}).
+         */
+        void abort(String reason) {
+            abortReason = reason;
             aborted = true;
             ABORTS.execute(() -> {
                 try {
@@ -143,6 +152,16 @@ final class Connections {
                     // Already closed, or the driver cannot abort: closing the lease evicts it all the same.
                 }
             });
+        }
+
+        /** Whether it was aborted. */
+        boolean isAborted() {
+            return aborted;
+        }
+
+        /** Why it was aborted, when it was and the abort said so; otherwise null. */
+        String abortReason() {
+            return abortReason;
         }
 
         /** A cancel was sent for a statement of this connection; until the server confirms it, it may still land. */

@@ -142,6 +142,7 @@ final class Streams {
                 throw new DataAccessException("Cannot prepare the session to stream: " + e.getMessage(), e);
             }
             Calls.run(call, timeout, 0, fetchSize, false, () -> {
+                Calls.using(transaction); // the transaction's connection is the call's (its work may be another database's)
                 cursor.execute(query, fetchSize);
                 return null;
             });
