@@ -54,9 +54,9 @@ class Nesting2ReviewTest {
     void setUp(TestDatabase test) throws Exception {
         this.test = test;
         this.postgres = test.dialect().family() == SQLDialect.POSTGRES;
+        this.proxy = new FaultProxy(FaultProxy.hostOf(test.url()), FaultProxy.portOf(test.url()));
         // written and checked on PostgreSQL (generate_series, pg_sleep, a stream batch that needs the network)
         org.junit.jupiter.api.Assumptions.assumeTrue(postgres, "the scenarios of this class are PostgreSQL's");
-        this.proxy = new FaultProxy(FaultProxy.hostOf(test.url()), FaultProxy.portOf(test.url()));
     }
 
     @AfterEach
