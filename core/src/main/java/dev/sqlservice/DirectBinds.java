@@ -5,20 +5,14 @@ import java.sql.Blob;
 import java.sql.Clob;
 import java.sql.PreparedStatement;
 import java.sql.SQLXML;
-import java.time.Instant;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Set;
 import org.jooq.Binding;
 import org.jooq.BindingSetStatementContext;
 import org.jooq.Configuration;
 import org.jooq.Converter;
-import org.jooq.ConverterContext;
 import org.jooq.DSLContext;
 import org.jooq.DataType;
 import org.jooq.ExecuteContext;
-import org.jooq.SQLDialect;
-import org.jooq.conf.Settings;
 
 /**
  * Sets the values of a prepared query's direct run ({@link PreparedQuery.TypedQuery#fetch}) on its statement by
@@ -121,18 +115,13 @@ final class DirectBinds {
     }
 
     /** What a built-in binding's {@code set} asks for: the statement, the index, the value, the configuration. */
-    private static final class Context implements BindingSetStatementContext<Object>, ConverterContext {
-        private final DSLContext dsl;
-        private final Configuration configuration;
+    private static final class Context extends DirectScope implements BindingSetStatementContext<Object> {
         private final PreparedStatement statement;
         private int index;
         private Object value;
-        private Instant creationTime;
-        private Map<Object, Object> data;
 
         Context(DSLContext dsl, PreparedStatement statement) {
-            this.dsl = dsl;
-            this.configuration = dsl.configuration();
+            super(dsl);
             this.statement = statement;
         }
 
@@ -159,17 +148,6 @@ final class DirectBinds {
         @Override
         public <T> BindingSetStatementContext<T> convert(Converter<? extends T, ? super Object> converter) {
             throw new UnsupportedOperationException("a direct bind converts no value");
-        }
-
-        @Override
-        public ConverterContext converterContext() {
-            return this;
-        }
-
-        /** None, as for jOOQ's bind context outside an execution; no binding of {@link #BINDINGS} asks for it. */
-        @Override
-        public ExecuteContext executeContext() {
-            return null;
         }
 
         @Override
@@ -200,57 +178,6 @@ final class DirectBinds {
         @Override
         public <R extends AutoCloseable> R autoClose(R closeable) {
             throw new UnsupportedOperationException("a direct bind closes no resource");
-        }
-
-        @Override
-        public Instant creationTime() {
-            if (creationTime == null) {
-                creationTime = Instant.now();
-            }
-            return creationTime;
-        }
-
-        @Override
-        public Configuration configuration() {
-            return configuration;
-        }
-
-        @Override
-        public DSLContext dsl() {
-            return dsl;
-        }
-
-        @Override
-        public Settings settings() {
-            return configuration.settings();
-        }
-
-        @Override
-        public SQLDialect dialect() {
-            return configuration.dialect();
-        }
-
-        @Override
-        public SQLDialect family() {
-            return configuration.family();
-        }
-
-        @Override
-        public Map<Object, Object> data() {
-            if (data == null) {
-                data = new HashMap<>();
-            }
-            return data;
-        }
-
-        @Override
-        public Object data(Object key) {
-            return data().get(key);
-        }
-
-        @Override
-        public Object data(Object key, Object value) {
-            return data().put(key, value);
         }
     }
 }

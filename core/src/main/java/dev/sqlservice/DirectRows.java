@@ -4,26 +4,19 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
-import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Map;
 import java.util.Set;
 import org.jooq.Binding;
 import org.jooq.BindingGetResultSetContext;
-import org.jooq.Configuration;
 import org.jooq.Converter;
-import org.jooq.ConverterContext;
 import org.jooq.DSLContext;
 import org.jooq.ExecuteContext;
 import org.jooq.Field;
 import org.jooq.Record;
 import org.jooq.Result;
-import org.jooq.SQLDialect;
 import org.jooq.Table;
-import org.jooq.conf.Settings;
 
 /**
  * Reads the rows of a prepared query's direct run ({@link PreparedQuery.TypedQuery#fetch}) into records without
@@ -173,19 +166,14 @@ final class DirectRows<R extends Record> {
      * The context a binding reads one value in: the result set and index, the configuration's settings and
      * dialect. A built-in binding of {@link #BINDINGS} asks for nothing else; there is no {@link ExecuteContext}.
      */
-    private static final class Values implements BindingGetResultSetContext<Object>, ConverterContext {
-        private final DSLContext dsl;
-        private final Configuration configuration;
+    private static final class Values extends DirectScope implements BindingGetResultSetContext<Object> {
         private final ResultSet resultSet;
         private int index;
         private Field<Object> field;
         private Object value;
-        private Instant creationTime;
-        private Map<Object, Object> data;
 
         Values(DSLContext dsl, ResultSet resultSet) {
-            this.dsl = dsl;
-            this.configuration = dsl.configuration();
+            super(dsl);
             this.resultSet = resultSet;
         }
 
@@ -218,68 +206,6 @@ final class DirectRows<R extends Record> {
         @Override
         public <T> BindingGetResultSetContext<T> convert(Converter<? super T, ?> converter) {
             throw new UnsupportedOperationException("a direct read of a prepared query converts no value");
-        }
-
-        @Override
-        public ConverterContext converterContext() {
-            return this;
-        }
-
-        /** None: jOOQ's bindings then take the {@link #configuration()} as the one to attach values to. */
-        @Override
-        public ExecuteContext executeContext() {
-            return null;
-        }
-
-        @Override
-        public Instant creationTime() {
-            if (creationTime == null) {
-                creationTime = Instant.now();
-            }
-            return creationTime;
-        }
-
-        @Override
-        public Configuration configuration() {
-            return configuration;
-        }
-
-        @Override
-        public DSLContext dsl() {
-            return dsl;
-        }
-
-        @Override
-        public Settings settings() {
-            return configuration.settings();
-        }
-
-        @Override
-        public SQLDialect dialect() {
-            return configuration.dialect();
-        }
-
-        @Override
-        public SQLDialect family() {
-            return configuration.family();
-        }
-
-        @Override
-        public Map<Object, Object> data() {
-            if (data == null) {
-                data = new HashMap<>();
-            }
-            return data;
-        }
-
-        @Override
-        public Object data(Object key) {
-            return data().get(key);
-        }
-
-        @Override
-        public Object data(Object key, Object value) {
-            return data().put(key, value);
         }
     }
 }
