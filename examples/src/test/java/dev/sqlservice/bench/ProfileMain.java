@@ -353,41 +353,21 @@ public final class ProfileMain {
                             default -> platformWorkersDb.session().first(byIdPlatformWorkers.bind(id, key)).toCompletableFuture();
                         }, null));
                     }
-                    case "abRows" -> {
-                        // 10,000 prepared lookups at once, per variant in a rotated order: the direct run reading
-                        // its rows without jOOQ's cursor (DirectRows) or through it, asynchronous and blocking on 10
-                        // platform threads, against plain JDBC; process CPU per query and throughput
+                    case "abRows", "abBinds" -> {
+                        // 10,000 prepared lookups at once, per variant in a rotated order, a library switch on or off
+                        // (abRows: DirectRows, rows read without jOOQ's cursor; abBinds: DirectBinds, values set
+                        // without jOOQ's bind context), asynchronous and blocking on 10 platform threads, against
+                        // plain JDBC; process CPU per query and throughput
+                        boolean rows = what.equals("abRows");
                         org.jooq.Param<Long> id = DSL.param("id", Long.class);
                         dev.sqlservice.PreparedQuery<BenchItemsRecord> byId =
                                 db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
-                        java.lang.reflect.Field direct = Class.forName("dev.sqlservice.DirectRows").getDeclaredField("enabled");
+                        java.lang.reflect.Field direct = Class.forName(rows ? "dev.sqlservice.DirectRows"
+                                : "dev.sqlservice.DirectBinds").getDeclaredField("enabled");
                         direct.setAccessible(true);
-                        String[] names = {"jdbcPool10", "asyncRowsDirect", "asyncRowsCursor", "blockingRowsDirect",
-                                "blockingRowsCursor"};
-                        System.out.println(burst(names, i, keys, (v, key, threads10) -> switch (v) {
-                            case 0 -> jdbcFirstOn(threads10, pool, key);
-                            case 1, 2 -> session.first(byId.bind(id, key)).toCompletableFuture();
-                            default -> CompletableFuture.supplyAsync(() -> db.blockingSession().first(byId.bind(id, key)), threads10);
-                        }, v -> {
-                            try {
-                                direct.setBoolean(null, v == 1 || v == 3);
-                            } catch (IllegalAccessException e) {
-                                throw new IllegalStateException(e);
-                            }
-                        }));
-                        direct.setBoolean(null, true);
-                    }
-                    case "abBinds" -> {
-                        // 10,000 prepared lookups at once, per variant in a rotated order: the direct run setting its
-                        // key by the binding without jOOQ's bind context (DirectBinds) or through it, asynchronous and
-                        // blocking on 10 platform threads, against plain JDBC; process CPU per query and throughput
-                        org.jooq.Param<Long> id = DSL.param("id", Long.class);
-                        dev.sqlservice.PreparedQuery<BenchItemsRecord> byId =
-                                db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
-                        java.lang.reflect.Field direct = Class.forName("dev.sqlservice.DirectBinds").getDeclaredField("enabled");
-                        direct.setAccessible(true);
-                        String[] names = {"jdbcPool10", "asyncBindsDirect", "asyncBindsJooq", "blockingBindsDirect",
-                                "blockingBindsJooq"};
+                        String on = rows ? "RowsDirect" : "BindsDirect";
+                        String off = rows ? "RowsCursor" : "BindsJooq";
+                        String[] names = {"jdbcPool10", "async" + on, "async" + off, "blocking" + on, "blocking" + off};
                         System.out.println(burst(names, i, keys, (v, key, threads10) -> switch (v) {
                             case 0 -> jdbcFirstOn(threads10, pool, key);
                             case 1, 2 -> session.first(byId.bind(id, key)).toCompletableFuture();
