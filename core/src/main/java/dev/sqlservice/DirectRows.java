@@ -32,6 +32,8 @@ import org.jooq.Table;
  * <p>Only for columns whose reading needs nothing of an execution: fields whose binding is one of jOOQ's built-in
  * bindings of the types in {@link #BINDINGS} with no converter of their own (a converter is application code that
  * may ask its context for what only jOOQ's execution has). Other queries read through jOOQ's cursor, as before. The
+ * {@code timestamptz} columns that pgjdbc received in binary format skip the text jOOQ's binding would make and
+ * parse ({@link PostgresTimestamps}: the same values, in the session's time zone). The
  * {@code fetched} mark is jOOQ's internal state, reached through a {@link VarHandle}; where it cannot be reached
  * (jOOQ on the module path, or a jOOQ without it), every query reads through jOOQ's cursor.
  */
@@ -58,10 +60,21 @@ final class DirectRows<R extends Record> {
 
     private final Field<?>[] fields;
     private final Table<R> table;
+    /** Per field: read by jOOQ's default {@code OffsetDateTime} binding (see {@link PostgresTimestamps}). */
+    private final boolean[] offsetDateTimes;
+    /** Whether any field is one of {@link #offsetDateTimes}. */
+    private final boolean anyOffsetDateTime;
 
     private DirectRows(Field<?>[] fields, Table<R> table) {
         this.fields = fields;
         this.table = table;
+        this.offsetDateTimes = new boolean[fields.length];
+        boolean any = false;
+        for (int i = 0; i < fields.length; i++) {
+            offsetDateTimes[i] = fields[i].getBinding().getClass().getSimpleName().equals("DefaultOffsetDateTimeBinding");
+            any |= offsetDateTimes[i];
+        }
+        this.anyOffsetDateTime = any;
     }
 
     /**
@@ -116,6 +129,7 @@ final class DirectRows<R extends Record> {
      */
     Object read(DSLContext dsl, ResultSet resultSet, PreparedQuery.Rows rows) throws SQLException {
         Values values = new Values(dsl, resultSet);
+        values.timestamps = binaryTimestamps(dsl, resultSet);
         return switch (rows) {
             case ALL -> {
                 Result<R> result = newResult(dsl);
@@ -136,6 +150,40 @@ final class DirectRows<R extends Record> {
         };
     }
 
+    /**
+     * Per field, whether it is a {@code timestamptz} that {@link PostgresTimestamps} reads without text: only for
+     * jOOQ's default {@code OffsetDateTime} binding where it reads text ({@code bindOffsetDateTimeType} false, as
+     * jOOQ's binding asks it), on pgjdbc, binary columns; null when none is.
+     */
+    private PostgresTimestamps[] binaryTimestamps(DSLContext dsl, ResultSet resultSet) {
+        if (!anyOffsetDateTime || !PostgresTimestamps.enabled
+                || dsl.configuration().family() != org.jooq.SQLDialect.POSTGRES
+                || !Boolean.FALSE.equals(dsl.configuration().settings().isBindOffsetDateTimeType())) {
+            return null;
+        }
+        PostgresTimestamps reader;
+        try {
+            reader = PostgresTimestamps.of(resultSet);
+        } catch (LinkageError e) {
+            // pgjdbc is not on the class path (another driver): jOOQ's binding reads them
+            PostgresTimestamps.enabled = false;
+            return null;
+        }
+        if (reader == null) {
+            return null;
+        }
+        PostgresTimestamps[] readers = null;
+        for (int i = 0; i < fields.length; i++) {
+            if (offsetDateTimes[i] && reader.binaryTimestamptz(i + 1)) {
+                if (readers == null) {
+                    readers = new PostgresTimestamps[fields.length];
+                }
+                readers[i] = reader;
+            }
+        }
+        return readers;
+    }
+
     @SuppressWarnings("unchecked")
     private Result<R> newResult(DSLContext dsl) {
         return table != null ? dsl.newResult(table) : (Result<R>) dsl.newResult(fields);
@@ -150,7 +198,19 @@ final class DirectRows<R extends Record> {
             Field<Object> field = (Field<Object>) fields[i];
             values.at(i + 1, field);
             try {
-                field.getBinding().get(values);
+                Object value = PostgresTimestamps.THROUGH_JOOQ;
+                if (values.timestamps != null && values.timestamps[i] != null) {
+                    try {
+                        value = values.timestamps[i].read(i + 1);
+                    } catch (SQLException | RuntimeException e) {
+                        // read again by jOOQ's binding below, which fails as jOOQ fails
+                    }
+                }
+                if (value == PostgresTimestamps.THROUGH_JOOQ) {
+                    field.getBinding().get(values);
+                } else {
+                    values.value = value;
+                }
             } catch (Exception e) {
                 // as jOOQ's cursor reports a value it cannot read (an SQLException without SQLState)
                 throw new SQLException("Error while reading field: " + field + ", at JDBC index: " + (i + 1), e);
@@ -168,6 +228,8 @@ final class DirectRows<R extends Record> {
      */
     private static final class Values extends DirectScope implements BindingGetResultSetContext<Object> {
         private final ResultSet resultSet;
+        /** Per field, its reader of binary {@code timestamptz} values, or null (see {@link #binaryTimestamps}). */
+        private PostgresTimestamps[] timestamps;
         private int index;
         private Field<Object> field;
         private Object value;

@@ -7,7 +7,8 @@ import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 
 /**
- * The only class of the core that refers to pgjdbc (an optional dependency): {@code COPY … FROM STDIN} through its
+ * One of the two classes of the core that refer to pgjdbc (an optional dependency; the other is
+ * {@link PostgresTimestamps}): {@code COPY … FROM STDIN} through its
  * {@code CopyManager}. Used (so loaded) only when {@code PostgresBackend.Statements.PGJDBC} says pgjdbc is on the
  * class path, so that the core runs without it; its methods take and return JDK types only.
  */
