@@ -31,7 +31,7 @@ import org.jooq.impl.DSL;
  *
  * <pre>
  * java -XX:StartFlightRecording=filename=saveAll.jfr,settings=profile -cp … dev.sqlservice.bench.ProfileMain \
- *     --what=saveAll|upsertAB [--copyab]|all|jooqAll|allVsFetch|serverBound|first|async|asyncPlatform|jooqPool|intoArray --n=20000 --repeat=10 [--url=jdbc:postgresql://…]
+ *     --what=saveAll|upsertAB [--copyab]|abRows|abBinds|abTimes|abFirstTimes|all|jooqAll|allVsFetch|serverBound|first|async|asyncPlatform|jooqPool|intoArray --n=20000 --repeat=10 [--url=jdbc:postgresql://…]
  * jfr print --events jdk.ExecutionSample saveAll.jfr   # or: jfr view hot-methods saveAll.jfr
  * </pre>
  */
@@ -287,6 +287,41 @@ public final class ProfileMain {
                         }
                         System.out.println(line);
                     }
+                    case "abFirstTimes" -> {
+                        // one thread, blocking prepared lookups with PostgresTimestamps on and off against JDBC, in
+                        // blocks of 500 keys, order rotated per block: the calling thread's CPU per lookup (exact,
+                        // where the process counter of the bursts is 10 ms coarse)
+                        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+                        org.jooq.Param<Long> id = DSL.param("id", Long.class);
+                        dev.sqlservice.PreparedQuery<BenchItemsRecord> byId =
+                                db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
+                        java.lang.reflect.Field binary = Class.forName("dev.sqlservice.PostgresTimestamps").getDeclaredField("enabled");
+                        binary.setAccessible(true);
+                        String[] names = {"jdbc", "preparedTimesBinary", "preparedTimesText"};
+                        long[] cpu = new long[names.length];
+                        for (int block = 0; block * 500 < keys.length; block++) {
+                            for (int j = 0; j < names.length; j++) {
+                                int v = (j + block) % names.length;
+                                binary.setBoolean(null, v == 1);
+                                long c0 = threads.getCurrentThreadCpuTime();
+                                for (int k = block * 500; k < Math.min(keys.length, block * 500 + 500); k++) {
+                                    if (v == 0) {
+                                        Bench.jdbcFirst(pool, keys[k]);
+                                    } else {
+                                        db.blockingSession().first(byId.bind(id, keys[k]));
+                                    }
+                                }
+                                cpu[v] += threads.getCurrentThreadCpuTime() - c0;
+                            }
+                        }
+                        binary.setBoolean(null, true);
+                        StringBuilder line = new StringBuilder("  thread CPU per lookup:");
+                        for (int v = 0; v < names.length; v++) {
+                            line.append(String.format(Locale.ROOT, " %s %.2f µs (×%.3f of jdbc);", names[v],
+                                    cpu[v] / 1e3 / keys.length, (double) cpu[v] / cpu[0]));
+                        }
+                        System.out.println(line);
+                    }
                     case "abJoined" -> {
                         // one lookup at a time, each variant once per key in a rotated order (as ReadBench): wall
                         // time per lookup, and the process CPU of each variant over the whole round
@@ -353,20 +388,23 @@ public final class ProfileMain {
                             default -> platformWorkersDb.session().first(byIdPlatformWorkers.bind(id, key)).toCompletableFuture();
                         }, null));
                     }
-                    case "abRows", "abBinds" -> {
+                    case "abRows", "abBinds", "abTimes" -> {
                         // 10,000 prepared lookups at once, per variant in a rotated order, a library switch on or off
                         // (abRows: DirectRows, rows read without jOOQ's cursor; abBinds: DirectBinds, values set
-                        // without jOOQ's bind context), asynchronous and blocking on 10 platform threads, against
+                        // without jOOQ's bind context; abTimes: PostgresTimestamps, binary timestamptz without text),
+                        // asynchronous and blocking on 10 platform threads, against
                         // plain JDBC; process CPU per query and throughput
                         boolean rows = what.equals("abRows");
+                        boolean times = what.equals("abTimes");
                         org.jooq.Param<Long> id = DSL.param("id", Long.class);
                         dev.sqlservice.PreparedQuery<BenchItemsRecord> byId =
                                 db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
                         java.lang.reflect.Field direct = Class.forName(rows ? "dev.sqlservice.DirectRows"
-                                : "dev.sqlservice.DirectBinds").getDeclaredField("enabled");
+                                : times ? "dev.sqlservice.PostgresTimestamps" : "dev.sqlservice.DirectBinds")
+                                .getDeclaredField("enabled");
                         direct.setAccessible(true);
-                        String on = rows ? "RowsDirect" : "BindsDirect";
-                        String off = rows ? "RowsCursor" : "BindsJooq";
+                        String on = rows ? "RowsDirect" : times ? "TimesBinary" : "BindsDirect";
+                        String off = rows ? "RowsCursor" : times ? "TimesText" : "BindsJooq";
                         String[] names = {"jdbcPool10", "async" + on, "async" + off, "blocking" + on, "blocking" + off};
                         System.out.println(burst(names, i, keys, (v, key, threads10) -> switch (v) {
                             case 0 -> jdbcFirstOn(threads10, pool, key);
