@@ -69,6 +69,23 @@ final class Calls implements ExecuteListener {
         private Connections.Lease lease;
         /** What runs now: a JDBC statement, or an operation started by {@link #cancellable} (its identity). */
         private Object statement;
+        /**
+         * How many statements have started ({@link Calls#start}): a deadline, a cancel's grace abort or a liveness
+         * probe acts only while the run it was armed for goes on, also when the next run executes the same JDBC
+         * statement (every batch of a stream reads on from one).
+         */
+        private long starts;
+        /**
+         * The connection the running statement runs on: {@link #lease}, or the one jOOQ's connection provider
+         * borrowed for a {@code Database.dsl()} statement run inside the call ({@link #borrowed}); null when none
+         * runs. Its deadline's cancel marks it, its grace abort and the liveness watch act on it.
+         */
+        private Connections.Lease statementLease;
+        /**
+         * The connection a {@code Database.dsl()} statement inside the call borrowed for itself, from the
+         * provider's {@code acquire} until the statement starts ({@link Connections#provider}); null otherwise.
+         */
+        private Connections.Lease borrowed;
         /** How to cancel the running operation on the server, when it is not a JDBC statement; else null. */
         private ServerCancel serverCancel;
         /** The running statement is reading on from its open result, not executing ({@link #reading}). */
@@ -147,7 +164,7 @@ final class Calls implements ExecuteListener {
             if (sentOutsideTransaction && !evenIfSent) {
                 if (statement != null && !timedOut && !cancelRequested && !aborted) {
                     cancelRequested = true;
-                    calls.cancelOnServer(this, statement, "the call was cancelled");
+                    calls.cancelOnServer(this, statement, starts, "the call was cancelled");
                 }
                 return false;
             }
@@ -156,7 +173,7 @@ final class Calls implements ExecuteListener {
                 waitingForConnection.interrupt();
             }
             if (statement != null && !timedOut) {
-                calls.cancelOnServer(this, statement, "the call was cancelled");
+                calls.cancelOnServer(this, statement, starts, "the call was cancelled");
             }
             return true;
         }
@@ -170,20 +187,32 @@ final class Calls implements ExecuteListener {
             defersInterrupt = true;
         }
 
-        private synchronized void expire(Object expected) {
-            if (statement == expected && !timedOut && !aborted) {
+        /** The run {@code run} of {@code expected} passed its deadline: its cancel goes to the server. */
+        private synchronized void expire(Object expected, long run) {
+            if (statement == expected && starts == run && !timedOut && !aborted) {
                 timedOut = true;
-                calls.cancelOnServer(this, expected, "statement timed out after " + timeout.toMillis() + " ms");
+                calls.cancelOnServer(this, expected, run, "statement timed out after " + timeout.toMillis() + " ms");
             }
         }
 
-        private synchronized void abortIfStillRunning(Object expected, String reason) {
-            if (statement == expected && !aborted) {
-                aborted = true;
-                abortReason = reason;
-                if (lease != null) {
-                    lease.abort(reason);
-                }
+        /**
+         * Aborts the connection of run {@code run} of {@code expected}, if it still goes on. The call's own
+         * connection: the call is aborted (its transaction lost, its next statements refused). The connection a
+         * {@code Database.dsl()} statement borrowed: only that one (the statement fails; the call's connection is
+         * intact).
+         */
+        private synchronized void abortIfStillRunning(Object expected, long run, String reason) {
+            if (statement != expected || starts != run || aborted) {
+                return;
+            }
+            if (statementLease != null && statementLease != lease) {
+                statementLease.abort(reason);
+                return;
+            }
+            aborted = true;
+            abortReason = reason;
+            if (lease != null) {
+                lease.abort(reason);
             }
         }
     }
@@ -193,9 +222,10 @@ final class Calls implements ExecuteListener {
      * {@link Backend#CANCEL_GRACE} to end before its connection is aborted. A cancel the server does not confirm
      * may still reach it later and stop the session's next statement: such a connection is never reused.
      */
-    private void cancelOnServer(Call call, Object statement, String why) {
-        if (call.lease != null) {
-            call.lease.cancelSent();
+    private void cancelOnServer(Call call, Object statement, long run, String why) {
+        Connections.Lease on = call.statementLease != null ? call.statementLease : call.lease;
+        if (on != null) {
+            on.cancelSent();
         }
         boolean reading = call.reading;
         ServerCancel serverCancel = call.serverCancel;
@@ -213,7 +243,7 @@ final class Calls implements ExecuteListener {
             }
         });
         String reason = why + "; the server did not confirm the cancel within " + Backend.CANCEL_GRACE.toMillis() + " ms";
-        timer.schedule(() -> call.abortIfStillRunning(statement, reason), Backend.CANCEL_GRACE.toNanos(),
+        timer.schedule(() -> call.abortIfStillRunning(statement, run, reason), Backend.CANCEL_GRACE.toNanos(),
                 TimeUnit.NANOSECONDS);
     }
 
@@ -233,15 +263,17 @@ final class Calls implements ExecuteListener {
             return;
         }
         Object statement;
+        long run;
         Connections.Lease lease;
         synchronized (call) {
-            if (call.calls != this || call.statement == null || call.probing || call.aborted || call.lease != using
-                    || now - call.quietSince < liveness.quietNanos()) {
+            if (call.calls != this || call.statement == null || call.probing || call.aborted
+                    || call.statementLease != using || now - call.quietSince < liveness.quietNanos()) {
                 return;
             }
             call.probing = true;
             statement = call.statement;
-            lease = call.lease;
+            run = call.starts;
+            lease = call.statementLease;
         }
         Thread.ofVirtual().name("sqlservice-liveness").start(() -> {
             Liveness.Finding finding = liveness.probe(lease.connection());
@@ -249,7 +281,7 @@ final class Calls implements ExecuteListener {
                 // The server may have just finished and its last bytes be on the way: ask once more.
                 java.util.concurrent.locks.LockSupport.parkNanos(liveness.recheckNanos());
                 synchronized (call) {
-                    if (call.statement != statement) {
+                    if (call.statement != statement || call.starts != run) {
                         call.probing = false;
                         return;
                     }
@@ -263,7 +295,7 @@ final class Calls implements ExecuteListener {
                     return;
                 }
             }
-            call.abortIfStillRunning(statement, finding == Liveness.Finding.NO_ANSWER
+            call.abortIfStillRunning(statement, run, finding == Liveness.Finding.NO_ANSWER
                     ? "the connection showed no sign of life for " + liveness.timeout().toMillis()
                             + " ms and the server did not answer a probe (deadConnectionTimeout)"
                     : "the connection showed no sign of life for " + liveness.timeout().toMillis()
@@ -353,6 +385,36 @@ final class Calls implements ExecuteListener {
             record(call, lease);
         }
         lease.call = call;
+    }
+
+    /**
+     * jOOQ's connection provider borrowed {@code lease} for a {@code Database.dsl()} statement (not the call's own
+     * connection) while the current call runs: that statement, when it starts, runs on it ({@link Call#borrowed}),
+     * so its deadline, grace abort and the liveness watch act on it, never on the call's connection. Without a
+     * current call, does nothing.
+     */
+    static void borrowedForStatement(Connections.Lease lease) {
+        Call call = CURRENT.get();
+        if (call != null) {
+            synchronized (call) {
+                call.borrowed = lease;
+            }
+        }
+    }
+
+    /** The provider gives {@code lease} back ({@link #borrowedForStatement}): the call no longer points at it. */
+    static void returnedAfterStatement(Connections.Lease lease) {
+        Call call = CURRENT.get();
+        if (call != null) {
+            synchronized (call) {
+                if (call.borrowed == lease) {
+                    call.borrowed = null;
+                }
+            }
+        }
+        if (lease.call == call) {
+            lease.call = null;
+        }
     }
 
     /**
@@ -706,13 +768,22 @@ final class Calls implements ExecuteListener {
         }
         call.calls = this;
         call.statement = statement;
+        long run = ++call.starts;
+        Connections.Lease borrowed = call.borrowed;
+        call.borrowed = null;
+        call.statementLease = borrowed != null ? borrowed : call.lease;
         call.timedOut = false;
         call.sentOutsideTransaction |= call.autoCommit;
         if (liveness != null) {
             call.quietSince = System.nanoTime();
         }
         if (call.timeout != null) {
-            call.deadline = timer.schedule(() -> call.expire(statement), call.timeout.toNanos(), TimeUnit.NANOSECONDS);
+            call.deadline = timer.schedule(() -> call.expire(statement, run), call.timeout.toNanos(),
+                    TimeUnit.NANOSECONDS);
+        }
+        if (borrowed != null) {
+            // for the liveness watch, which finds running statements through the leases
+            borrowed.call = call;
         }
     }
 
@@ -851,6 +922,7 @@ final class Calls implements ExecuteListener {
         }
         synchronized (call) {
             call.statement = null;
+            call.statementLease = null;
             call.serverCancel = null;
             call.reading = false;
             if (call.deadline != null) {

@@ -74,6 +74,8 @@ final class Connections {
             }
             Lease lease = Connections.this.acquire();
             borrowedOutsideCalls.put(lease.connection(), lease);
+            // a Database.dsl() statement inside a call runs on this one, not on the call's connection
+            Calls.borrowedForStatement(lease);
             return lease.connection();
         }
 
@@ -86,6 +88,7 @@ final class Connections {
             }
             Lease lease = borrowedOutsideCalls.remove(connection);
             if (lease != null) {
+                Calls.returnedAfterStatement(lease);
                 lease.close();
             }
         }
