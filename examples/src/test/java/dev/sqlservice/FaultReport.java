@@ -1,5 +1,7 @@
 package dev.sqlservice;
 
+import static dev.sqlservice.FaultFixture.millisSince;
+import static dev.sqlservice.FaultFixture.onOwnThread;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -11,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -141,7 +142,7 @@ public final class FaultReport {
             Thread.sleep(200);
             proxy.blackhole();
             long start = System.nanoTime();
-            Outcome cancelling = await(onOwnThread(() -> call.cancel(true)), start, CALL_CAP);
+            Outcome cancelling = await(onOwnThread("fault-report", () -> call.cancel(true)), start, CALL_CAP);
             proxy.heal();
             finish("blackhole, cancel(true) on the stage", cancelling.withState("-"),
                     "cancel(true) " + (cancelling.pending ? "still blocked" : "returned") + " after " + cancelling.millis
@@ -238,7 +239,7 @@ public final class FaultReport {
                     .toList();
             Thread.sleep(300);
             long closeStart = System.nanoTime();
-            Outcome closing = await(onOwnThread(() -> {
+            Outcome closing = await(onOwnThread("fault-report", () -> {
                 db.close();
                 return null;
             }), closeStart, CLOSE_CAP);
@@ -275,7 +276,7 @@ public final class FaultReport {
             Thread.sleep(100);
         }
         long closeStart = System.nanoTime();
-        Outcome closing = await(onOwnThread(() -> {
+        Outcome closing = await(onOwnThread("fault-report", () -> {
             db.close();
             return null;
         }), closeStart, CLOSE_CAP);
@@ -393,22 +394,6 @@ public final class FaultReport {
         } catch (ExecutionException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    private static <T> CompletableFuture<T> onOwnThread(Callable<T> work) {
-        CompletableFuture<T> result = new CompletableFuture<>();
-        Thread.ofVirtual().name("fault-report").start(() -> {
-            try {
-                result.complete(work.call());
-            } catch (Throwable t) {
-                result.completeExceptionally(t);
-            }
-        });
-        return result;
-    }
-
-    private static long millisSince(long start) {
-        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
     }
 
     private interface AdminWork {

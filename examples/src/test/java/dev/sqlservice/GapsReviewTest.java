@@ -1,21 +1,18 @@
 package dev.sqlservice;
 
+import static dev.sqlservice.FaultFixture.awaitOutcome;
+import static dev.sqlservice.FaultFixture.millisSince;
+import static dev.sqlservice.FaultFixture.onOwnThread;
 import static dev.sqlservice.example.schema.Tables.USERS;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
 
+import dev.sqlservice.FaultFixture.Holder;
 import dev.sqlservice.testing.TestDatabase;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Iterator;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.jooq.Record;
@@ -51,42 +48,21 @@ class GapsReviewTest {
 
     private TestDatabase test;
     private FaultProxy proxy;
-    private final List<Database> opened = new ArrayList<>();
+    private FaultFixture fixture;
 
     @BeforeEach
     void setUp(TestDatabase test) throws Exception {
         this.test = test;
         // opened before the assumption, so that tearDown finds it on MariaDB too
         this.proxy = new FaultProxy(FaultProxy.hostOf(test.url()), FaultProxy.portOf(test.url()));
+        this.fixture = new FaultFixture(proxy);
         org.junit.jupiter.api.Assumptions.assumeTrue(test.dialect().family() == SQLDialect.POSTGRES,
                 "the scenarios of this class are PostgreSQL's (generate_series, pg_sleep, cursor batches)");
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        List<String> problems = new ArrayList<>();
-        proxy.heal();
-        for (Database db : opened) {
-            CompletableFuture<Void> closing = onOwnThread(() -> {
-                db.close();
-                return null;
-            });
-            try {
-                closing.get(6, TimeUnit.SECONDS);
-            } catch (TimeoutException e) {
-                problems.add("Database.close() did not return within 6 s of the network healing");
-                proxy.reset();
-                try {
-                    closing.get(20, TimeUnit.SECONDS);
-                } catch (TimeoutException | ExecutionException ignored) {
-                    // recorded above
-                }
-            }
-        }
-        proxy.close();
-        if (!problems.isEmpty()) {
-            fail(String.join("; ", problems));
-        }
+        fixture.close();
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -114,7 +90,7 @@ class GapsReviewTest {
     @Test
     void timeout_DEFECT__a_cancel_grace_abort_armed_by_a_late_stream_batch_aborts_the_next_healthy_batch()
             throws Exception {
-        Database db = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
+        Database db = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
                 .acquisitionTimeout(Duration.ofSeconds(5)));
         Session session = db.blockingSession().withStatementTimeout(Duration.ofMillis(BATCH_TIMEOUT));
         // rows 1..1000 come with the open, 1001..2000 are batch 2, 2001..3000 batch 3 (0.9 s on the server at 2500)
@@ -122,7 +98,7 @@ class GapsReviewTest {
                 + " from generate_series(1, 3000) g";
         Holder<Long> batch2Millis = new Holder<>();
         Holder<Long> batch3StartMillis = new Holder<>();
-        CompletableFuture<Long> f = onOwnThread(() -> {
+        CompletableFuture<Long> f = onOwnThread("gaps-review", () -> {
             long t0 = 0;
             long n = 0;
             try (Stream<Record> s = session.stream(sql)) {
@@ -152,7 +128,7 @@ class GapsReviewTest {
             }
             return n;
         });
-        Throwable failure = awaitFailure(f, System.nanoTime(), 20_000);
+        Throwable failure = awaitOutcome(f, System.nanoTime(), 20_000);
         assertThat(batch2Millis.get()).as("premise: batch 2's rows arrived after its deadline (%s)", failure)
                 .isNotNull().isGreaterThan(BATCH_TIMEOUT);
         assertThat(failure).as("batch 3 (started %d ms after batch 2's start, 0.9 s on the server, statement timeout"
@@ -181,8 +157,8 @@ class GapsReviewTest {
     @Test
     void timeout_DEFECT__a_db2_dsl_statement_timed_out_inside_a_db1_transaction_aborts_the_db1_connection()
             throws Exception {
-        Database db1 = open(test.builder().poolSize(2));
-        Database db2 = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
+        Database db1 = fixture.open(test.builder().poolSize(2));
+        Database db2 = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
                 .acquisitionTimeout(Duration.ofSeconds(5)));
         String name = "gaps-db2-dsl-" + System.nanoTime();
         Holder<Throwable> nested = new Holder<>();
@@ -202,7 +178,7 @@ class GapsReviewTest {
             tx1.execute(org.jooq.impl.DSL.insertInto(USERS, USERS.NAME).values(name));
             return (Object) "done";
         }).toCompletableFuture();
-        Throwable failure = awaitFailure(f, System.nanoTime(), 25_000);
+        Throwable failure = awaitOutcome(f, System.nanoTime(), 25_000);
         assertThat(nestedMillis.get()).as("the db2 statement ended (%s)", failure).isNotNull();
         assertThat(failure).as("the db1 transaction, whose own connection never failed, commits (the db2 statement"
                 + " ended after %d ms with %s)", nestedMillis.get(), nested.get()).isNull();
@@ -228,7 +204,7 @@ class GapsReviewTest {
     @Test
     void liveness_DEFECT__a_dsl_statement_in_a_forEach_action_gets_the_streams_healthy_connection_aborted()
             throws Exception {
-        Database db = open(test.builder().poolSize(3).acquisitionTimeout(Duration.ofSeconds(5))
+        Database db = fixture.open(test.builder().poolSize(3).acquisitionTimeout(Duration.ofSeconds(5))
                 .deadConnectionTimeout(Duration.ofSeconds(1)));
         AtomicBoolean slept = new AtomicBoolean();
         CompletableFuture<Long> f = db.session().forEach("select g from generate_series(1, 1500) g", Map.of(), r -> {
@@ -236,67 +212,9 @@ class GapsReviewTest {
                 db.dsl().fetch("select pg_sleep(1.5)");
             }
         }).toCompletableFuture();
-        Throwable failure = awaitFailure(f, System.nanoTime(), 20_000);
+        Throwable failure = awaitOutcome(f, System.nanoTime(), 20_000);
         assertThat(slept).as("the action ran its dsl statement").isTrue();
         assertThat(failure).as("a forEach whose action ran a 1.5 s db.dsl() statement on a healthy network").isNull();
         assertThat(f.get()).isEqualTo(1_500L);
-    }
-
-    // ---------------------------------------------------------------------------------------------------------
-    // helpers
-    // ---------------------------------------------------------------------------------------------------------
-
-    /**
-     * The failure of {@code f}, or null when it succeeded; fails the test when it is still running
-     * {@code patienceMillis} after {@code start}.
-     */
-    private static Throwable awaitFailure(CompletableFuture<?> f, long start, long patienceMillis) throws Exception {
-        long left = TimeUnit.MILLISECONDS.toNanos(patienceMillis) - (System.nanoTime() - start);
-        try {
-            f.get(Math.max(1, left), TimeUnit.NANOSECONDS);
-            return null;
-        } catch (TimeoutException e) {
-            throw new AssertionError("still running after " + patienceMillis + " ms: " + f);
-        } catch (ExecutionException | CancellationException e) {
-            Throwable t = e;
-            while ((t instanceof ExecutionException || t instanceof CompletionException) && t.getCause() != null) {
-                t = t.getCause();
-            }
-            return t;
-        }
-    }
-
-    private Database open(Database.Builder builder) {
-        Database db = builder.build();
-        opened.add(db);
-        return db;
-    }
-
-    private static final class Holder<T> {
-        private volatile T value;
-
-        T get() {
-            return value;
-        }
-
-        void set(T value) {
-            this.value = value;
-        }
-    }
-
-    private static <T> CompletableFuture<T> onOwnThread(java.util.concurrent.Callable<T> work) {
-        CompletableFuture<T> result = new CompletableFuture<>();
-        Thread.ofVirtual().name("gaps-review").start(() -> {
-            try {
-                result.complete(work.call());
-            } catch (Throwable t) {
-                result.completeExceptionally(t);
-            }
-        });
-        return result;
-    }
-
-    private static long millisSince(long start) {
-        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
     }
 }

@@ -1,22 +1,19 @@
 package dev.sqlservice;
 
+import static dev.sqlservice.FaultFixture.awaitFailure;
+import static dev.sqlservice.FaultFixture.millisSince;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
+import dev.sqlservice.FaultFixture.Holder;
 import dev.sqlservice.testing.TestDatabase;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 import org.jooq.Record;
 import org.jooq.SQLDialect;
@@ -49,40 +46,19 @@ class LeaseReviewTest {
     private TestDatabase test;
     private boolean postgres;
     private FaultProxy proxy;
-    private final List<Database> opened = new ArrayList<>();
+    private FaultFixture fixture;
 
     @BeforeEach
     void setUp(TestDatabase test) throws Exception {
         this.test = test;
         this.postgres = test.dialect().family() == SQLDialect.POSTGRES;
         this.proxy = new FaultProxy(FaultProxy.hostOf(test.url()), FaultProxy.portOf(test.url()));
+        this.fixture = new FaultFixture(proxy);
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        List<String> problems = new ArrayList<>();
-        proxy.heal();
-        for (Database db : opened) {
-            CompletableFuture<Void> closing = onOwnThread(() -> {
-                db.close();
-                return null;
-            });
-            try {
-                closing.get(6, TimeUnit.SECONDS);
-            } catch (TimeoutException e) {
-                problems.add("Database.close() did not return within 6 s of the network healing");
-                proxy.reset();
-                try {
-                    closing.get(20, TimeUnit.SECONDS);
-                } catch (TimeoutException | ExecutionException ignored) {
-                    // recorded above
-                }
-            }
-        }
-        proxy.close();
-        if (!problems.isEmpty()) {
-            fail(String.join("; ", problems));
-        }
+        fixture.close();
     }
 
     /** See SlotsReviewTest#streamRows: rows whose next batch must come over the network on both backends. */
@@ -106,9 +82,9 @@ class LeaseReviewTest {
     @Test
     void timeout_DEFECT__a_transaction_that_read_a_stream_of_another_database_is_not_aborted_after_its_timeout()
             throws Exception {
-        Database db1 = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
+        Database db1 = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
                 .acquisitionTimeout(Duration.ofSeconds(2)));
-        Database db2 = open(test.builder().poolSize(2));
+        Database db2 = fixture.open(test.builder().poolSize(2));
         Holder<Long> blackholed = new Holder<>();
         CompletableFuture<Object> f = db1.session().withStatementTimeout(Duration.ofMillis(500)).transaction(tx -> {
             tx.all(ONE);
@@ -128,9 +104,9 @@ class LeaseReviewTest {
     // Call.lease is db2's closed lease (call.lease != using): skipped. Same fix as above.
     @Test
     void liveness_DEFECT__a_transaction_that_read_a_stream_of_another_database_is_not_watched() throws Exception {
-        Database db1 = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
+        Database db1 = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
                 .acquisitionTimeout(Duration.ofSeconds(2)).deadConnectionTimeout(Duration.ofSeconds(1)));
-        Database db2 = open(test.builder().poolSize(2));
+        Database db2 = fixture.open(test.builder().poolSize(2));
         assertDetected("transaction after a db2 stream", db1, blackholeNow -> db1.session().transaction(tx -> {
             tx.all(ONE);
             try (Stream<Record> rows = db2.blockingSession().stream(series(10))) {
@@ -146,9 +122,9 @@ class LeaseReviewTest {
     // throws), then runs a statement on a dead network, is aborted within 500 ms + the grace.
     @Test
     void timeout_checked__a_transaction_that_called_another_database_is_aborted_after_its_timeout() throws Exception {
-        Database db1 = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
+        Database db1 = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
                 .acquisitionTimeout(Duration.ofSeconds(2)));
-        Database db2 = open(test.builder().poolSize(2));
+        Database db2 = fixture.open(test.builder().poolSize(2));
         Holder<Long> blackholed = new Holder<>();
         CompletableFuture<Object> f = db1.session().withStatementTimeout(Duration.ofMillis(500)).transaction(tx -> {
             tx.all(ONE);
@@ -182,9 +158,9 @@ class LeaseReviewTest {
     @Test
     void liveness_DEFECT__a_forEach_whose_action_calls_another_database_is_not_watched_on_its_next_batch()
             throws Exception {
-        Database db1 = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
+        Database db1 = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
                 .acquisitionTimeout(Duration.ofSeconds(2)).deadConnectionTimeout(Duration.ofSeconds(1)));
-        Database db2 = open(test.builder().poolSize(2));
+        Database db2 = fixture.open(test.builder().poolSize(2));
         Session lookup = db2.blockingSession();
         assertDetected("forEach with a db2 lookup on row 1, next batch", db1,
                 blackholeNow -> db1.session().forEach(series(streamRows()), Map.of(), r -> {
@@ -204,7 +180,7 @@ class LeaseReviewTest {
     // Fix: as above (the batch belongs to the stream's database's Calls).
     @Test
     void timeout_DEFECT__a_forEach_whose_action_used_a_database_closed_since_fails_its_next_batch() throws Exception {
-        Database db1 = open(test.builder().poolSize(2));
+        Database db1 = fixture.open(test.builder().poolSize(2));
         int n = 5_000;
         CompletableFuture<Long> f = db1.session().withStatementTimeout(Duration.ofSeconds(10))
                 .forEach(series(n), Map.of(), r -> {
@@ -258,7 +234,7 @@ class LeaseReviewTest {
     @Test
     void liveness_checked__a_forEach_whose_action_nests_every_kind_of_call_is_watched_on_its_next_batch()
             throws Exception {
-        Database db = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(3)
+        Database db = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(3)
                 .acquisitionTimeout(Duration.ofSeconds(2)).deadConnectionTimeout(Duration.ofSeconds(1)));
         assertDetected("forEach with nested calls", db,
                 blackholeNow -> db.session().forEach(series(streamRows()), Map.of(), nestingAction(db, blackholeNow)));
@@ -269,7 +245,7 @@ class LeaseReviewTest {
     @Test
     void timeout_checked__a_forEach_whose_action_nests_every_kind_of_call_is_aborted_after_its_timeout()
             throws Exception {
-        Database db = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(3)
+        Database db = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(3)
                 .acquisitionTimeout(Duration.ofSeconds(2)));
         Holder<Long> blackholed = new Holder<>();
         CompletableFuture<Long> f = db.session().withStatementTimeout(Duration.ofMillis(500))
@@ -309,7 +285,7 @@ class LeaseReviewTest {
     // restore it in the finally), or run the nested call as its own Call whose cancel the outer one forwards.
     @Test
     void cancel_DEFECT__a_forEach_whose_action_ran_a_transaction_cannot_be_cancelled() throws Exception {
-        Database db = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(3)
+        Database db = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(3)
                 .acquisitionTimeout(Duration.ofSeconds(2)));
         Session s = db.blockingSession();
         Holder<Long> blackholed = new Holder<>();
@@ -333,7 +309,7 @@ class LeaseReviewTest {
     @Test
     void cancel_checked__a_forEach_whose_action_made_nested_calls_gives_its_connection_back_when_cancelled()
             throws Exception {
-        Database db = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(3)
+        Database db = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(3)
                 .acquisitionTimeout(Duration.ofSeconds(2)));
         Session s = db.blockingSession();
         Holder<Long> blackholed = new Holder<>();
@@ -368,7 +344,7 @@ class LeaseReviewTest {
     // with the previous lease when the nested Session.run/transaction gives its connection back).
     @Test
     void abort_DEFECT__a_forEach_whose_action_caught_an_aborted_nested_call_fails_its_next_batch() throws Exception {
-        Database db = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(3)
+        Database db = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(3)
                 .acquisitionTimeout(Duration.ofSeconds(3)));
         Session lookup = db.blockingSession().withStatementTimeout(Duration.ofMillis(300));
         Holder<Throwable> nestedFailure = new Holder<>();
@@ -394,7 +370,7 @@ class LeaseReviewTest {
     // nested calls never touch its Call.lease.
     @Test
     void liveness_checked__a_publisher_whose_subscriber_makes_calls_is_watched_on_its_next_batch() throws Exception {
-        Database db = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(3)
+        Database db = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(3)
                 .acquisitionTimeout(Duration.ofSeconds(2)).deadConnectionTimeout(Duration.ofSeconds(1)));
         Session s = db.blockingSession();
         assertDetected("publisher with calls in onNext", db, blackholeNow -> {
@@ -490,44 +466,9 @@ class LeaseReviewTest {
                 failure.toString()).isLessThanOrEqualTo(bound);
     }
 
-    /** The failure of {@code f}, or null when it is still running {@code patienceMillis} after {@code start}. */
-    private static Throwable awaitFailure(CompletableFuture<?> f, long start, long patienceMillis) throws Exception {
-        long left = TimeUnit.MILLISECONDS.toNanos(patienceMillis) - (System.nanoTime() - start);
-        try {
-            f.get(Math.max(1, left), TimeUnit.NANOSECONDS);
-            throw new AssertionError("succeeded on a dead network");
-        } catch (TimeoutException e) {
-            return null;
-        } catch (ExecutionException | CancellationException e) {
-            Throwable t = e;
-            while ((t instanceof ExecutionException || t instanceof CompletionException) && t.getCause() != null) {
-                t = t.getCause();
-            }
-            return t;
-        }
-    }
-
-    private Database open(Database.Builder builder) {
-        Database db = builder.build();
-        opened.add(db);
-        return db;
-    }
-
     /** A query of {@code n} rows, one column {@code n} from 1. */
     private String series(int n) {
         return postgres ? "select g as n from generate_series(1, " + n + ") g" : "select seq as n from seq_1_to_" + n;
-    }
-
-    private static final class Holder<T> {
-        private volatile T value;
-
-        T get() {
-            return value;
-        }
-
-        void set(T value) {
-            this.value = value;
-        }
     }
 
     private static boolean awaitTrue(java.util.function.BooleanSupplier condition, Duration within)
@@ -540,22 +481,6 @@ class LeaseReviewTest {
             Thread.sleep(10);
         }
         return true;
-    }
-
-    private static <T> CompletableFuture<T> onOwnThread(java.util.concurrent.Callable<T> work) {
-        CompletableFuture<T> result = new CompletableFuture<>();
-        Thread.ofVirtual().name("lease-review").start(() -> {
-            try {
-                result.complete(work.call());
-            } catch (Throwable t) {
-                result.completeExceptionally(t);
-            }
-        });
-        return result;
-    }
-
-    private static long millisSince(long start) {
-        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
     }
 
     private static void pause(long millis) {

@@ -1,20 +1,17 @@
 package dev.sqlservice;
 
+import static dev.sqlservice.FaultFixture.awaitFailure;
+import static dev.sqlservice.FaultFixture.millisSince;
 import static dev.sqlservice.example.schema.Tables.USERS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
+import dev.sqlservice.FaultFixture.Holder;
 import dev.sqlservice.testing.TestDatabase;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 import org.jooq.Record;
 import org.jooq.SQLDialect;
@@ -48,42 +45,21 @@ class Nesting2ReviewTest {
     private TestDatabase test;
     private boolean postgres;
     private FaultProxy proxy;
-    private final List<Database> opened = new ArrayList<>();
+    private FaultFixture fixture;
 
     @BeforeEach
     void setUp(TestDatabase test) throws Exception {
         this.test = test;
         this.postgres = test.dialect().family() == SQLDialect.POSTGRES;
         this.proxy = new FaultProxy(FaultProxy.hostOf(test.url()), FaultProxy.portOf(test.url()));
+        this.fixture = new FaultFixture(proxy);
         // written and checked on PostgreSQL (generate_series, pg_sleep, a stream batch that needs the network)
         org.junit.jupiter.api.Assumptions.assumeTrue(postgres, "the scenarios of this class are PostgreSQL's");
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        List<String> problems = new ArrayList<>();
-        proxy.heal();
-        for (Database db : opened) {
-            CompletableFuture<Void> closing = onOwnThread(() -> {
-                db.close();
-                return null;
-            });
-            try {
-                closing.get(6, TimeUnit.SECONDS);
-            } catch (TimeoutException e) {
-                problems.add("Database.close() did not return within 6 s of the network healing");
-                proxy.reset();
-                try {
-                    closing.get(20, TimeUnit.SECONDS);
-                } catch (TimeoutException | ExecutionException ignored) {
-                    // recorded above
-                }
-            }
-        }
-        proxy.close();
-        if (!problems.isEmpty()) {
-            fail(String.join("; ", problems));
-        }
+        fixture.close();
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -106,9 +82,9 @@ class Nesting2ReviewTest {
     @Test
     void abort_DEFECT__a_transaction_whose_statement_was_aborted_cannot_read_a_stream_of_another_database()
             throws Exception {
-        Database db1 = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
+        Database db1 = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
                 .acquisitionTimeout(Duration.ofSeconds(3)));
-        Database db2 = open(test.builder().poolSize(2));
+        Database db2 = fixture.open(test.builder().poolSize(2));
         Holder<Throwable> own = new Holder<>();
         Holder<Throwable> nested = new Holder<>();
         Holder<Long> rows = new Holder<>();
@@ -142,9 +118,9 @@ class Nesting2ReviewTest {
     @Test
     void timeout_DEFECT__a_stream_of_a_transaction_opened_inside_a_transaction_of_another_database_is_not_aborted()
             throws Exception {
-        Database db1 = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
+        Database db1 = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
                 .acquisitionTimeout(Duration.ofSeconds(2)));
-        Database db2 = open(test.builder().poolSize(2));
+        Database db2 = fixture.open(test.builder().poolSize(2));
         Holder<Long> blackholed = new Holder<>();
         CompletableFuture<Object> f = db1.session().withStatementTimeout(Duration.ofMillis(500)).transaction(tx1 ->
                 db2.blockingSession().transaction(tx2 -> {
@@ -165,9 +141,9 @@ class Nesting2ReviewTest {
     @Test
     void timeout_checked__a_batch_of_a_transaction_stream_read_inside_a_transaction_of_another_database_is_aborted()
             throws Exception {
-        Database db1 = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
+        Database db1 = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
                 .acquisitionTimeout(Duration.ofSeconds(2)));
-        Database db2 = open(test.builder().poolSize(2));
+        Database db2 = fixture.open(test.builder().poolSize(2));
         Holder<Long> blackholed = new Holder<>();
         CompletableFuture<Object> f = db1.session().withStatementTimeout(Duration.ofMillis(500)).transaction(tx1 ->
                 db2.blockingSession().transaction(tx2 -> {
@@ -213,9 +189,9 @@ class Nesting2ReviewTest {
     @Test
     void abort_DEFECT__an_abort_of_the_transaction_connection_inside_another_databases_transaction_is_hidden()
             throws Exception {
-        Database db1 = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
+        Database db1 = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
                 .acquisitionTimeout(Duration.ofSeconds(3)));
-        Database db2 = open(test.builder().poolSize(2));
+        Database db2 = fixture.open(test.builder().poolSize(2));
         Holder<Throwable> own = new Holder<>();
         CompletableFuture<Object> f = db1.session().withStatementTimeout(Duration.ofMillis(300)).transaction(tx1 -> {
             tx1.execute(org.jooq.impl.DSL.insertInto(USERS, USERS.NAME).values("hidden-abort"));
@@ -306,41 +282,6 @@ class Nesting2ReviewTest {
                 failure.toString()).isLessThanOrEqualTo(bound);
     }
 
-    /** The failure of {@code f}, or null when it is still running {@code patienceMillis} after {@code start}. */
-    private static Throwable awaitFailure(CompletableFuture<?> f, long start, long patienceMillis) throws Exception {
-        long left = TimeUnit.MILLISECONDS.toNanos(patienceMillis) - (System.nanoTime() - start);
-        try {
-            f.get(Math.max(1, left), TimeUnit.NANOSECONDS);
-            throw new AssertionError("succeeded: " + f);
-        } catch (TimeoutException e) {
-            return null;
-        } catch (ExecutionException | CancellationException e) {
-            Throwable t = e;
-            while ((t instanceof ExecutionException || t instanceof CompletionException) && t.getCause() != null) {
-                t = t.getCause();
-            }
-            return t;
-        }
-    }
-
-    private Database open(Database.Builder builder) {
-        Database db = builder.build();
-        opened.add(db);
-        return db;
-    }
-
-    private static final class Holder<T> {
-        private volatile T value;
-
-        T get() {
-            return value;
-        }
-
-        void set(T value) {
-            this.value = value;
-        }
-    }
-
     private static boolean awaitTrue(java.util.function.BooleanSupplier condition, Duration within)
             throws InterruptedException {
         long deadline = System.nanoTime() + within.toNanos();
@@ -351,21 +292,5 @@ class Nesting2ReviewTest {
             Thread.sleep(10);
         }
         return true;
-    }
-
-    private static <T> CompletableFuture<T> onOwnThread(java.util.concurrent.Callable<T> work) {
-        CompletableFuture<T> result = new CompletableFuture<>();
-        Thread.ofVirtual().name("nesting2-review").start(() -> {
-            try {
-                result.complete(work.call());
-            } catch (Throwable t) {
-                result.completeExceptionally(t);
-            }
-        });
-        return result;
-    }
-
-    private static long millisSince(long start) {
-        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
     }
 }

@@ -1,23 +1,22 @@
 package dev.sqlservice;
 
+import static dev.sqlservice.FaultFixture.awaitFailure;
+import static dev.sqlservice.FaultFixture.millisSince;
 import static dev.sqlservice.example.schema.Tables.USERS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
+import dev.sqlservice.FaultFixture.Holder;
 import dev.sqlservice.example.schema.tables.records.UsersRecord;
 import dev.sqlservice.testing.TestDatabase;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.stream.IntStream;
 import org.jooq.SQLDialect;
 import org.jooq.exception.DataAccessException;
@@ -51,40 +50,19 @@ class NestingReviewTest {
     private TestDatabase test;
     private boolean postgres;
     private FaultProxy proxy;
-    private final List<Database> opened = new ArrayList<>();
+    private FaultFixture fixture;
 
     @BeforeEach
     void setUp(TestDatabase test) throws Exception {
         this.test = test;
         this.postgres = test.dialect().family() == SQLDialect.POSTGRES;
         this.proxy = new FaultProxy(FaultProxy.hostOf(test.url()), FaultProxy.portOf(test.url()));
+        this.fixture = new FaultFixture(proxy);
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        List<String> problems = new ArrayList<>();
-        proxy.heal();
-        for (Database db : opened) {
-            CompletableFuture<Void> closing = onOwnThread(() -> {
-                db.close();
-                return null;
-            });
-            try {
-                closing.get(6, TimeUnit.SECONDS);
-            } catch (TimeoutException e) {
-                problems.add("Database.close() did not return within 6 s of the network healing");
-                proxy.reset();
-                try {
-                    closing.get(20, TimeUnit.SECONDS);
-                } catch (TimeoutException | ExecutionException ignored) {
-                    // recorded above
-                }
-            }
-        }
-        proxy.close();
-        if (!problems.isEmpty()) {
-            fail(String.join("; ", problems));
-        }
+        fixture.close();
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -109,7 +87,7 @@ class NestingReviewTest {
     @Test
     void cancel_DEFECT__an_async_saveAll_accepts_a_cancel_after_its_commit() throws Exception {
         Assumptions.assumeTrue(postgres, "the COPY path and its timing are PostgreSQL's");
-        Database db = open(test.builder().poolSize(3));
+        Database db = fixture.open(test.builder().poolSize(3));
         Session watcher = db.blockingSession();
         int n = 100_000;
         List<UsersRecord> records = IntStream.range(0, n).mapToObj(i -> {
@@ -160,8 +138,8 @@ class NestingReviewTest {
     @Test
     void cancel_DEFECT__an_async_transaction_that_called_another_database_cannot_be_cancelled_before_its_commit()
             throws Exception {
-        Database db1 = open(test.builder().poolSize(2));
-        Database db2 = open(test.builder().poolSize(2));
+        Database db1 = fixture.open(test.builder().poolSize(2));
+        Database db2 = fixture.open(test.builder().poolSize(2));
         assertCancelRollsBack(db1, () -> db2.blockingSession().all(ONE), "cancel-c");
     }
 
@@ -169,7 +147,7 @@ class NestingReviewTest {
     // (cancel(true) returns true) and rolled back.
     @Test
     void cancel_checked__an_async_transaction_is_cancelled_and_rolled_back_before_its_commit() throws Exception {
-        Database db1 = open(test.builder().poolSize(2));
+        Database db1 = fixture.open(test.builder().poolSize(2));
         assertCancelRollsBack(db1, () -> {}, "cancel-k");
     }
 
@@ -215,9 +193,9 @@ class NestingReviewTest {
     @Test
     void timeout_DEFECT__a_statement_of_a_transaction_run_inside_a_transaction_of_another_database_is_not_aborted()
             throws Exception {
-        Database db1 = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
+        Database db1 = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
                 .acquisitionTimeout(Duration.ofSeconds(2)));
-        Database db2 = open(test.builder().poolSize(2));
+        Database db2 = fixture.open(test.builder().poolSize(2));
         Holder<Long> blackholed = new Holder<>();
         CompletableFuture<Object> f = db1.session().withStatementTimeout(Duration.ofMillis(500)).transaction(tx1 ->
                 db2.blockingSession().transaction(tx2 -> {
@@ -237,9 +215,9 @@ class NestingReviewTest {
     @Test
     void liveness_DEFECT__a_statement_of_a_transaction_run_inside_a_transaction_of_another_database_is_not_watched()
             throws Exception {
-        Database db1 = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
+        Database db1 = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
                 .acquisitionTimeout(Duration.ofSeconds(2)).deadConnectionTimeout(Duration.ofSeconds(1)));
-        Database db2 = open(test.builder().poolSize(2));
+        Database db2 = fixture.open(test.builder().poolSize(2));
         Holder<Long> blackholed = new Holder<>();
         CompletableFuture<Object> f = db1.session().transaction(tx1 ->
                 db2.blockingSession().transaction(tx2 -> {
@@ -263,9 +241,9 @@ class NestingReviewTest {
     @Test
     void timeout_checked__a_statement_of_a_transaction_after_a_transaction_of_another_database_is_aborted()
             throws Exception {
-        Database db1 = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
+        Database db1 = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
                 .acquisitionTimeout(Duration.ofSeconds(2)));
-        Database db2 = open(test.builder().poolSize(2));
+        Database db2 = fixture.open(test.builder().poolSize(2));
         Holder<Long> blackholed = new Holder<>();
         CompletableFuture<Object> f = db1.session().withStatementTimeout(Duration.ofMillis(500)).transaction(tx1 -> {
             db2.blockingSession().transaction(tx2 -> {
@@ -313,9 +291,9 @@ class NestingReviewTest {
     // the enclosing values back at exit, as now.
     @Test
     void abort_DEFECT__a_transaction_whose_statement_was_aborted_cannot_call_another_database() throws Exception {
-        Database db1 = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
+        Database db1 = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
                 .acquisitionTimeout(Duration.ofSeconds(3)));
-        Database db2 = open(test.builder().poolSize(2));
+        Database db2 = fixture.open(test.builder().poolSize(2));
         Holder<Throwable> own = new Holder<>();
         Holder<Throwable> nested = new Holder<>();
         CompletableFuture<Object> f = abortedTransaction(db1, () -> {
@@ -338,9 +316,9 @@ class NestingReviewTest {
     @Test
     void abort_checked__a_transaction_whose_connection_was_aborted_still_fails_after_calling_another_database()
             throws Exception {
-        Database db1 = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
+        Database db1 = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
                 .acquisitionTimeout(Duration.ofSeconds(3)));
-        Database db2 = open(test.builder().poolSize(2));
+        Database db2 = fixture.open(test.builder().poolSize(2));
         Holder<Throwable> own = new Holder<>();
         CompletableFuture<Object> f = abortedTransaction(db1, () -> {
             try {
@@ -366,8 +344,8 @@ class NestingReviewTest {
     // commit).
     @Test
     void abort_checked__a_transaction_that_caught_an_aborted_lookup_of_another_database_commits() throws Exception {
-        Database db1 = open(test.builder().poolSize(2));
-        Database db2 = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
+        Database db1 = fixture.open(test.builder().poolSize(2));
+        Database db2 = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
                 .acquisitionTimeout(Duration.ofSeconds(3)));
         Session lookup = db2.blockingSession().withStatementTimeout(Duration.ofMillis(300));
         // a connection of db2's pool open before the network dies, so that the lookup gets one and fails on its
@@ -401,8 +379,8 @@ class NestingReviewTest {
     @Test
     void timeout_checked__a_nested_call_of_another_database_reports_its_own_timeout() throws Exception {
         Assumptions.assumeTrue(postgres, "pg_sleep");
-        Database db1 = open(test.builder().poolSize(2));
-        Database db2 = open(test.builder().poolSize(2));
+        Database db1 = fixture.open(test.builder().poolSize(2));
+        Database db2 = fixture.open(test.builder().poolSize(2));
         Session slow = db2.blockingSession().withStatementTimeout(Duration.ofMillis(200));
         Holder<Throwable> nested = new Holder<>();
         CompletableFuture<Object> f = db1.session().transaction(tx -> {
@@ -431,7 +409,7 @@ class NestingReviewTest {
     @Test
     void copy_checked__a_nested_saveAll_by_copy_after_a_call_of_a_closed_database_succeeds() throws Exception {
         Assumptions.assumeTrue(postgres, "COPY is PostgreSQL's");
-        Database db1 = open(test.builder().poolSize(3));
+        Database db1 = fixture.open(test.builder().poolSize(3));
         Session saver = db1.blockingSession().withStatementTimeout(Duration.ofSeconds(20));
         int n = 6_000;
         long copies = PostgresBackend.Statements.COPIES.sum();
@@ -498,41 +476,6 @@ class NestingReviewTest {
                 failure.toString()).isLessThanOrEqualTo(bound);
     }
 
-    /** The failure of {@code f}, or null when it is still running {@code patienceMillis} after {@code start}. */
-    private static Throwable awaitFailure(CompletableFuture<?> f, long start, long patienceMillis) throws Exception {
-        long left = TimeUnit.MILLISECONDS.toNanos(patienceMillis) - (System.nanoTime() - start);
-        try {
-            f.get(Math.max(1, left), TimeUnit.NANOSECONDS);
-            throw new AssertionError("succeeded: " + f);
-        } catch (TimeoutException e) {
-            return null;
-        } catch (ExecutionException | CancellationException e) {
-            Throwable t = e;
-            while ((t instanceof ExecutionException || t instanceof CompletionException) && t.getCause() != null) {
-                t = t.getCause();
-            }
-            return t;
-        }
-    }
-
-    private Database open(Database.Builder builder) {
-        Database db = builder.build();
-        opened.add(db);
-        return db;
-    }
-
-    private static final class Holder<T> {
-        private volatile T value;
-
-        T get() {
-            return value;
-        }
-
-        void set(T value) {
-            this.value = value;
-        }
-    }
-
     private static boolean awaitTrue(java.util.function.BooleanSupplier condition, Duration within)
             throws InterruptedException {
         long deadline = System.nanoTime() + within.toNanos();
@@ -543,21 +486,5 @@ class NestingReviewTest {
             Thread.sleep(10);
         }
         return true;
-    }
-
-    private static <T> CompletableFuture<T> onOwnThread(java.util.concurrent.Callable<T> work) {
-        CompletableFuture<T> result = new CompletableFuture<>();
-        Thread.ofVirtual().name("nesting-review").start(() -> {
-            try {
-                result.complete(work.call());
-            } catch (Throwable t) {
-                result.completeExceptionally(t);
-            }
-        });
-        return result;
-    }
-
-    private static long millisSince(long start) {
-        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
     }
 }

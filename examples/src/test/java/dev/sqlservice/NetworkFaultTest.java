@@ -1,5 +1,7 @@
 package dev.sqlservice;
 
+import static dev.sqlservice.FaultFixture.millisSince;
+import static dev.sqlservice.FaultFixture.onOwnThread;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
@@ -11,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -78,7 +79,7 @@ class NetworkFaultTest {
         proxy.heal();
         for (Database db : opened) {
             long start = System.nanoTime();
-            CompletableFuture<Void> closing = onOwnThread("close", () -> {
+            CompletableFuture<Void> closing = onOwnThread("network-fault-test-close", () -> {
                 db.close();
                 return null;
             });
@@ -300,7 +301,7 @@ class NetworkFaultTest {
         proxy.blackhole();
 
         long start = System.nanoTime();
-        CompletableFuture<Boolean> cancelling = onOwnThread("cancel", () -> call.cancel(true));
+        CompletableFuture<Boolean> cancelling = onOwnThread("network-fault-test-cancel", () -> call.cancel(true));
         Boolean cancelled;
         try {
             cancelled = cancelling.get(3, TimeUnit.SECONDS);
@@ -381,7 +382,7 @@ class NetworkFaultTest {
             throws Exception {
         proxy.blackhole();
         long start = System.nanoTime();
-        CompletableFuture<Database> building = onOwnThread("build",
+        CompletableFuture<Database> building = onOwnThread("network-fault-test-build",
                 () -> proxied().poolSize(2).acquisitionTimeout(Duration.ofSeconds(2)).build());
         Outcome outcome = await("build() through a blackholed network, acquisitionTimeout 2 s", building, start);
         building.thenAccept(Database::close); // a build that completes late (after the heal) must not leak its pool
@@ -428,7 +429,7 @@ class NetworkFaultTest {
         Thread.sleep(300);
 
         long closeStart = System.nanoTime();
-        CompletableFuture<Void> closing = onOwnThread("close", () -> {
+        CompletableFuture<Void> closing = onOwnThread("network-fault-test-close", () -> {
             db.close();
             return null;
         });
@@ -727,22 +728,6 @@ class NetworkFaultTest {
             Thread.sleep(20);
         }
         return true;
-    }
-
-    private static <T> CompletableFuture<T> onOwnThread(String name, Callable<T> work) {
-        CompletableFuture<T> result = new CompletableFuture<>();
-        Thread.ofVirtual().name("network-fault-test-" + name).start(() -> {
-            try {
-                result.complete(work.call());
-            } catch (Throwable t) {
-                result.completeExceptionally(t);
-            }
-        });
-        return result;
-    }
-
-    private static long millisSince(long start) {
-        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
     }
 
     private static void pause(long millis) {

@@ -1,9 +1,13 @@
 package dev.sqlservice;
 
+import static dev.sqlservice.FaultFixture.awaitFailure;
+import static dev.sqlservice.FaultFixture.millisSince;
+import static dev.sqlservice.FaultFixture.onOwnThread;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
+import dev.sqlservice.FaultFixture.Holder;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.sqlservice.testing.TestDatabase;
 import java.lang.reflect.Field;
@@ -14,15 +18,11 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -57,44 +57,19 @@ class SlotsReviewTest {
     private TestDatabase test;
     private boolean postgres;
     private FaultProxy proxy;
-    private final List<Database> opened = new ArrayList<>();
-    private final List<AutoCloseable> pools = new ArrayList<>();
+    private FaultFixture fixture;
 
     @BeforeEach
     void setUp(TestDatabase test) throws Exception {
         this.test = test;
         this.postgres = test.dialect().family() == SQLDialect.POSTGRES;
         this.proxy = new FaultProxy(FaultProxy.hostOf(test.url()), FaultProxy.portOf(test.url()));
+        this.fixture = new FaultFixture(proxy);
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        List<String> problems = new ArrayList<>();
-        proxy.heal();
-        for (Database db : opened) {
-            CompletableFuture<Void> closing = onOwnThread(() -> {
-                db.close();
-                return null;
-            });
-            try {
-                closing.get(6, TimeUnit.SECONDS);
-            } catch (TimeoutException e) {
-                problems.add("Database.close() did not return within 6 s of the network healing");
-                proxy.reset();
-                try {
-                    closing.get(20, TimeUnit.SECONDS);
-                } catch (TimeoutException | ExecutionException ignored) {
-                    // recorded above
-                }
-            }
-        }
-        for (AutoCloseable pool : pools) {
-            pool.close();
-        }
-        proxy.close();
-        if (!problems.isEmpty()) {
-            fail(String.join("; ", problems));
-        }
+        fixture.close();
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -118,7 +93,7 @@ class SlotsReviewTest {
     // at the same time (no slot or permit leak).
     @Test
     void slots_checked__every_kind_of_borrow_gives_its_slot_and_permit_back() throws Exception {
-        Database db = open(test.builder().poolSize(3).acquisitionTimeout(Duration.ofSeconds(3)));
+        Database db = fixture.open(test.builder().poolSize(3).acquisitionTimeout(Duration.ofSeconds(3)));
         Session s = db.blockingSession();
         String one = "select 1 as one";
 
@@ -231,7 +206,7 @@ class SlotsReviewTest {
     // ever seen, and every slot is empty at the end.
     @Test
     void slots_checked__concurrent_borrowers_never_share_a_slot_nor_overflow() throws Exception {
-        Database db = open(test.builder().poolSize(4).acquisitionTimeout(Duration.ofSeconds(10)));
+        Database db = fixture.open(test.builder().poolSize(4).acquisitionTimeout(Duration.ofSeconds(10)));
         AtomicBoolean running = new AtomicBoolean(true);
         ConcurrentLinkedQueue<String> problems = new ConcurrentLinkedQueue<>();
         Thread sampler = Thread.ofPlatform().start(() -> {
@@ -277,9 +252,8 @@ class SlotsReviewTest {
     @Test
     void dataSource_checked__slots_given_back_and_close_aborts_a_running_call() throws Exception {
         HikariDataSource pool = TestPools.pool(test, 3);
-        pools.add(pool);
-        Database db = Database.builder().dataSource(pool).poolSize(3).acquisitionTimeout(Duration.ofSeconds(1)).build();
-        opened.add(db);
+        fixture.closeAfter(pool);
+        Database db = fixture.open(Database.builder().dataSource(pool).poolSize(3).acquisitionTimeout(Duration.ofSeconds(1)));
         db.blockingSession().all("select 1 as one");
         db.blockingSession().transaction(tx -> tx.all("select 1 as one"));
         db.dsl().fetch("select 1");
@@ -288,7 +262,7 @@ class SlotsReviewTest {
         CompletableFuture<?> stuck = db.session().all(sleep(30)).toCompletableFuture();
         awaitTrue(() -> occupied(db).size() == 1, Duration.ofSeconds(5));
         long start = System.nanoTime();
-        CompletableFuture<Object> closing = onOwnThread(() -> {
+        CompletableFuture<Object> closing = onOwnThread("slots-review", () -> {
             db.close();
             return null;
         });
@@ -307,15 +281,15 @@ class SlotsReviewTest {
     // plus a small bound.
     @Test
     void close_checked__aborts_a_call_a_stream_and_a_dsl_statement_stuck_on_a_blackholed_network() throws Exception {
-        Database db = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(3)
+        Database db = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(3)
                 .acquisitionTimeout(Duration.ofSeconds(1)));
         db.blockingSession().all("select 1 as one");
 
         CompletableFuture<?> call = db.session().all(sleep(30)).toCompletableFuture();
-        CompletableFuture<Object> dsl = onOwnThread(() -> db.dsl().fetch(sleep(30)));
+        CompletableFuture<Object> dsl = onOwnThread("slots-review", () -> db.dsl().fetch(sleep(30)));
         awaitTrue(() -> occupied(db).size() == 2, Duration.ofSeconds(5));
         CountDownLatchLike firstBatch = new CountDownLatchLike();
-        CompletableFuture<Long> stream = onOwnThread(() -> {
+        CompletableFuture<Long> stream = onOwnThread("slots-review", () -> {
             try (Stream<Record> rows = db.blockingSession().stream(series(streamRows()))) {
                 return rows.peek(r -> {
                     if (r.get(0, Integer.class) == 1_000) {
@@ -331,7 +305,7 @@ class SlotsReviewTest {
         pause(500);
 
         long start = System.nanoTime();
-        CompletableFuture<Object> closing = onOwnThread(() -> {
+        CompletableFuture<Object> closing = onOwnThread("slots-review", () -> {
             db.close();
             return null;
         });
@@ -352,7 +326,7 @@ class SlotsReviewTest {
     // through Lease.call).
     @Test
     void liveness_checked__a_dead_connection_is_detected_in_a_call_a_transaction_and_a_forEach() throws Exception {
-        Database db = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
+        Database db = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
                 .acquisitionTimeout(Duration.ofSeconds(2)).deadConnectionTimeout(Duration.ofSeconds(1)));
 
         assertDetected("plain call", db, () -> db.session().all(sleep(10)));
@@ -376,7 +350,7 @@ class SlotsReviewTest {
     // stale, closed Call.lease, whose session id cannot be read, so "RUNNING"), but not fixed by it either.
     @Test
     void liveness_DEFECT__a_forEach_whose_action_makes_another_call_is_not_watched_on_its_next_batch() throws Exception {
-        Database db = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
+        Database db = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
                 .acquisitionTimeout(Duration.ofSeconds(2)).deadConnectionTimeout(Duration.ofSeconds(1)));
         Session lookup = db.blockingSession();
         assertDetected("forEach with a lookup on row 1, next batch", db,
@@ -397,10 +371,10 @@ class SlotsReviewTest {
     // lease (already given back), not the stream's: the read is not ended within the timeout plus 1 s.
     @Test
     void timeout_DEFECT__a_forEach_whose_action_makes_another_call_is_not_aborted_after_its_timeout() throws Exception {
-        Database db = open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
+        Database db = fixture.open(test.builder().url(proxy.proxiedUrl(test.url())).poolSize(2)
                 .acquisitionTimeout(Duration.ofSeconds(2)));
         Session lookup = db.blockingSession();
-        AtomicReferenceHolder<Long> blackholed = new AtomicReferenceHolder<>();
+        Holder<Long> blackholed = new Holder<>();
         CompletionStage<Long> stage = db.session().withStatementTimeout(Duration.ofMillis(500)).forEach(series(streamRows()), Map.of(), r -> {
             int n = r.get(0, Integer.class);
             if (n == 1) {
@@ -427,8 +401,8 @@ class SlotsReviewTest {
     // statement, found it "not running" and aborted the transaction: fixed by the `call.calls != this` check.)
     @Test
     void liveness_checked__a_call_spanning_two_databases_is_not_probed_on_the_wrong_connection() throws Exception {
-        Database db1 = open(test.builder().poolSize(2).deadConnectionTimeout(Duration.ofSeconds(1)));
-        Database db2 = open(test.builder().poolSize(2).deadConnectionTimeout(Duration.ofSeconds(1)));
+        Database db1 = fixture.open(test.builder().poolSize(2).deadConnectionTimeout(Duration.ofSeconds(1)));
+        Database db2 = fixture.open(test.builder().poolSize(2).deadConnectionTimeout(Duration.ofSeconds(1)));
         Object result = db1.blockingSession().transaction(tx -> {
             tx.all("select 1 as one");
             db2.dsl().fetch(postgres ? "select pg_sleep(2.5)" : "select sleep(2.5)");
@@ -444,7 +418,7 @@ class SlotsReviewTest {
     // healthy network: 8 threads for 4 s, pool of 4, plain calls and transactions.
     @Test
     void liveness_checked__statements_ending_while_probed_on_reused_connections_are_never_aborted() throws Exception {
-        Database db = open(test.builder().poolSize(4).acquisitionTimeout(Duration.ofSeconds(10))
+        Database db = fixture.open(test.builder().poolSize(4).acquisitionTimeout(Duration.ofSeconds(10))
                 .deadConnectionTimeout(Duration.ofMillis(200)));
         ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
         AtomicInteger done = new AtomicInteger();
@@ -506,7 +480,7 @@ class SlotsReviewTest {
      * timeout (1 s) plus {@link #CANCEL_BOUND} and {@link #SLACK}. Heals the network afterwards.
      */
     private void assertDetected(String label, Database db, Blackholing work) throws Exception {
-        AtomicReferenceHolder<Long> blackholed = new AtomicReferenceHolder<>();
+        Holder<Long> blackholed = new Holder<>();
         CompletableFuture<?> f = work.start(() -> {
             proxy.blackhole();
             blackholed.set(System.nanoTime());
@@ -528,29 +502,6 @@ class SlotsReviewTest {
             awaitTrue(f::isDone, Duration.ofSeconds(10));
             awaitTrue(() -> db.activeConnections() == 0, Duration.ofSeconds(5));
         }
-    }
-
-    /** The failure of {@code f}, or null when it is still running {@code patienceMillis} after {@code start}. */
-    private static Throwable awaitFailure(CompletableFuture<?> f, long start, long patienceMillis) throws Exception {
-        long left = TimeUnit.MILLISECONDS.toNanos(patienceMillis) - (System.nanoTime() - start);
-        try {
-            f.get(Math.max(1, left), TimeUnit.NANOSECONDS);
-            throw new AssertionError("succeeded on a dead network");
-        } catch (TimeoutException e) {
-            return null;
-        } catch (ExecutionException | CancellationException e) {
-            Throwable t = e;
-            while ((t instanceof ExecutionException || t instanceof CompletionException) && t.getCause() != null) {
-                t = t.getCause();
-            }
-            return t;
-        }
-    }
-
-    private Database open(Database.Builder builder) {
-        Database db = builder.build();
-        opened.add(db);
-        return db;
     }
 
     /** Runs one kind of borrow, then checks every slot and permit was given back. */
@@ -607,18 +558,6 @@ class SlotsReviewTest {
         return postgres ? "select pg_sleep(" + seconds + ") as slept" : "select sleep(" + seconds + ") as slept";
     }
 
-    private static final class AtomicReferenceHolder<T> {
-        private volatile T value;
-
-        T get() {
-            return value;
-        }
-
-        void set(T value) {
-            this.value = value;
-        }
-    }
-
     private static final class CountDownLatchLike {
         private final java.util.concurrent.CountDownLatch latch = new java.util.concurrent.CountDownLatch(1);
 
@@ -641,22 +580,6 @@ class SlotsReviewTest {
             Thread.sleep(10);
         }
         return true;
-    }
-
-    private static <T> CompletableFuture<T> onOwnThread(java.util.concurrent.Callable<T> work) {
-        CompletableFuture<T> result = new CompletableFuture<>();
-        Thread.ofVirtual().name("slots-review").start(() -> {
-            try {
-                result.complete(work.call());
-            } catch (Throwable t) {
-                result.completeExceptionally(t);
-            }
-        });
-        return result;
-    }
-
-    private static long millisSince(long start) {
-        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
     }
 
     private static void pause(long millis) {

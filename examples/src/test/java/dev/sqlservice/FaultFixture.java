@@ -1,0 +1,149 @@
+package dev.sqlservice;
+
+import static org.assertj.core.api.Assertions.fail;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * What the network-fault review tests share (one home instead of a copy per test class): the databases and pools a
+ * test opens behind its {@link FaultProxy}, closed once the network heals, and the ways a test waits for a call's
+ * outcome on a thread of its own.
+ *
+ * <p>{@link #close()} heals the proxy, closes every database on a thread of its own and fails the test when one
+ * does not close within 6 s (then resets the proxy's connections and waits 20 s more, so that nothing outlives the
+ * test), closes the other resources, and closes the proxy.
+ */
+final class FaultFixture {
+
+    private final FaultProxy proxy;
+    private final List<Database> opened = new ArrayList<>();
+    private final List<AutoCloseable> resources = new ArrayList<>();
+
+    FaultFixture(FaultProxy proxy) {
+        this.proxy = proxy;
+    }
+
+    /** Builds {@code builder}'s database, closed by {@link #close()}. */
+    Database open(Database.Builder builder) {
+        Database db = builder.build();
+        opened.add(db);
+        return db;
+    }
+
+    /** {@code resource} (a pool handed to a database), closed by {@link #close()} after the databases. */
+    <T extends AutoCloseable> T closeAfter(T resource) {
+        resources.add(resource);
+        return resource;
+    }
+
+    /** Heals the network, closes what the test opened (see the class comment), then the proxy. */
+    void close() throws Exception {
+        List<String> problems = new ArrayList<>();
+        proxy.heal();
+        for (Database db : opened) {
+            CompletableFuture<Void> closing = onOwnThread("fault-fixture-close", () -> {
+                db.close();
+                return null;
+            });
+            try {
+                closing.get(6, TimeUnit.SECONDS);
+            } catch (TimeoutException e) {
+                problems.add("Database.close() did not return within 6 s of the network healing");
+                proxy.reset();
+                try {
+                    closing.get(20, TimeUnit.SECONDS);
+                } catch (TimeoutException | ExecutionException ignored) {
+                    // recorded above
+                }
+            }
+        }
+        for (AutoCloseable resource : resources) {
+            resource.close();
+        }
+        proxy.close();
+        if (!problems.isEmpty()) {
+            fail(String.join("; ", problems));
+        }
+    }
+
+    /**
+     * The failure of {@code f} (unwrapped from {@code ExecutionException} and {@code CompletionException}), or null
+     * when it is still running {@code patienceMillis} after {@code start} (nanoTime).
+     *
+     * @throws AssertionError when {@code f} succeeded
+     */
+    static Throwable awaitFailure(CompletableFuture<?> f, long start, long patienceMillis) throws Exception {
+        long left = TimeUnit.MILLISECONDS.toNanos(patienceMillis) - (System.nanoTime() - start);
+        try {
+            f.get(Math.max(1, left), TimeUnit.NANOSECONDS);
+            throw new AssertionError("succeeded: " + f);
+        } catch (TimeoutException e) {
+            return null;
+        } catch (ExecutionException | CancellationException e) {
+            return unwrap(e);
+        }
+    }
+
+    /**
+     * The failure of {@code f} (unwrapped), or null when it succeeded.
+     *
+     * @throws AssertionError when {@code f} is still running {@code patienceMillis} after {@code start}
+     */
+    static Throwable awaitOutcome(CompletableFuture<?> f, long start, long patienceMillis) throws Exception {
+        long left = TimeUnit.MILLISECONDS.toNanos(patienceMillis) - (System.nanoTime() - start);
+        try {
+            f.get(Math.max(1, left), TimeUnit.NANOSECONDS);
+            return null;
+        } catch (TimeoutException e) {
+            throw new AssertionError("still running after " + patienceMillis + " ms: " + f);
+        } catch (ExecutionException | CancellationException e) {
+            return unwrap(e);
+        }
+    }
+
+    private static Throwable unwrap(Throwable e) {
+        Throwable t = e;
+        while ((t instanceof ExecutionException || t instanceof CompletionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    /** Runs {@code work} on a new virtual thread named {@code name}: its result or failure. */
+    static <T> CompletableFuture<T> onOwnThread(String name, Callable<T> work) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        Thread.ofVirtual().name(name).start(() -> {
+            try {
+                result.complete(work.call());
+            } catch (Throwable t) {
+                result.completeExceptionally(t);
+            }
+        });
+        return result;
+    }
+
+    static long millisSince(long start) {
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    }
+
+    /** A value one thread sets and another reads. */
+    static final class Holder<T> {
+        private volatile T value;
+
+        T get() {
+            return value;
+        }
+
+        void set(T value) {
+            this.value = value;
+        }
+    }
+}
