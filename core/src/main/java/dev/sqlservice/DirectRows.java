@@ -62,6 +62,8 @@ final class DirectRows<R extends Record> {
     private final Table<R> table;
     /** Per field: read by jOOQ's default {@code OffsetDateTime} binding (see {@link PostgresTimestamps}). */
     private final boolean[] offsetDateTimes;
+    /** False once {@link PostgresTimestamps} could not be linked (no pgjdbc on the class path). */
+    private static volatile boolean pgjdbcLinks = true;
     /** Whether any field is one of {@link #offsetDateTimes}. */
     private final boolean anyOffsetDateTime;
 
@@ -156,17 +158,20 @@ final class DirectRows<R extends Record> {
      * jOOQ's binding asks it), on pgjdbc, binary columns; null when none is.
      */
     private PostgresTimestamps[] binaryTimestamps(DSLContext dsl, ResultSet resultSet) {
-        if (!anyOffsetDateTime || !PostgresTimestamps.enabled
-                || dsl.configuration().family() != org.jooq.SQLDialect.POSTGRES
+        // the dialect first: PostgresTimestamps refers to pgjdbc, which a MariaDB application need not have
+        if (!anyOffsetDateTime || dsl.configuration().family() != org.jooq.SQLDialect.POSTGRES
                 || !Boolean.FALSE.equals(dsl.configuration().settings().isBindOffsetDateTimeType())) {
+            return null;
+        }
+        if (!pgjdbcLinks) {
             return null;
         }
         PostgresTimestamps reader;
         try {
-            reader = PostgresTimestamps.of(resultSet);
+            reader = PostgresTimestamps.enabled ? PostgresTimestamps.of(resultSet) : null;
         } catch (LinkageError e) {
-            // pgjdbc is not on the class path (another driver): jOOQ's binding reads them
-            PostgresTimestamps.enabled = false;
+            // pgjdbc is not on the class path (another driver): jOOQ's binding reads them, from now on without trying
+            pgjdbcLinks = false;
             return null;
         }
         if (reader == null) {
