@@ -31,7 +31,7 @@ import org.jooq.impl.DSL;
  *
  * <pre>
  * java -XX:StartFlightRecording=filename=saveAll.jfr,settings=profile -cp … dev.sqlservice.bench.ProfileMain \
- *     --what=saveAll|upsertAB [--copyab]|abRows|abBinds|abTimes|abFirstTimes|all|jooqAll|allVsFetch|serverBound|first|async|asyncPlatform|jooqPool|intoArray --n=20000 --repeat=10 [--url=jdbc:postgresql://…]
+ *     --what=saveAll|upsertAB [--copyab]|abRows|abBinds|abTimes|abFirstTimes|abDispatch|all|jooqAll|allVsFetch|serverBound|first|async|asyncPlatform|jooqPool|intoArray --n=20000 --repeat=10 [--url=jdbc:postgresql://…]
  * jfr print --events jdk.ExecutionSample saveAll.jfr   # or: jfr view hot-methods saveAll.jfr
  * </pre>
  */
@@ -43,6 +43,11 @@ public final class ProfileMain {
         field.setAccessible(true);
         field.setInt(null, rows);
     }
+
+    /** abDispatch's variant: a database that runs each call on a virtual thread of its own (Builder.executor). */
+    private static Database perCallDb;
+    private static dev.sqlservice.PreparedQuery<BenchItemsRecord> byIdPerCall;
+    private static final ExecutorService VIRTUAL = Executors.newVirtualThreadPerTaskExecutor();
 
     /** abBurst's experiment: a database whose default dispatcher runs its workers on platform threads. */
     private static Database platformWorkersDb;
@@ -386,6 +391,37 @@ public final class ProfileMain {
                             case 2 -> session.first(byId.bind(id, key)).toCompletableFuture();
                             case 3 -> platformDb.session().first(byIdPlatform.bind(id, key)).toCompletableFuture();
                             default -> platformWorkersDb.session().first(byIdPlatformWorkers.bind(id, key)).toCompletableFuture();
+                        }, null));
+                    }
+                    case "abDispatch" -> {
+                        // 10,000 prepared lookups at once: the default dispatcher (at most pool-size workers taking
+                        // queued calls) against a virtual thread per call (Builder.executor: every call parks on the
+                        // connection semaphore), plain JDBC on a virtual thread per query behind a fair semaphore of
+                        // 10, and plain JDBC on 10 platform threads; all on the same pool (run with --shared)
+                        org.jooq.Param<Long> id = DSL.param("id", Long.class);
+                        dev.sqlservice.PreparedQuery<BenchItemsRecord> byId =
+                                db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
+                        if (perCallDb == null) {
+                            perCallDb = Database.builder().dataSource(pool).dialect(Bench.dialect()).poolSize(10)
+                                    .executor(Executors.newVirtualThreadPerTaskExecutor()).build();
+                            byIdPerCall = perCallDb.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
+                        }
+                        java.util.concurrent.Semaphore permits = new java.util.concurrent.Semaphore(10, true);
+                        String[] names = {"jdbcPool10", "jdbcVirtual", "asyncDispatcher", "asyncPerCall"};
+                        System.out.println(burst(names, i, keys, (v, key, threads10) -> switch (v) {
+                            case 0 -> jdbcFirstOn(threads10, pool, key);
+                            case 1 -> CompletableFuture.supplyAsync(() -> {
+                                permits.acquireUninterruptibly();
+                                try {
+                                    return Bench.jdbcFirst(pool, key);
+                                } catch (java.sql.SQLException e) {
+                                    throw new IllegalStateException(e);
+                                } finally {
+                                    permits.release();
+                                }
+                            }, VIRTUAL);
+                            case 2 -> session.first(byId.bind(id, key)).toCompletableFuture();
+                            default -> perCallDb.session().first(byIdPerCall.bind(id, key)).toCompletableFuture();
                         }, null));
                     }
                     case "abRows", "abBinds", "abTimes" -> {
