@@ -76,16 +76,20 @@ final class Calls implements ExecuteListener {
          */
         private long starts;
         /**
-         * The connection the running statement runs on: {@link #lease}, or the one jOOQ's connection provider
-         * borrowed for a {@code Database.dsl()} statement run inside the call ({@link #borrowed}); null when none
-         * runs. Its deadline's cancel marks it, its grace abort and the liveness watch act on it.
+         * The connection the running statement runs on: {@link #lease}, or one of the connections jOOQ's provider
+         * lent for {@code Database.dsl()} work inside the call ({@link #borrowed}) when the statement is one of
+         * theirs; null when none runs. Its deadline's cancel marks it, its grace abort and the liveness watch act on
+         * it.
          */
         private Connections.Lease statementLease;
         /**
-         * The connection a {@code Database.dsl()} statement inside the call borrowed for itself, from the
-         * provider's {@code acquire} until the statement starts ({@link Connections#provider}); null otherwise.
+         * The connections jOOQ's provider lent for {@code Database.dsl()} work inside the call and has not had back
+         * ({@link Connections#provider}: a statement, a lazy cursor, a jOOQ transaction of several statements); null
+         * while there are none (the usual case, which then costs nothing).
          */
-        private Connections.Lease borrowed;
+        private java.util.List<Connections.Lease> borrowed;
+        /** The connection the last cancel of a running statement was sent for ({@link Calls#cancelOnServer}). */
+        private Connections.Lease cancelSentTo;
         /** How to cancel the running operation on the server, when it is not a JDBC statement; else null. */
         private ServerCancel serverCancel;
         /** The running statement is reading on from its open result, not executing ({@link #reading}). */
@@ -224,6 +228,7 @@ final class Calls implements ExecuteListener {
      */
     private void cancelOnServer(Call call, Object statement, long run, String why) {
         Connections.Lease on = call.statementLease != null ? call.statementLease : call.lease;
+        call.cancelSentTo = on;
         if (on != null) {
             on.cancelSent();
         }
@@ -388,33 +393,60 @@ final class Calls implements ExecuteListener {
     }
 
     /**
-     * jOOQ's connection provider borrowed {@code lease} for a {@code Database.dsl()} statement (not the call's own
-     * connection) while the current call runs: that statement, when it starts, runs on it ({@link Call#borrowed}),
-     * so its deadline, grace abort and the liveness watch act on it, never on the call's connection. Without a
-     * current call, does nothing.
+     * jOOQ's connection provider lent {@code lease} for {@code Database.dsl()} work (not the call's own connection)
+     * while the current call runs: until it is given back ({@link #returnedAfterStatement}), the statements made on
+     * it run on it ({@link Call#borrowed}), so their deadlines, grace aborts and the liveness watch act on it, never
+     * on the call's connection. Without a current call, does nothing.
      */
     static void borrowedForStatement(Connections.Lease lease) {
         Call call = CURRENT.get();
         if (call != null) {
             synchronized (call) {
-                call.borrowed = lease;
+                if (call.borrowed == null) {
+                    call.borrowed = new java.util.ArrayList<>(2);
+                }
+                call.borrowed.add(lease);
             }
+            lease.call = call;
         }
     }
 
-    /** The provider gives {@code lease} back ({@link #borrowedForStatement}): the call no longer points at it. */
+    /**
+     * The provider has {@code lease} back ({@link #borrowedForStatement}), on whatever thread (a lazy cursor may be
+     * closed on another): the call it was lent in no longer counts it.
+     */
     static void returnedAfterStatement(Connections.Lease lease) {
-        Call call = CURRENT.get();
+        Call call = lease.call;
         if (call != null) {
             synchronized (call) {
-                if (call.borrowed == lease) {
-                    call.borrowed = null;
+                if (call.borrowed != null) {
+                    call.borrowed.remove(lease);
                 }
             }
-        }
-        if (lease.call == call) {
             lease.call = null;
         }
+    }
+
+    /**
+     * The connection {@code statement} runs on, for the current call (holding its monitor): one the provider lent
+     * inside the call when the statement was made on it, otherwise the call's own.
+     */
+    private static Connections.Lease leaseOf(Call call, Object statement) {
+        if (call.borrowed == null || call.borrowed.isEmpty() || !(statement instanceof Statement jdbc)) {
+            return call.lease;
+        }
+        java.sql.Connection connection;
+        try {
+            connection = jdbc.getConnection();
+        } catch (SQLException | RuntimeException e) {
+            return call.lease;
+        }
+        for (Connections.Lease lent : call.borrowed) {
+            if (lent.connection() == connection) {
+                return lent;
+            }
+        }
+        return call.lease;
     }
 
     /**
@@ -611,8 +643,9 @@ final class Calls implements ExecuteListener {
             }
             if (timedOut && confirmed) {
                 synchronized (call) {
-                    if (call.lease != null) {
-                        call.lease.cancelConfirmed();
+                    Connections.Lease confirmedOn = call.cancelSentTo != null ? call.cancelSentTo : call.lease;
+                    if (confirmedOn != null) {
+                        confirmedOn.cancelConfirmed();
                     }
                 }
                 SQLException cause = (SQLException) e.getCause();
@@ -769,9 +802,8 @@ final class Calls implements ExecuteListener {
         call.calls = this;
         call.statement = statement;
         long run = ++call.starts;
-        Connections.Lease borrowed = call.borrowed;
-        call.borrowed = null;
-        call.statementLease = borrowed != null ? borrowed : call.lease;
+        call.statementLease = leaseOf(call, statement);
+        call.cancelSentTo = null;
         call.timedOut = false;
         call.sentOutsideTransaction |= call.autoCommit;
         if (liveness != null) {
@@ -781,10 +813,7 @@ final class Calls implements ExecuteListener {
             call.deadline = timer.schedule(() -> call.expire(statement, run), call.timeout.toNanos(),
                     TimeUnit.NANOSECONDS);
         }
-        if (borrowed != null) {
-            // for the liveness watch, which finds running statements through the leases
-            borrowed.call = call;
-        }
+
     }
 
     /**
