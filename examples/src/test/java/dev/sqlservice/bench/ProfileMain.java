@@ -407,6 +407,27 @@ public final class ProfileMain {
                             byIdPerCall = perCallDb.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
                         }
                         java.util.concurrent.Semaphore permits = new java.util.concurrent.Semaphore(10, true);
+                        if (options.containsKey("pollute") && i == 0) {
+                            // the JMH suite's fork also runs unprepared, blocking and plain jOOQ lookups through the
+                            // same code before and between these: their call sites' profiles, here first
+                            ExecutorService ten = Executors.newFixedThreadPool(10);
+                            for (int round = 0; round < 3; round++) {
+                                CompletableFuture<?>[] mixed = new CompletableFuture<?>[keys.length];
+                                for (int k = 0; k < keys.length; k++) {
+                                    long key = keys[k];
+                                    mixed[k] = switch (k % 4) {
+                                        case 0 -> session.first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key))).toCompletableFuture();
+                                        case 1 -> CompletableFuture.supplyAsync(() -> db.blockingSession().first(
+                                                selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key))), ten);
+                                        case 2 -> CompletableFuture.supplyAsync(() -> db.blockingSession().first(byId.bind(id, key)), ten);
+                                        default -> CompletableFuture.supplyAsync(() -> jooq.selectFrom(BENCH_ITEMS)
+                                                .where(BENCH_ITEMS.ID.eq(key)).fetchOptional(), ten);
+                                    };
+                                }
+                                CompletableFuture.allOf(mixed).join();
+                            }
+                            ten.close();
+                        }
                         String[] names = {"jdbcPool10", "jdbcVirtual", "asyncDispatcher", "asyncPerCall"};
                         System.out.println(burst(names, i, keys, (v, key, threads10) -> switch (v) {
                             case 0 -> jdbcFirstOn(threads10, pool, key);
