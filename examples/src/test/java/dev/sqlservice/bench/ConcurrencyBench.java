@@ -72,6 +72,13 @@ public class ConcurrencyBench {
     static final List<String> VARIANTS = List.of("async", "jdbcPool10", "jooqPool10", "jdbcVirtual", "asyncPlatform10",
             "asyncServerBound", "jdbcPool10ServerBound", "asyncPrepared", "blockingPool10", "asyncPreparedPlatform10");
 
+    /**
+     * The variants this fork runs: every one of {@link #VARIANTS}, or those {@code -Dsqlservice.bench.variants=a,b}
+     * names (a diagnostic: whether the other variants of a round change the ones named).
+     */
+    static final List<String> RUN = System.getProperty("sqlservice.bench.variants") == null ? VARIANTS
+            : List.of(System.getProperty("sqlservice.bench.variants").split(","));
+
     /** Keeps each server-bound query on its connection for at least a millisecond, without using CPU. */
     private static final String SERVER_WORK = "(select true from pg_sleep(0.001))";
 
@@ -216,7 +223,7 @@ public class ConcurrencyBench {
     public long round(Metrics metrics) {
         long[] keys = Bench.keys(queries, rows, 1000 + round);
         long checksum = 0;
-        for (String variant : Bench.rotation(VARIANTS, round)) {
+        for (String variant : Bench.rotation(RUN, round)) {
             checksum += run(variant, keys, metrics);
         }
         round++;

@@ -644,10 +644,14 @@ public final class ProfileMain {
      * {@code beforeVariant} (may be null) and a GC; returns the line of process CPU per query and throughput, each
      * against variant 0's.
      */
+    /** --callbacks: every call of a burst gets a completion callback, as in ConcurrencyBench. */
+    private static boolean CALLBACKS = Boolean.getBoolean("profile.callbacks");
+
     private static String burst(String[] names, int round, long[] keys, BurstCall call,
             java.util.function.IntConsumer beforeVariant) {
         int n = names.length;
         double[] us = new double[n];
+        double[] threadUs = new double[n];
         double[] perSecond = new double[n];
         for (int j = 0; j < n; j++) {
             int v = (j + round) % n;
@@ -657,20 +661,40 @@ public final class ProfileMain {
             System.gc();
             ExecutorService threads10 = Executors.newFixedThreadPool(10);
             CompletableFuture<?>[] all = new CompletableFuture<?>[keys.length];
+            // the executor's threads exist before the first reading and until after the last (prestarted, closed
+            // after): the per-thread clocks see all of their time
+            ((java.util.concurrent.ThreadPoolExecutor) threads10).prestartAllCoreThreads();
             long c0 = Bench.cpuNanos();
+            long tc0 = Bench.threadsCpuNanos();
             long t0 = System.nanoTime();
+            long[] latency = new long[keys.length];
+            java.util.concurrent.atomic.AtomicInteger found = new java.util.concurrent.atomic.AtomicInteger();
             for (int k = 0; k < keys.length; k++) {
-                all[k] = call.call(v, keys[k], threads10);
+                if (CALLBACKS) {
+                    // as ConcurrencyBench's fireAndJoin: each call timed by a callback on its completion
+                    int index = k;
+                    long issued = System.nanoTime();
+                    all[k] = call.call(v, keys[k], threads10).whenComplete((row, failure) -> {
+                        latency[index] = System.nanoTime() - issued;
+                        if (row != null) {
+                            found.incrementAndGet();
+                        }
+                    });
+                } else {
+                    all[k] = call.call(v, keys[k], threads10);
+                }
             }
             CompletableFuture.allOf(all).join();
             us[v] = (Bench.cpuNanos() - c0) / 1e3 / keys.length;
+            threadUs[v] = (Bench.threadsCpuNanos() - tc0) / 1e3 / keys.length;
             perSecond[v] = keys.length / ((System.nanoTime() - t0) / 1e9);
             threads10.close();
         }
         StringBuilder line = new StringBuilder(" ");
         for (int v = 0; v < n; v++) {
-            line.append(String.format(Locale.ROOT, " %s %.1f µs (×%.2f) %,.0f q/s (×%.2f);", names[v], us[v],
-                    us[v] / us[0], perSecond[v], perSecond[v] / perSecond[0]));
+            line.append(String.format(Locale.ROOT, " %s %.1f µs (×%.2f) %,.0f q/s (×%.2f) threads %.2f µs (×%.3f);",
+                    names[v], us[v], us[v] / us[0], perSecond[v], perSecond[v] / perSecond[0], threadUs[v],
+                    threadUs[v] / threadUs[0]));
         }
         return line.toString();
     }
