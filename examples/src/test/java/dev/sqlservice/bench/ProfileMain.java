@@ -407,6 +407,8 @@ public final class ProfileMain {
                             byIdPerCall = perCallDb.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
                         }
                         java.util.concurrent.Semaphore permits = new java.util.concurrent.Semaphore(10, true);
+                        // --libraryPool: plain JDBC on the database's own pool, as ConcurrencyBench (Bench.poolOf)
+                        javax.sql.DataSource jdbcPool = options.containsKey("libraryPool") ? Bench.poolOf(db) : pool;
                         if (options.containsKey("pollute") && i == 0) {
                             // the JMH suite's fork also runs unprepared, blocking and plain jOOQ lookups through the
                             // same code before and between these: their call sites' profiles, here first
@@ -428,13 +430,23 @@ public final class ProfileMain {
                             }
                             ten.close();
                         }
+                        if (options.containsKey("serverBound")) {
+                            // ConcurrencyBench's asyncServerBound, once per round before the variants: 10,000 calls
+                            // that hold their connection at least 1 ms each on the server
+                            CompletableFuture<?>[] bound = new CompletableFuture<?>[keys.length];
+                            for (int k = 0; k < keys.length; k++) {
+                                bound[k] = session.first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(keys[k]))
+                                        .and("(select true from pg_sleep(0.001))")).toCompletableFuture();
+                            }
+                            CompletableFuture.allOf(bound).join();
+                        }
                         String[] names = {"jdbcPool10", "jdbcVirtual", "asyncDispatcher", "asyncPerCall"};
                         System.out.println(burst(names, i, keys, (v, key, threads10) -> switch (v) {
-                            case 0 -> jdbcFirstOn(threads10, pool, key);
+                            case 0 -> jdbcFirstOn(threads10, jdbcPool, key);
                             case 1 -> CompletableFuture.supplyAsync(() -> {
                                 permits.acquireUninterruptibly();
                                 try {
-                                    return Bench.jdbcFirst(pool, key);
+                                    return Bench.jdbcFirst(jdbcPool, key);
                                 } catch (java.sql.SQLException e) {
                                     throw new IllegalStateException(e);
                                 } finally {
