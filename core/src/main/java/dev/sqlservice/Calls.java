@@ -429,24 +429,45 @@ final class Calls implements ExecuteListener {
 
     /**
      * The connection {@code statement} runs on, for the current call (holding its monitor): one the provider lent
-     * inside the call when the statement was made on it, otherwise the call's own.
+     * inside the call when the statement runs on it, otherwise the call's own. The connection jOOQ executes on
+     * ({@code execution}'s, through jOOQ's own wrappers: each {@code DefaultConnection}'s delegate, layer by layer)
+     * is compared first, then the statement's {@code getConnection()}: either may be a wrapper of another layer (jOOQ's
+     * batches and static statements hand out jOOQ's connection, a user's proxy data source its target's).
      */
-    private static Connections.Lease leaseOf(Call call, Object statement) {
-        if (call.borrowed == null || call.borrowed.isEmpty() || !(statement instanceof Statement jdbc)) {
+    private static Connections.Lease leaseOf(Call call, Object statement, ExecuteContext execution) {
+        if (call.borrowed == null || call.borrowed.isEmpty()) {
             return call.lease;
         }
-        java.sql.Connection connection;
-        try {
-            connection = jdbc.getConnection();
-        } catch (SQLException | RuntimeException e) {
-            return call.lease;
+        if (execution != null) {
+            java.sql.Connection layer = execution.connection();
+            for (int depth = 0; layer != null && depth < 8; depth++) {
+                Connections.Lease lent = lentOn(call, layer);
+                if (lent != null) {
+                    return lent;
+                }
+                layer = layer instanceof org.jooq.tools.jdbc.DefaultConnection jooq ? jooq.getDelegate() : null;
+            }
         }
+        if (statement instanceof Statement jdbc) {
+            try {
+                Connections.Lease lent = lentOn(call, jdbc.getConnection());
+                if (lent != null) {
+                    return lent;
+                }
+            } catch (SQLException | RuntimeException e) {
+                // a closed statement: the call's own connection, as before
+            }
+        }
+        return call.lease;
+    }
+
+    private static Connections.Lease lentOn(Call call, java.sql.Connection connection) {
         for (Connections.Lease lent : call.borrowed) {
             if (lent.connection() == connection) {
                 return lent;
             }
         }
-        return call.lease;
+        return null;
     }
 
     /**
@@ -753,7 +774,7 @@ final class Calls implements ExecuteListener {
             }
         }
         if (statement != null) {
-            executing(statement, ctx.sql());
+            executing(statement, ctx, ctx.sql());
         }
     }
 
@@ -767,6 +788,14 @@ final class Calls implements ExecuteListener {
      * @throws DataAccessException when the call's connection was aborted, or the statement refused its limits
      */
     void executing(Statement statement, String sql) {
+        executing(statement, null, sql);
+    }
+
+    /**
+     * {@link #executing(Statement, String)} of a statement jOOQ executes: {@code execution}'s connection tells which
+     * connection it runs on when the call has lent ones ({@link Call#borrowed}).
+     */
+    private void executing(Statement statement, ExecuteContext execution, String sql) {
         Call call = CURRENT.get();
         if (call == null) {
             return;
@@ -783,7 +812,7 @@ final class Calls implements ExecuteListener {
                 throw new DataAccessException("Cannot limit the rows of a statement: " + e.getMessage(), e);
             }
             call.atomic = sql == null || backend.isAtomic(sql);
-            start(call, statement);
+            start(call, statement, execution);
         }
     }
 
@@ -792,6 +821,11 @@ final class Calls implements ExecuteListener {
      * connection aborted; otherwise its deadline is armed and the liveness watch sees it. Holds the call's monitor.
      */
     private void start(Call call, Object statement) {
+        start(call, statement, null);
+    }
+
+    /** {@link #start(Call, Object)} of a statement jOOQ executes in {@code execution} (null: another). */
+    private void start(Call call, Object statement, ExecuteContext execution) {
         if (call.cancelled) {
             throw new CancellationException("the call was cancelled before its statement started");
         }
@@ -802,7 +836,7 @@ final class Calls implements ExecuteListener {
         call.calls = this;
         call.statement = statement;
         long run = ++call.starts;
-        call.statementLease = leaseOf(call, statement);
+        call.statementLease = leaseOf(call, statement, execution);
         call.cancelSentTo = null;
         call.timedOut = false;
         call.sentOutsideTransaction |= call.autoCommit;
