@@ -439,7 +439,12 @@ final class Calls implements ExecuteListener {
             return call.lease;
         }
         if (execution != null) {
-            java.sql.Connection layer = execution.connection();
+            java.sql.Connection layer;
+            try {
+                layer = execution.connection();
+            } catch (RuntimeException e) {
+                layer = null; // matched by the statement's connection below
+            }
             for (int depth = 0; layer != null && depth < 8; depth++) {
                 Connections.Lease lent = lentOn(call, layer);
                 if (lent != null) {

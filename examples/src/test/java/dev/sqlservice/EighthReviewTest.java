@@ -1,5 +1,6 @@
 package dev.sqlservice;
 
+import static dev.sqlservice.FaultFixture.outcome;
 import static dev.sqlservice.FaultFixture.awaitOutcome;
 import static dev.sqlservice.FaultFixture.millisSince;
 import static dev.sqlservice.example.schema.Tables.READINGS;
@@ -401,19 +402,6 @@ class EighthReviewTest {
 
     private static String withParameter(String url, String parameter) {
         return url + (url.contains("?") ? "&" : "?") + parameter;
-    }
-
-    /** The value, or the innermost cause of its failure (its class and message). */
-    private static Object outcome(java.util.function.Supplier<?> read) {
-        try {
-            return read.get();
-        } catch (RuntimeException e) {
-            Throwable cause = e;
-            while (cause.getCause() != null) {
-                cause = cause.getCause();
-            }
-            return "failed: " + cause;
-        }
     }
 
     private static Object field(Object target, String name) {

@@ -130,6 +130,19 @@ final class FaultFixture {
         return result;
     }
 
+    /** The value {@code read} returns, or the innermost cause of its failure (its class and message). */
+    static Object outcome(java.util.function.Supplier<?> read) {
+        try {
+            return read.get();
+        } catch (RuntimeException e) {
+            Throwable cause = e;
+            while (cause.getCause() != null) {
+                cause = cause.getCause();
+            }
+            return "failed: " + cause;
+        }
+    }
+
     static long millisSince(long start) {
         return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
     }

@@ -7,7 +7,6 @@ import static dev.sqlservice.FaultFixture.onOwnThread;
 import static dev.sqlservice.example.schema.Tables.USERS;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.sqlservice.testing.TestDatabase;
 import java.lang.reflect.InvocationTargetException;
@@ -180,7 +179,7 @@ class LentReviewTest {
         org.junit.jupiter.api.Assumptions.assumeTrue(postgres(), "MariaDB checks each borrowed session of a data source"
                 + " handed in with a round trip, which a blackholed network blocks before any statement starts");
         Database db1 = fixture.open(test.builder().poolSize(2));
-        HikariDataSource pool = fixture.closeAfter(pool(proxy.proxiedUrl(test.url()), 2));
+        HikariDataSource pool = fixture.closeAfter(TestPools.pool(test, proxy.proxiedUrl(test.url()), 2));
         Database db2 = fixture.open(Database.builder().dataSource(connectionProxies(pool)).dialect(test.dialect())
                 .poolSize(2).acquisitionTimeout(Duration.ofSeconds(5)));
         String name = "r8b-proxy-ds-" + System.nanoTime();
@@ -366,26 +365,6 @@ class LentReviewTest {
         } catch (InvocationTargetException e) {
             throw e.getCause();
         }
-    }
-
-    /** A HikariCP pool over {@code url} with the harness's user, as {@link TestPools} makes them. */
-    private HikariDataSource pool(String url, int size) {
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(url);
-        String user = setting("SQLSERVICE_TEST_USER", "sqlservice.test.user");
-        String configured = setting("SQLSERVICE_TEST_URL", "sqlservice.test.url");
-        config.setUsername(user != null ? user : configured == null ? "postgres" : null);
-        config.setPassword(setting("SQLSERVICE_TEST_PASSWORD", "sqlservice.test.password"));
-        config.setMaximumPoolSize(size);
-        return new HikariDataSource(config);
-    }
-
-    private static String setting(String environmentVariable, String systemProperty) {
-        String value = System.getProperty(systemProperty);
-        if (value == null || value.isBlank()) {
-            value = System.getenv(environmentVariable);
-        }
-        return value == null || value.isBlank() ? null : value;
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.sqlservice;
 
+import static dev.sqlservice.FaultFixture.outcome;
 import static dev.sqlservice.example.schema.Tables.READINGS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.jooq.impl.DSL.param;
@@ -105,19 +106,6 @@ class PreparedTimestampsTest {
             assertThat(PostgresTimestamps.READ.sum()).isEqualTo(before);
         } finally {
             PostgresTimestamps.enabled = true;
-        }
-    }
-
-    /** The value, or the innermost cause of its failure (its class and message). */
-    private static Object outcome(java.util.function.Supplier<?> read) {
-        try {
-            return read.get();
-        } catch (RuntimeException e) {
-            Throwable cause = e;
-            while (cause.getCause() != null) {
-                cause = cause.getCause();
-            }
-            return "failed: " + cause;
         }
     }
 

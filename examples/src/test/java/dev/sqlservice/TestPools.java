@@ -14,11 +14,16 @@ final class TestPools {
      * {@code initSql} says otherwise.
      */
     static HikariDataSource pool(TestDatabase test, int size, String... initSql) {
+        return pool(test, test.url(), size, initSql);
+    }
+
+    /** {@link #pool(TestDatabase, int, String...)} over {@code url} (the test database behind a proxy, say). */
+    static HikariDataSource pool(TestDatabase test, String url, int size, String... initSql) {
         HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(test.url());
+        config.setJdbcUrl(url);
         String user = setting("SQLSERVICE_TEST_USER", "sqlservice.test.user");
-        String url = setting("SQLSERVICE_TEST_URL", "sqlservice.test.url");
-        config.setUsername(user != null ? user : url == null ? "postgres" : null);
+        String configured = setting("SQLSERVICE_TEST_URL", "sqlservice.test.url");
+        config.setUsername(user != null ? user : configured == null ? "postgres" : null);
         config.setPassword(setting("SQLSERVICE_TEST_PASSWORD", "sqlservice.test.password"));
         config.setMaximumPoolSize(size);
         if (initSql.length > 0) {
