@@ -599,20 +599,29 @@ final class Bench {
     }
 
     /**
-     * The CPU time used so far by the JVM's live platform threads, in nanoseconds, at the resolution of each thread's
-     * clock ({@code ThreadMXBean.getThreadCpuTime}: nanoseconds on Linux, where {@link #cpuNanos} counts 10 ms ticks,
-     * about 1 µs per query over 10,000 queries). Threads that end between two readings take their time with them:
-     * read it while the threads of a variant are alive (before its executor is closed); virtual threads count in the
-     * carrier threads that ran them.
+     * The CPU time used so far by this JVM's live threads, every one (Java threads, virtual-thread carriers, GC and
+     * JIT compiler threads), in nanoseconds: the first field of each {@code /proc/self/task/<tid>/schedstat}, the
+     * scheduler's exact on-CPU time. Threads that end between two readings take their time with them: read it
+     * while the threads of a variant are alive (before its executor is closed). -1 where there is no such file (not
+     * Linux); then use {@link #cpuNanos}, the process counter, which ticks every 10 ms.
      */
-    static long threadsCpuNanos() {
-        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+    static long tasksCpuNanos() {
+        java.nio.file.Path tasks = java.nio.file.Path.of("/proc/self/task");
+        if (!java.nio.file.Files.isDirectory(tasks)) {
+            return -1;
+        }
         long total = 0;
-        for (long id : threads.getAllThreadIds()) {
-            long nanos = threads.getThreadCpuTime(id);
-            if (nanos > 0) {
-                total += nanos;
+        try (java.util.stream.Stream<java.nio.file.Path> entries = java.nio.file.Files.list(tasks)) {
+            for (java.nio.file.Path task : (Iterable<java.nio.file.Path>) entries::iterator) {
+                try {
+                    String stat = java.nio.file.Files.readString(task.resolve("schedstat"));
+                    total += Long.parseLong(stat.substring(0, stat.indexOf(' ')));
+                } catch (java.io.IOException | RuntimeException gone) {
+                    // ended meanwhile
+                }
             }
+        } catch (java.io.IOException e) {
+            return -1;
         }
         return total;
     }

@@ -146,6 +146,22 @@ public class ConcurrencyBench {
             }
         }
 
+        /**
+         * Client CPU per query in microseconds from the threads' own clocks ({@link Bench#tasksCpuNanos}:
+         * nanoseconds, every thread of this JVM, GC and JIT included), where {@code _cpuUs} counts 10 ms ticks.
+         */
+        public double async_taskCpuUs, asyncPrepared_taskCpuUs, jdbcPool10_taskCpuUs, jooqPool10_taskCpuUs,
+                blockingPool10_taskCpuUs, jdbcVirtual_taskCpuUs, asyncPlatform10_taskCpuUs,
+                asyncPreparedPlatform10_taskCpuUs, asyncServerBound_taskCpuUs, jdbcPool10ServerBound_taskCpuUs;
+
+        void taskCpu(String variant, double us) {
+            try {
+                Metrics.class.getField(variant + "_taskCpuUs").setDouble(this, us);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(variant, e);
+            }
+        }
+
         /** Client CPU (this JVM, all threads) per query, in microseconds. */
         public double asyncPrepared_cpuUs, blockingPool10_cpuUs, asyncPreparedPlatform10_cpuUs;
         public double async_cpuUs, jdbcPool10_cpuUs, jooqPool10_cpuUs, jdbcVirtual_cpuUs, asyncPlatform10_cpuUs,
@@ -242,6 +258,10 @@ public class ConcurrencyBench {
         long elapsed;
         long cpu = Bench.cpuNanos();
         long serverCpu = Bench.serverCpuNanos();
+        // the threads' exact CPU clocks, read before a variant's own executor is closed (its threads' time goes
+        // with them): taskNanos[0] the start, [1] the end
+        long[] taskNanos = {Bench.tasksCpuNanos(), -1};
+        Runnable endTasks = () -> taskNanos[1] = Bench.tasksCpuNanos();
         switch (variant) {
             case "async" -> {
                 AsyncSession session = db.session();
@@ -286,6 +306,7 @@ public class ConcurrencyBench {
                 fireAndJoin(keys, latency, found, key -> CompletableFuture.supplyAsync(
                         () -> blocking.first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key))), executor));
                 elapsed = System.nanoTime() - start;
+                endTasks.run();
                 executor.close();
                 workers = 10;
             }
@@ -302,6 +323,7 @@ public class ConcurrencyBench {
                 start = System.nanoTime();
                 fireAndJoin(keys, latency, found, key -> CompletableFuture.supplyAsync(() -> jdbc(key, serverWork), executor));
                 elapsed = System.nanoTime() - start;
+                endTasks.run();
                 executor.close();
                 workers = 10;
             }
@@ -315,6 +337,7 @@ public class ConcurrencyBench {
                             () -> dsl.selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)).fetchOptional(), executor));
                 }
                 elapsed = System.nanoTime() - start;
+                endTasks.run();
                 executor.close();
                 workers = 10;
             }
@@ -331,14 +354,21 @@ public class ConcurrencyBench {
                     }
                 }, executor));
                 elapsed = System.nanoTime() - start;
+                endTasks.run();
                 executor.close();
                 workers = carriers();
             }
             default -> throw new IllegalStateException(variant);
         }
+        if (taskNanos[1] < 0) {
+            taskNanos[1] = Bench.tasksCpuNanos();
+        }
         int peak = threads.getPeakThreadCount();
         double clientUs = (Bench.cpuNanos() - cpu) / 1e3 / keys.length;
         metrics.cpu(variant, clientUs);
+        if (taskNanos[0] >= 0) {
+            metrics.taskCpu(variant, (taskNanos[1] - taskNanos[0]) / 1e3 / keys.length);
+        }
         if (serverCpu >= 0) {
             metrics.serverCpu(variant, (Bench.serverCpuNanos() - serverCpu) / 1e3 / keys.length, clientUs);
         }

@@ -677,7 +677,7 @@ public final class ProfileMain {
             // after): the per-thread clocks see all of their time
             ((java.util.concurrent.ThreadPoolExecutor) threads10).prestartAllCoreThreads();
             long c0 = Bench.cpuNanos();
-            long tc0 = Bench.threadsCpuNanos();
+            long tc0 = Bench.tasksCpuNanos();
             long t0 = System.nanoTime();
             long[] latency = new long[keys.length];
             java.util.concurrent.atomic.AtomicInteger found = new java.util.concurrent.atomic.AtomicInteger();
@@ -698,7 +698,7 @@ public final class ProfileMain {
             }
             CompletableFuture.allOf(all).join();
             us[v] = (Bench.cpuNanos() - c0) / 1e3 / keys.length;
-            threadUs[v] = (Bench.threadsCpuNanos() - tc0) / 1e3 / keys.length;
+            threadUs[v] = (Bench.tasksCpuNanos() - tc0) / 1e3 / keys.length;
             perSecond[v] = keys.length / ((System.nanoTime() - t0) / 1e9);
             threads10.close();
         }
