@@ -659,6 +659,9 @@ public final class ProfileMain {
     /** --callbacks: every call of a burst gets a completion callback, as in ConcurrencyBench. */
     private static boolean CALLBACKS = Boolean.getBoolean("profile.callbacks");
 
+    /** -Dprofile.windows: each burst prints its variant's start and end (epoch ms), to cut a JFR recording by variant. */
+    private static final boolean WINDOWS = Boolean.getBoolean("profile.windows");
+
     private static String burst(String[] names, int round, long[] keys, BurstCall call,
             java.util.function.IntConsumer beforeVariant) {
         int n = names.length;
@@ -679,6 +682,7 @@ public final class ProfileMain {
             long c0 = Bench.cpuNanos();
             long tc0 = Bench.tasksCpuNanos();
             long t0 = System.nanoTime();
+            long wallStart = System.currentTimeMillis();
             long[] latency = new long[keys.length];
             java.util.concurrent.atomic.AtomicInteger found = new java.util.concurrent.atomic.AtomicInteger();
             for (int k = 0; k < keys.length; k++) {
@@ -700,6 +704,10 @@ public final class ProfileMain {
             us[v] = (Bench.cpuNanos() - c0) / 1e3 / keys.length;
             threadUs[v] = (Bench.tasksCpuNanos() - tc0) / 1e3 / keys.length;
             perSecond[v] = keys.length / ((System.nanoTime() - t0) / 1e9);
+            if (WINDOWS) {
+                // for a recording: which samples belong to which variant's burst (epoch milliseconds)
+                System.out.println("window " + names[v] + " " + wallStart + " " + System.currentTimeMillis());
+            }
             threads10.close();
         }
         StringBuilder line = new StringBuilder(" ");
