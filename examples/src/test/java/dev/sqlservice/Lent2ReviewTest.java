@@ -4,7 +4,6 @@ import static dev.sqlservice.FaultFixture.awaitOutcome;
 import static dev.sqlservice.FaultFixture.onOwnThread;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.sqlservice.testing.TestDatabase;
 import java.lang.reflect.Proxy;
@@ -147,7 +146,7 @@ class Lent2ReviewTest {
     @Test
     void matching_CHECKED__a_data_source_of_jooq_DefaultConnection_wrappers_is_matched_layer_by_layer() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(postgres(), "MariaDB checks each session of a data source handed in");
-        HikariDataSource pool = fixture.closeAfter(pool(test.url(), 4));
+        HikariDataSource pool = fixture.closeAfter(TestPools.pool(test, 4));
         Database db = fixture.open(Database.builder().dataSource(defaultConnections(pool)).dialect(test.dialect())
                 .poolSize(4).acquisitionTimeout(Duration.ofSeconds(5)).deadConnectionTimeout(Duration.ofSeconds(1)));
         AtomicBoolean ran = new AtomicBoolean();
@@ -160,25 +159,6 @@ class Lent2ReviewTest {
         assertThat(failure).isNull();
         assertThat(f.get()).isEqualTo(1_500L);
         assertThat(db.activeConnections()).isZero();
-    }
-
-    private HikariDataSource pool(String url, int size) {
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(url);
-        String user = setting("SQLSERVICE_TEST_USER", "sqlservice.test.user");
-        String configured = setting("SQLSERVICE_TEST_URL", "sqlservice.test.url");
-        config.setUsername(user != null ? user : configured == null ? "postgres" : null);
-        config.setPassword(setting("SQLSERVICE_TEST_PASSWORD", "sqlservice.test.password"));
-        config.setMaximumPoolSize(size);
-        return new HikariDataSource(config);
-    }
-
-    private static String setting(String env, String property) {
-        String value = System.getProperty(property);
-        if (value == null || value.isBlank()) {
-            value = System.getenv(env);
-        }
-        return value == null || value.isBlank() ? null : value;
     }
 
     private static DataSource defaultConnections(DataSource target) {
