@@ -1,5 +1,7 @@
 package dev.sqlservice;
 
+import static dev.sqlservice.FaultFixture.awaitTrue;
+import static dev.sqlservice.FaultFixture.field;
 import static dev.sqlservice.FaultFixture.outcome;
 import static dev.sqlservice.FaultFixture.awaitOutcome;
 import static dev.sqlservice.FaultFixture.millisSince;
@@ -276,7 +278,7 @@ class EighthReviewTest {
         assertThat(nestedMillis.get()).as("the db2 statement ended after the cancel (%s)", nested.get()).isNotNull();
         assertThat(ended).as("the db2 statement ended within the cancel's grace, not when the network healed")
                 .isLessThan(Backend.CANCEL_GRACE.toMillis() + 2_000);
-        waitFor(() -> db1.activeConnections() == 0 && db2.activeConnections() == 0, 5_000);
+        awaitTrue(() -> db1.activeConnections() == 0 && db2.activeConnections() == 0, java.time.Duration.ofMillis(5_000));
         assertThat(db1.activeConnections()).isZero();
         assertThat(db2.activeConnections()).isZero();
         long stored = db1.blockingSession().one("select count(*) from users where name = '" + name + "'")
@@ -404,20 +406,4 @@ class EighthReviewTest {
         return url + (url.contains("?") ? "&" : "?") + parameter;
     }
 
-    private static Object field(Object target, String name) {
-        try {
-            java.lang.reflect.Field f = target.getClass().getDeclaredField(name);
-            f.setAccessible(true);
-            return f.get(target);
-        } catch (ReflectiveOperationException e) {
-            throw new AssertionError("no field " + name + " in " + target.getClass(), e);
-        }
-    }
-
-    private static void waitFor(java.util.function.BooleanSupplier condition, long millis) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-        while (!condition.getAsBoolean() && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
-    }
 }

@@ -130,6 +130,77 @@ final class FaultFixture {
         return result;
     }
 
+    /** Heals the network once {@link #assertEndsWithin} has looked, and waits (at most 10 s) for {@code f} to end. */
+    void assertEndsWithinThenHeal(String label, CompletableFuture<?> f, Holder<Long> blackholed, long bound, String why)
+            throws Exception {
+        try {
+            assertEndsWithin(label, f, blackholed, bound, why);
+        } finally {
+            proxy.heal();
+            if (!f.isDone()) {
+                proxy.reset();
+            }
+            awaitTrue(f::isDone, java.time.Duration.ofSeconds(10));
+        }
+    }
+
+    /**
+     * Once {@code f}'s work has blackholed the network (at {@code blackholed}, nanoTime), {@code f} fails within
+     * {@code bound} milliseconds of it; fails the test otherwise, or when the network was never blackholed.
+     */
+    static void assertEndsWithin(String label, CompletableFuture<?> f, Holder<Long> blackholed, long bound, String why)
+            throws Exception {
+        awaitTrue(() -> blackholed.get() != null || f.isDone(), java.time.Duration.ofSeconds(10));
+        if (blackholed.get() == null) {
+            Throwable early = f.isCompletedExceptionally() ? awaitFailure(f, System.nanoTime(), 1) : null;
+            throw new AssertionError(label + ": the network was never blackholed (" + f + ")", early);
+        }
+        Throwable failure = awaitFailure(f, blackholed.get(), bound + 3_000);
+        org.assertj.core.api.Assertions.assertThat(failure)
+                .as("%s: a statement on a dead connection fails (%s)", label, why).isNotNull();
+        org.assertj.core.api.Assertions.assertThat(millisSince(blackholed.get()))
+                .as("%s: ended within %d ms of the blackhole (%s)", label, bound, failure.toString())
+                .isLessThanOrEqualTo(bound);
+    }
+
+    /** Whether {@code condition} held within {@code within} (checked every 10 ms). */
+    static boolean awaitTrue(java.util.function.BooleanSupplier condition, java.time.Duration within)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            Thread.sleep(10);
+        }
+        return true;
+    }
+
+    /** The first SQLState in {@code t}'s causes (a driver's, or a DataAccessException of the library's own). */
+    static String sqlState(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof java.sql.SQLException s && s.getSQLState() != null) {
+                return s.getSQLState();
+            }
+            if (c instanceof org.jooq.exception.DataAccessException d && d.sqlState() != null
+                    && !d.sqlState().isEmpty() && d.getCause() == null) {
+                return d.sqlState();
+            }
+        }
+        return null;
+    }
+
+    /** A private field of one of the library's objects, for the review tests' checks of its state. */
+    static Object field(Object target, String name) {
+        try {
+            java.lang.reflect.Field f = target.getClass().getDeclaredField(name);
+            f.setAccessible(true);
+            return f.get(target);
+        } catch (ReflectiveOperationException e) {
+            throw new AssertionError("no field " + name + " in " + target.getClass(), e);
+        }
+    }
+
     /** The value {@code read} returns, or the innermost cause of its failure (its class and message). */
     static Object outcome(java.util.function.Supplier<?> read) {
         try {

@@ -1,6 +1,7 @@
 package dev.sqlservice;
 
-import static dev.sqlservice.FaultFixture.awaitFailure;
+import static dev.sqlservice.FaultFixture.assertEndsWithin;
+import static dev.sqlservice.FaultFixture.awaitTrue;
 import static dev.sqlservice.FaultFixture.millisSince;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -441,46 +442,13 @@ class LeaseReviewTest {
     /** Once {@code f}'s work blackholed the network, it must fail within its timeout + the grace. */
     private void assertTimeoutEnds(String label, CompletableFuture<?> f, Holder<Long> blackholed, long timeoutMillis)
             throws Exception {
-        try {
-            assertEndsWithin(label, f, blackholed, timeoutMillis + CANCEL_BOUND + SLACK,
-                    "statement timeout " + timeoutMillis + " ms");
-        } finally {
-            proxy.heal();
-            if (!f.isDone()) {
-                proxy.reset();
-            }
-            awaitTrue(f::isDone, Duration.ofSeconds(10));
-        }
-    }
-
-    private static void assertEndsWithin(String label, CompletableFuture<?> f, Holder<Long> blackholed, long bound,
-            String why) throws Exception {
-        awaitTrue(() -> blackholed.get() != null || f.isDone(), Duration.ofSeconds(10));
-        if (blackholed.get() == null) {
-            Throwable early = f.isCompletedExceptionally() ? awaitFailure(f, System.nanoTime(), 1) : null;
-            throw new AssertionError(label + ": the network was never blackholed (" + f + ")", early);
-        }
-        Throwable failure = awaitFailure(f, blackholed.get(), bound + 3_000);
-        assertThat(failure).as("%s: a statement on a dead connection fails (%s)", label, why).isNotNull();
-        assertThat(millisSince(blackholed.get())).as("%s: ended within %d ms of the blackhole (%s)", label, bound,
-                failure.toString()).isLessThanOrEqualTo(bound);
+        fixture.assertEndsWithinThenHeal(label, f, blackholed, timeoutMillis + CANCEL_BOUND + SLACK,
+                "statement timeout " + timeoutMillis + " ms");
     }
 
     /** A query of {@code n} rows, one column {@code n} from 1. */
     private String series(int n) {
         return postgres ? "select g as n from generate_series(1, " + n + ") g" : "select seq as n from seq_1_to_" + n;
-    }
-
-    private static boolean awaitTrue(java.util.function.BooleanSupplier condition, Duration within)
-            throws InterruptedException {
-        long deadline = System.nanoTime() + within.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            Thread.sleep(10);
-        }
-        return true;
     }
 
     private static void pause(long millis) {

@@ -1,5 +1,7 @@
 package dev.sqlservice;
 
+import static dev.sqlservice.FaultFixture.awaitTrue;
+import static dev.sqlservice.FaultFixture.field;
 import static dev.sqlservice.FaultFixture.awaitFailure;
 import static dev.sqlservice.FaultFixture.awaitOutcome;
 import static dev.sqlservice.FaultFixture.millisSince;
@@ -290,7 +292,7 @@ class LentReviewTest {
                         DataAccessException.class);
             }
         }
-        waitFor(() -> db.activeConnections() == 0, 5_000);
+        awaitTrue(() -> db.activeConnections() == 0, java.time.Duration.ofMillis(5_000));
         assertThat(db.activeConnections()).isZero();
         for (Calls.Call call : calls) {
             synchronized (call) {
@@ -314,7 +316,7 @@ class LentReviewTest {
         Throwable failure = awaitOutcome(f, System.nanoTime(), 10_000);
         assertThat(failure).isInstanceOf(DataAccessException.class);
         assertThat(((DataAccessException) failure).sqlState()).isEqualTo("08001");
-        waitFor(() -> one.activeConnections() == 0, 3_000);
+        awaitTrue(() -> one.activeConnections() == 0, java.time.Duration.ofMillis(3_000));
         assertThat(one.activeConnections()).isZero();
 
         Database db = test.builder().poolSize(3).acquisitionTimeout(Duration.ofSeconds(5)).build();
@@ -398,20 +400,4 @@ class LentReviewTest {
         }
     }
 
-    private static Object field(Object target, String name) {
-        try {
-            java.lang.reflect.Field f = target.getClass().getDeclaredField(name);
-            f.setAccessible(true);
-            return f.get(target);
-        } catch (ReflectiveOperationException e) {
-            throw new AssertionError("no field " + name + " in " + target.getClass(), e);
-        }
-    }
-
-    private static void waitFor(java.util.function.BooleanSupplier condition, long millis) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-        while (!condition.getAsBoolean() && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
-    }
 }

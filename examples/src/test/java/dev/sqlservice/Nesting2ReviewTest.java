@@ -1,14 +1,13 @@
 package dev.sqlservice;
 
+import static dev.sqlservice.FaultFixture.sqlState;
 import static dev.sqlservice.FaultFixture.awaitFailure;
-import static dev.sqlservice.FaultFixture.millisSince;
 import static dev.sqlservice.example.schema.Tables.USERS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 import dev.sqlservice.FaultFixture.Holder;
 import dev.sqlservice.testing.TestDatabase;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -241,56 +240,11 @@ class Nesting2ReviewTest {
     // helpers
     // ---------------------------------------------------------------------------------------------------------
 
-    private static String sqlState(Throwable t) {
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            if (c instanceof SQLException s && s.getSQLState() != null) {
-                return s.getSQLState();
-            }
-            if (c instanceof DataAccessException d && d.sqlState() != null && !d.sqlState().isEmpty()
-                    && d.getCause() == null) {
-                return d.sqlState();
-            }
-        }
-        return null;
-    }
-
     /** Once {@code f}'s work blackholed the network, it must fail within its timeout + the grace. */
     private void assertTimeoutEnds(String label, CompletableFuture<?> f, Holder<Long> blackholed, long timeoutMillis)
             throws Exception {
-        try {
-            assertEndsWithin(label, f, blackholed, timeoutMillis + CANCEL_BOUND + SLACK,
-                    "statement timeout " + timeoutMillis + " ms");
-        } finally {
-            proxy.heal();
-            if (!f.isDone()) {
-                proxy.reset();
-            }
-            awaitTrue(f::isDone, Duration.ofSeconds(10));
-        }
+        fixture.assertEndsWithinThenHeal(label, f, blackholed, timeoutMillis + CANCEL_BOUND + SLACK,
+                "statement timeout " + timeoutMillis + " ms");
     }
 
-    private static void assertEndsWithin(String label, CompletableFuture<?> f, Holder<Long> blackholed, long bound,
-            String why) throws Exception {
-        awaitTrue(() -> blackholed.get() != null || f.isDone(), Duration.ofSeconds(10));
-        if (blackholed.get() == null) {
-            Throwable early = f.isCompletedExceptionally() ? awaitFailure(f, System.nanoTime(), 1) : null;
-            throw new AssertionError(label + ": the network was never blackholed (" + f + ")", early);
-        }
-        Throwable failure = awaitFailure(f, blackholed.get(), bound + 3_000);
-        assertThat(failure).as("%s: a statement on a dead connection fails (%s)", label, why).isNotNull();
-        assertThat(millisSince(blackholed.get())).as("%s: ended within %d ms of the blackhole (%s)", label, bound,
-                failure.toString()).isLessThanOrEqualTo(bound);
-    }
-
-    private static boolean awaitTrue(java.util.function.BooleanSupplier condition, Duration within)
-            throws InterruptedException {
-        long deadline = System.nanoTime() + within.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            Thread.sleep(10);
-        }
-        return true;
-    }
 }

@@ -1,5 +1,6 @@
 package dev.sqlservice;
 
+import static dev.sqlservice.FaultFixture.awaitTrue;
 import static dev.sqlservice.FaultFixture.awaitFailure;
 import static dev.sqlservice.FaultFixture.millisSince;
 import static dev.sqlservice.FaultFixture.onOwnThread;
@@ -568,18 +569,6 @@ class SlotsReviewTest {
         boolean await(Duration d) throws InterruptedException {
             return latch.await(d.toMillis(), TimeUnit.MILLISECONDS);
         }
-    }
-
-    private static boolean awaitTrue(java.util.function.BooleanSupplier condition, Duration within)
-            throws InterruptedException {
-        long deadline = System.nanoTime() + within.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            Thread.sleep(10);
-        }
-        return true;
     }
 
     private static void pause(long millis) {
