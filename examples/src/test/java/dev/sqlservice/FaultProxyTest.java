@@ -134,4 +134,22 @@ class FaultProxyTest {
         proxy.close();
         assertThat(proxy.threads()).isZero();
     }
+
+    @Test
+    void reset_leaves_no_connection_open_even_while_a_closed_client_is_being_torn_down() throws Exception {
+        try (FaultProxy proxy = new FaultProxy("127.0.0.1", echo.getLocalPort())) {
+            for (int i = 0; i < 3_000; i++) {
+                try (Socket client = new Socket(InetAddress.getLoopbackAddress(), proxy.port())) {
+                    client.setSoTimeout(3_000);
+                    roundTrip(client, "x");
+                }
+                long spin = System.nanoTime() + (i % 50) * 10_000L;
+                while (System.nanoTime() < spin) {
+                    Thread.onSpinWait();
+                }
+                proxy.reset();
+                assertThat(proxy.openConnections()).as("after reset, iteration %d", i).isZero();
+            }
+        }
+    }
 }
