@@ -385,25 +385,28 @@ final class FaultProxy implements AutoCloseable {
             }
         }
 
-        /** Closes both sockets, with an RST when {@code reset}; idempotent. */
+        /**
+         * Closes both sockets, with an RST when {@code reset}; idempotent. A second caller waits until the first has
+         * closed the sockets and dropped the link, so after any call returns the link is no longer counted open.
+         */
         void abort(boolean reset) {
             synchronized (this) {
                 if (aborted) {
                     return;
                 }
                 aborted = true;
-            }
-            for (Socket socket : new Socket[] {client, upstream}) {
-                if (reset) {
-                    try {
-                        socket.setSoLinger(true, 0);
-                    } catch (SocketException ignored) {
-                        // already closed
+                for (Socket socket : new Socket[] {client, upstream}) {
+                    if (reset) {
+                        try {
+                            socket.setSoLinger(true, 0);
+                        } catch (SocketException ignored) {
+                            // already closed
+                        }
                     }
+                    closeQuietly(socket);
                 }
-                closeQuietly(socket);
+                links.remove(this);
             }
-            links.remove(this);
             synchronized (gate) {
                 gate.notifyAll();
             }
