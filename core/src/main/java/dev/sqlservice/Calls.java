@@ -111,6 +111,8 @@ final class Calls implements ExecuteListener {
          * connection's state (aborted, committing, statements sent outside a transaction).
          */
         private Connections.Lease enclosing;
+        /** The SQL of the call's last statement as sent ({@link #executing}), for messages; null when unknown. */
+        private String sql;
         private boolean committing;
         /** The running statement passed its deadline and a cancel was sent. */
         private boolean timedOut;
@@ -817,6 +819,7 @@ final class Calls implements ExecuteListener {
                 throw new DataAccessException("Cannot limit the rows of a statement: " + e.getMessage(), e);
             }
             call.atomic = sql == null || backend.isAtomic(sql);
+            call.sql = sql;
             start(call, statement, execution);
         }
     }
@@ -928,6 +931,20 @@ final class Calls implements ExecuteListener {
             return result;
         } finally {
             finish();
+        }
+    }
+
+    /**
+     * The SQL of the current call's last statement as it was sent (jOOQ's {@code ExecuteContext.sql()}), for the
+     * message of a failure to read its rows; null when there is no such call or statement.
+     */
+    static String sentSql() {
+        Call call = CURRENT.get();
+        if (call == null) {
+            return null;
+        }
+        synchronized (call) {
+            return call.sql;
         }
     }
 

@@ -254,8 +254,26 @@ public final class Database implements AutoCloseable {
         return calls;
     }
 
-    boolean preparedDirect() {
-        return preparedDirect;
+    /** jOOQ's log of executions (bind values, SQL, rows): while it is on at DEBUG, rows go through jOOQ to be logged. */
+    private static final org.jooq.tools.JooqLogger EXECUTION_LOG = org.jooq.tools.JooqLogger.getLogger(
+            org.jooq.tools.LoggerListener.class);
+
+    /**
+     * Whether calls may bypass parts of jOOQ's execution: a prepared query's direct run, and reading the rows of
+     * an unprepared query without jOOQ's cursor. Only under settings whose effect they reproduce
+     * ({@link #runsPreparedDirectly}) and while jOOQ's execution log is not at DEBUG (it logs through jOOQ's
+     * execution and cursor).
+     */
+    boolean readsDirectly() {
+        return preparedDirect && !executionLogged(dsl.settings());
+    }
+
+    /**
+     * Whether jOOQ logs executions under these settings right now (its execution log at DEBUG): then every row
+     * goes through jOOQ's execution and cursor, to be logged.
+     */
+    static boolean executionLogged(Settings settings) {
+        return Boolean.TRUE.equals(settings.isExecuteLogging()) && EXECUTION_LOG.isDebugEnabled();
     }
 
     /**

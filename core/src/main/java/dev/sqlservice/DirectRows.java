@@ -58,6 +58,40 @@ final class DirectRows<R extends Record> {
     /** Off: every direct run reads through jOOQ's cursor (for benchmarks and comparisons). */
     static volatile boolean enabled = !Boolean.getBoolean("sqlservice.prepared.readThroughCursor");
 
+    /**
+     * Off: unprepared queries read through jOOQ's cursor ({@link #ofQuery}), for benchmarks and comparisons; or
+     * with {@code -Dsqlservice.unprepared.readThroughCursor=true}.
+     */
+    static volatile boolean unpreparedEnabled = !Boolean.getBoolean("sqlservice.unprepared.readThroughCursor");
+
+    /**
+     * Per generated record class: the reader of its table's rows, or {@link #NONE} (the record has no table, or a
+     * column needs jOOQ's cursor). Computed once per class.
+     */
+    private static final ClassValue<DirectRows<?>> OF_RECORD_TYPE = new ClassValue<>() {
+        @Override
+        protected DirectRows<?> computeValue(Class<?> type) {
+            try {
+                Table<?> table = ((org.jooq.TableRecord<?>) type.getDeclaredConstructor().newInstance()).getTable();
+                DirectRows<?> rows = table == null ? null : of(table.fields(), table);
+                return rows == null ? NONE : rows;
+            } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+                return NONE;
+            }
+        }
+    };
+
+    /** No reader: the query reads through jOOQ's cursor. */
+    private static final DirectRows<?> NONE = new DirectRows<>(new Field<?>[0], null);
+
+    /**
+     * The non-public {@code getFields()} of jOOQ's select classes ({@code SelectImpl}, {@code SelectQueryImpl}):
+     * the fields jOOQ's cursor reads a select's rows with (see {@link Preparing#readFields}); null when not
+     * reachable (then no unprepared query reads directly).
+     */
+    private static final java.lang.invoke.MethodHandle SELECT_IMPL_FIELDS = selectFields("org.jooq.impl.SelectImpl");
+    private static final java.lang.invoke.MethodHandle SELECT_QUERY_FIELDS = selectFields("org.jooq.impl.SelectQueryImpl");
+
     private final Field<?>[] fields;
     private final Table<R> table;
     /** Per field: read by jOOQ's default {@code OffsetDateTime} binding (see {@link PostgresTimestamps}). */
@@ -110,6 +144,84 @@ final class DirectRows<R extends Record> {
         String name = type.getSimpleName();
         return BINDINGS.contains(name) || DELEGATING.equals(name)
                 && (field.getType() == LocalDate.class || field.getType() == LocalDateTime.class);
+    }
+
+    /**
+     * The reader of an unprepared query's rows, when jOOQ's cursor would read them exactly so, or null. Only a
+     * select of one generated table's records in the table's own column order ({@code selectFrom(USERS)} and its
+     * {@code where}, {@code orderBy}, {@code limit}, joins, ... as long as it selects that table's records): a
+     * jOOQ select class whose fields ({@code getFields()}, the fields jOOQ's cursor reads with) are the very
+     * fields of the record type's own table, every one of which this class reads ({@link #of}). Anything else (an
+     * aliased table, a select list of expressions, plain SQL, DML with {@code RETURNING}, a column needing jOOQ's
+     * cursor) returns null and keeps jOOQ's reading. Runs on the calling thread; cheap: a class lookup, one
+     * {@code getFields()} and an identity comparison per field.
+     */
+    @SuppressWarnings("unchecked")
+    static <R extends Record> DirectRows<R> ofQuery(org.jooq.ResultQuery<R> query) {
+        if (!unpreparedEnabled || FETCHED == null) {
+            return null;
+        }
+        String impl = query.getClass().getName();
+        boolean select = impl.equals("org.jooq.impl.SelectImpl") ? SELECT_IMPL_FIELDS != null
+                : impl.equals("org.jooq.impl.SelectQueryImpl") && SELECT_QUERY_FIELDS != null;
+        Class<? extends R> type;
+        if (!select || !org.jooq.TableRecord.class.isAssignableFrom(type = query.getRecordType())) {
+            return null;
+        }
+        DirectRows<?> rows = OF_RECORD_TYPE.get(type);
+        if (rows == NONE) {
+            return null;
+        }
+        Field<?>[] read;
+        try {
+            // constant method handles, each invoked where it is named (so the JIT inlines the call)
+            read = impl.length() == "org.jooq.impl.SelectImpl".length()
+                    ? (Field<?>[]) SELECT_IMPL_FIELDS.invoke(query) : (Field<?>[]) SELECT_QUERY_FIELDS.invoke(query);
+        } catch (Throwable e) {
+            return null;
+        }
+        if (read == null || read.length != rows.fields.length) {
+            return null;
+        }
+        for (int i = 0; i < read.length; i++) {
+            if (read[i] != rows.fields[i]) {
+                return null;
+            }
+        }
+        return (DirectRows<R>) rows;
+    }
+
+    /**
+     * Every row of the library's own statement {@code sql} (such as an upsert's {@code RETURNING}) coerced to
+     * {@code table}, executed by jOOQ as {@code dsl.resultQuery("{0}", sql).coerce(table).fetch()} executes it; its rows read by the reader of the
+     * table's records when every column has one and the settings allow it (as for {@link #ofQuery}), otherwise by
+     * jOOQ's cursor. A failure to read is reported as jOOQ's cursor reports it. Runs on the calling thread.
+     */
+    @SuppressWarnings("unchecked")
+    static <R extends Record> Result<R> fetch(DSLContext dsl, org.jooq.QueryPart sql, Table<R> table) {
+        org.jooq.ResultQuery<R> query = dsl.resultQuery("{0}", sql).coerce(table);
+        DirectRows<?> rows = unpreparedEnabled && FETCHED != null && table.getRecordType() != null
+                && org.jooq.TableRecord.class.isAssignableFrom(table.getRecordType())
+                && Database.runsPreparedDirectly(dsl.settings()) && !Database.executionLogged(dsl.settings())
+                ? OF_RECORD_TYPE.get(table.getRecordType()) : NONE;
+        if (rows == NONE || ((DirectRows<R>) rows).table != table && !table.equals(((DirectRows<R>) rows).table)) {
+            return query.fetch();
+        }
+        try (org.jooq.Cursor<R> cursor = query.fetchLazy()) {
+            return (Result<R>) ((DirectRows<R>) rows).read(dsl, cursor.resultSet(), PreparedQuery.Rows.ALL);
+        } catch (SQLException e) {
+            throw PreparedQuery.TypedQuery.translate(Calls.sentSql(), e);
+        }
+    }
+
+    private static java.lang.invoke.MethodHandle selectFields(String className) {
+        try {
+            Class<?> type = Class.forName(className);
+            return MethodHandles.privateLookupIn(type, MethodHandles.lookup())
+                    .findVirtual(type, "getFields", java.lang.invoke.MethodType.methodType(Field[].class));
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
+        }
     }
 
     private static VarHandle fetchedHandle() {

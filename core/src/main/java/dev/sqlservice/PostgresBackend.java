@@ -627,7 +627,7 @@ final class PostgresBackend extends Backend {
             for (int i = 0; i < fields.length; i++) {
                 sql.sql(i == 0 ? "" : ", ").name("t", fields[i]);
             }
-            return dsl.resultQuery("{0}", sql.build()).coerce(table).fetch();
+            return DirectRows.fetch(dsl, sql.build(), table);
         }
 
         @Override

@@ -200,10 +200,6 @@ public final class PreparedQuery<R extends Record> {
      * query on a database that allows it ({@link #direct()}), a direct run on JDBC ({@link #fetch}).
      */
     static final class Run<R extends Record> {
-        /** jOOQ's log of executions (bind values, SQL): while it is on at DEBUG, runs go through jOOQ to be logged. */
-        private static final org.jooq.tools.JooqLogger EXECUTION_LOG = org.jooq.tools.JooqLogger.getLogger(
-                org.jooq.tools.LoggerListener.class);
-
         private final PreparedSql<R> template;
         private final Object[] values;
 
@@ -223,9 +219,7 @@ public final class PreparedQuery<R extends Record> {
          * ({@link Database#runsPreparedDirectly}), while jOOQ's execution log is not at DEBUG.
          */
         boolean direct() {
-            return template instanceof TypedQuery<R> typed && typed.read != null && template.database.preparedDirect()
-                    && !(Boolean.TRUE.equals(template.database.callDsl().settings().isExecuteLogging())
-                            && EXECUTION_LOG.isDebugEnabled());
+            return template instanceof TypedQuery<R> typed && typed.read != null && template.database.readsDirectly();
         }
 
         /** Whether a direct run reads its rows without jOOQ's cursor ({@link DirectRows}). */

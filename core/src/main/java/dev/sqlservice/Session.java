@@ -120,8 +120,13 @@ public final class Session {
      * @throws NullPointerException when {@code query} is null
      * @throws DataAccessException when the database fails
      */
+    @SuppressWarnings("unchecked")
     public <R extends Record> Result<R> all(ResultQuery<R> query) {
         Objects.requireNonNull(query, "query == null");
+        DirectRows<R> reader = directRows(query);
+        if (reader != null) {
+            return run(ALL_ROWS, dsl -> (Result<R>) readDirectly(dsl, query, reader, PreparedQuery.Rows.ALL));
+        }
         return run(ALL_ROWS, dsl -> dsl.fetch(query));
     }
 
@@ -243,6 +248,29 @@ public final class Session {
      */
     public <R extends Record> Optional<R> oneOrNone(PreparedQuery<R> query) {
         return oneOrNone(prepared(query));
+    }
+
+    /**
+     * The reader of {@code query}'s rows without jOOQ's cursor ({@link DirectRows#ofQuery}: a select of a generated
+     * table's records) when the database's settings allow it ({@link Database#readsDirectly}); otherwise null, and
+     * jOOQ reads the rows.
+     */
+    private <R extends Record> DirectRows<R> directRows(ResultQuery<R> query) {
+        return database.readsDirectly() ? DirectRows.ofQuery(query) : null;
+    }
+
+    /**
+     * Runs an unprepared query as jOOQ runs it (rendering, binds, settings, the query's own attributes, the call's
+     * listener), opened as jOOQ's lazy cursor, and reads its rows with {@code reader} instead of the cursor; closes
+     * the cursor. A failure to read is reported as jOOQ's cursor reports it: "SQL [...]; " and the driver's message.
+     */
+    private static <R extends Record> Object readDirectly(DSLContext dsl, ResultQuery<R> query, DirectRows<R> reader,
+            PreparedQuery.Rows rows) {
+        try (org.jooq.Cursor<R> cursor = dsl.fetchLazy(query)) {
+            return reader.read(dsl, cursor.resultSet(), rows);
+        } catch (SQLException e) {
+            throw PreparedQuery.TypedQuery.translate(Calls.sentSql(), e);
+        }
     }
 
     /** One run of {@code query} on this session's database, checked on the calling thread. */

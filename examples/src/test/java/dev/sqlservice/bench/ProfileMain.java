@@ -190,6 +190,32 @@ public final class ProfileMain {
                                     (threads.getCurrentThreadAllocatedBytes() - bytes0) / 1e6);
                         }
                     }
+                    case "abAll" -> {
+                        // session.all(selectFrom(T)) of every row with its rows read directly (DirectRows.ofQuery)
+                        // and through jOOQ's cursor, against jOOQ's fetch(), order rotated per round: the calling
+                        // thread's own CPU time and the wall time of each (GC and JIT threads excluded from CPU)
+                        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+                        java.lang.reflect.Field direct = Class.forName("dev.sqlservice.DirectRows").getDeclaredField("unpreparedEnabled");
+                        direct.setAccessible(true);
+                        String[] names = {"jooqFetch", "allDirect", "allCursor"};
+                        StringBuilder line = new StringBuilder("  abAll round " + i + ":");
+                        for (int j = 0; j < names.length; j++) {
+                            int v = (j + i) % names.length;
+                            direct.setBoolean(null, v == 1);
+                            System.gc();
+                            long cpu0 = threads.getCurrentThreadCpuTime();
+                            long wall0 = System.nanoTime();
+                            int rows = v == 0 ? jooq.selectFrom(BENCH_ITEMS).fetch().size()
+                                    : db.blockingSession().all(selectFrom(BENCH_ITEMS)).size();
+                            line.append(String.format(Locale.ROOT, " %s=%.2f/%.2f", names[v],
+                                    (System.nanoTime() - wall0) / 1e6, (threads.getCurrentThreadCpuTime() - cpu0) / 1e6));
+                            if (rows == 0) {
+                                throw new IllegalStateException("no rows");
+                            }
+                        }
+                        direct.setBoolean(null, true);
+                        System.out.println(line);
+                    }
                     case "serverBound" -> {
                         // 10 connections, each query holding its connection for >= 1 ms of server time (pg_sleep,
                         // no CPU): the pool, not the client's CPU, limits throughput. async vs JDBC on 10 platform
