@@ -151,6 +151,18 @@ public final class ProfileMain {
                                     ahead.setBoolean(null, before);
                                 }
                             }
+                            case "saveCursor" -> {
+                                // saveAll with the returned rows read through jOOQ's cursor (DirectRows off), A/B
+                                java.lang.reflect.Field direct = Class.forName("dev.sqlservice.DirectRows")
+                                        .getDeclaredField("unpreparedEnabled");
+                                direct.setAccessible(true);
+                                direct.setBoolean(null, false);
+                                try {
+                                    db.blockingSession().saveAll(batch);
+                                } finally {
+                                    direct.setBoolean(null, true);
+                                }
+                            }
                             case "copyRefresh" -> Bench.copyUpsert(pool, batch, true);
                             case "jdbcBatch" -> Bench.jdbcBatch(pool, batch);
                             case "librarySql" -> Bench.librarySql(pool, batch, true);
