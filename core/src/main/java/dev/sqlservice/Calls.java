@@ -717,6 +717,17 @@ final class Calls implements ExecuteListener {
         return e;
     }
 
+    /**
+     * How a database's jOOQ configuration holds its {@code Calls}: a provider of this type is the library's own, which
+     * is how {@link Database#readsDirectly(org.jooq.Configuration)} tells it from listeners of the application's.
+     */
+    record Provider(Calls calls) implements org.jooq.ExecuteListenerProvider {
+        @Override
+        public ExecuteListener provide() {
+            return calls;
+        }
+    }
+
     /** A failure this class has already explained: an enclosing run passes it on unchanged. */
     static final class CallFailure extends DataAccessException {
         CallFailure(String message, Throwable cause) {

@@ -56,11 +56,6 @@ public final class Database implements AutoCloseable {
     private final DSLContext dsl;
     /** The listener of every statement a call runs (deadlines, cancel, liveness), also used by direct runs. */
     private final Calls calls;
-    /**
-     * Whether prepared typed queries may run directly on JDBC ({@link PreparedQuery.Run}): only under settings
-     * whose effect on execution the direct run reproduces (see {@link #runsPreparedDirectly(Settings)}).
-     */
-    private final boolean preparedDirect;
     private volatile boolean closed;
     private final java.util.concurrent.atomic.AtomicLong abandonedStreams = new java.util.concurrent.atomic.AtomicLong();
 
@@ -89,8 +84,7 @@ public final class Database implements AutoCloseable {
                 b.poolSize, b.acquisitionTimeout, description);
         DefaultConfiguration base = new DefaultConfiguration();
         this.calls = new Calls(timer, backend, liveness, connections);
-        this.preparedDirect = runsPreparedDirectly(settings);
-        base.set(dialect).set(settings).set(calls).set(connections.provider);
+        base.set(dialect).set(settings).set(new Calls.Provider(calls)).set(connections.provider);
         org.jooq.VisitListener binds = backend.visitListener();
         if (binds != null) {
             base.set(binds);
@@ -260,20 +254,33 @@ public final class Database implements AutoCloseable {
 
     /**
      * Whether calls may bypass parts of jOOQ's execution: a prepared query's direct run, and reading the rows of
-     * an unprepared query without jOOQ's cursor. Only under settings whose effect they reproduce
-     * ({@link #runsPreparedDirectly}) and while jOOQ's execution log is not at DEBUG (it logs through jOOQ's
-     * execution and cursor).
+     * an unprepared query without jOOQ's cursor. See {@link #readsDirectly(org.jooq.Configuration)}.
      */
     boolean readsDirectly() {
-        return preparedDirect && !executionLogged(dsl.settings());
+        return readsDirectly(dsl.configuration());
     }
 
     /**
-     * Whether jOOQ logs executions under these settings right now (its execution log at DEBUG): then every row
-     * goes through jOOQ's execution and cursor, to be logged.
+     * Whether a statement on this configuration may skip parts of jOOQ's execution (a prepared run's execution,
+     * jOOQ's cursor over rows), asked per call of the configuration as it is now, since the application may change
+     * it after {@link Builder#build} through {@code db.dsl().configuration()}: only under settings whose effect the
+     * direct paths reproduce ({@link #runsPreparedDirectly}), while jOOQ's execution log is not at DEBUG, and while
+     * no listener of the application's would miss events: no {@code RecordListener} (jOOQ calls it around loading
+     * each record, with the record's values) and no {@code ExecuteListener} but the library's own (a listener sees
+     * fetch and record events, and may translate exceptions). Cheap: a few getters and two array reads.
      */
-    static boolean executionLogged(Settings settings) {
-        return Boolean.TRUE.equals(settings.isExecuteLogging()) && EXECUTION_LOG.isDebugEnabled();
+    static boolean readsDirectly(org.jooq.Configuration configuration) {
+        Settings settings = configuration.settings();
+        if (!runsPreparedDirectly(settings) || configuration.recordListenerProviders().length > 0
+                || Boolean.TRUE.equals(settings.isExecuteLogging()) && EXECUTION_LOG.isDebugEnabled()) {
+            return false;
+        }
+        for (org.jooq.ExecuteListenerProvider provider : configuration.executeListenerProviders()) {
+            if (!(provider instanceof Calls.Provider)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -81,6 +81,9 @@ final class DirectRows<R extends Record> {
         }
     };
 
+    /** Result sets read without jOOQ's cursor for an unprepared {@code all()} or the library's own statements. */
+    static final java.util.concurrent.atomic.LongAdder UNPREPARED_READS = new java.util.concurrent.atomic.LongAdder();
+
     /** No reader: the query reads through jOOQ's cursor. */
     private static final DirectRows<?> NONE = new DirectRows<>(new Field<?>[0], null);
 
@@ -91,6 +94,14 @@ final class DirectRows<R extends Record> {
      */
     private static final java.lang.invoke.MethodHandle SELECT_IMPL_FIELDS = selectFields("org.jooq.impl.SelectImpl");
     private static final java.lang.invoke.MethodHandle SELECT_QUERY_FIELDS = selectFields("org.jooq.impl.SelectQueryImpl");
+
+    /**
+     * jOOQ's {@code AbstractResultQuery.result}, what {@code ResultQuery.getResult()} returns after a fetch, and the
+     * delegate of {@code SelectImpl} that holds it: a direct {@code all()} leaves its result there as jOOQ's
+     * {@code fetch} does. Null when not reachable (then no unprepared query reads directly).
+     */
+    private static final VarHandle QUERY_RESULT = queryResultHandle();
+    private static final java.lang.invoke.MethodHandle SELECT_IMPL_DELEGATE = selectDelegate();
 
     private final Field<?>[] fields;
     private final Table<R> table;
@@ -158,7 +169,7 @@ final class DirectRows<R extends Record> {
      */
     @SuppressWarnings("unchecked")
     static <R extends Record> DirectRows<R> ofQuery(org.jooq.ResultQuery<R> query) {
-        if (!unpreparedEnabled || FETCHED == null) {
+        if (!unpreparedEnabled || FETCHED == null || QUERY_RESULT == null || SELECT_IMPL_DELEGATE == null) {
             return null;
         }
         String impl = query.getClass().getName();
@@ -202,15 +213,49 @@ final class DirectRows<R extends Record> {
         org.jooq.ResultQuery<R> query = dsl.resultQuery("{0}", sql).coerce(table);
         DirectRows<?> rows = unpreparedEnabled && FETCHED != null && table.getRecordType() != null
                 && org.jooq.TableRecord.class.isAssignableFrom(table.getRecordType())
-                && Database.runsPreparedDirectly(dsl.settings()) && !Database.executionLogged(dsl.settings())
+                && Database.readsDirectly(dsl.configuration())
                 ? OF_RECORD_TYPE.get(table.getRecordType()) : NONE;
         if (rows == NONE || ((DirectRows<R>) rows).table != table && !table.equals(((DirectRows<R>) rows).table)) {
             return query.fetch();
         }
         try (org.jooq.Cursor<R> cursor = query.fetchLazy()) {
+            UNPREPARED_READS.increment();
             return (Result<R>) ((DirectRows<R>) rows).read(dsl, cursor.resultSet(), PreparedQuery.Rows.ALL);
         } catch (SQLException e) {
             throw PreparedQuery.TypedQuery.translate(Calls.sentSql(), e);
+        }
+    }
+
+    /**
+     * Leaves {@code result} as what {@code query.getResult()} returns, as jOOQ's {@code fetch} leaves it: a query
+     * {@link #ofQuery} accepted, read directly.
+     */
+    static void rememberResult(org.jooq.ResultQuery<?> query, Result<?> result) {
+        try {
+            Object holder = query.getClass().getName().equals("org.jooq.impl.SelectImpl")
+                    ? (Object) SELECT_IMPL_DELEGATE.invoke(query) : query;
+            QUERY_RESULT.set(holder, result);
+        } catch (Throwable e) {
+            throw new IllegalStateException("jOOQ's query result is not reachable", e);
+        }
+    }
+
+    private static VarHandle queryResultHandle() {
+        try {
+            Class<?> type = Class.forName("org.jooq.impl.AbstractResultQuery");
+            return MethodHandles.privateLookupIn(type, MethodHandles.lookup()).findVarHandle(type, "result", Result.class);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static java.lang.invoke.MethodHandle selectDelegate() {
+        try {
+            Class<?> type = Class.forName("org.jooq.impl.AbstractDelegatingQuery");
+            return MethodHandles.privateLookupIn(type, MethodHandles.lookup()).findVirtual(type, "getDelegate",
+                    java.lang.invoke.MethodType.methodType(org.jooq.CloseableQuery.class));
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
         }
     }
 

@@ -252,8 +252,8 @@ public final class Session {
 
     /**
      * The reader of {@code query}'s rows without jOOQ's cursor ({@link DirectRows#ofQuery}: a select of a generated
-     * table's records) when the database's settings allow it ({@link Database#readsDirectly}); otherwise null, and
-     * jOOQ reads the rows.
+     * table's records) when the database's configuration allows it as it is now ({@link Database#readsDirectly}: its
+     * settings, no listener of the application's); otherwise null, and jOOQ reads the rows.
      */
     private <R extends Record> DirectRows<R> directRows(ResultQuery<R> query) {
         return database.readsDirectly() ? DirectRows.ofQuery(query) : null;
@@ -267,7 +267,12 @@ public final class Session {
     private static <R extends Record> Object readDirectly(DSLContext dsl, ResultQuery<R> query, DirectRows<R> reader,
             PreparedQuery.Rows rows) {
         try (org.jooq.Cursor<R> cursor = dsl.fetchLazy(query)) {
-            return reader.read(dsl, cursor.resultSet(), rows);
+            DirectRows.UNPREPARED_READS.increment();
+            Object read = reader.read(dsl, cursor.resultSet(), rows);
+            if (read instanceof Result<?> result) {
+                DirectRows.rememberResult(query, result);
+            }
+            return read;
         } catch (SQLException e) {
             throw PreparedQuery.TypedQuery.translate(Calls.sentSql(), e);
         }
