@@ -31,7 +31,7 @@ import org.jooq.impl.DSL;
  *
  * <pre>
  * java -XX:StartFlightRecording=filename=saveAll.jfr,settings=profile -cp … dev.sqlservice.bench.ProfileMain \
- *     --what=saveAll|upsertAB [--copyab]|abRows|abBinds|abTimes|abFirstTimes|abDispatch|all|jooqAll|allVsFetch|serverBound|first|async|asyncPlatform|jooqPool|intoArray --n=20000 --repeat=10 [--url=jdbc:postgresql://…]
+ *     --what=saveAll|upsertAB [--copyab|--variants=saveAll,saveCursor,…]|abRows|abBinds|abTimes|abFirstTimes|abDispatch|abAll|all|jooqAll|allVsFetch|serverBound|first|async|asyncPlatform|jooqPool|intoArray --n=20000 --repeat=10 [--url=jdbc:postgresql://…]
  * jfr print --events jdk.ExecutionSample saveAll.jfr   # or: jfr view hot-methods saveAll.jfr
  * </pre>
  */
