@@ -240,6 +240,27 @@ final class DirectRows<R extends Record> {
         }
     }
 
+    /**
+     * jOOQ's {@code AbstractRecord.set(int, Object)}, the setter generated records call: stores a value by position,
+     * as {@code record.set(record.field(i), value)} does after looking the field up by equality (a measurable share
+     * of reading many rows). Null when not reachable: then by field.
+     */
+    private static final java.lang.invoke.MethodHandle RECORD_SET = recordSetHandle();
+
+    private static java.lang.invoke.MethodHandle recordSetHandle() {
+        if (Boolean.getBoolean("sqlservice.rows.setByField")) {
+            return null; // for benchmarks: the A/B of storing by position
+        }
+        try {
+            Class<?> type = Class.forName("org.jooq.impl.AbstractRecord");
+            return MethodHandles.privateLookupIn(type, MethodHandles.lookup())
+                    .findVirtual(type, "set", java.lang.invoke.MethodType.methodType(void.class, int.class, Object.class))
+                    .asType(java.lang.invoke.MethodType.methodType(void.class, Record.class, int.class, Object.class));
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
+        }
+    }
+
     private static VarHandle queryResultHandle() {
         try {
             Class<?> type = Class.forName("org.jooq.impl.AbstractResultQuery");
@@ -377,7 +398,17 @@ final class DirectRows<R extends Record> {
                 // as jOOQ's cursor reports a value it cannot read (an SQLException without SQLState)
                 throw new SQLException("Error while reading field: " + field + ", at JDBC index: " + (i + 1), e);
             }
-            record.set((Field<Object>) record.field(i), values.value);
+            if (RECORD_SET != null) {
+                try {
+                    RECORD_SET.invokeExact((Record) record, i, values.value);
+                } catch (RuntimeException | Error e) {
+                    throw e;
+                } catch (Throwable e) {
+                    throw new IllegalStateException(e);
+                }
+            } else {
+                record.set((Field<Object>) record.field(i), values.value);
+            }
         }
         record.changed(false);
         FETCHED.set(record, true);
