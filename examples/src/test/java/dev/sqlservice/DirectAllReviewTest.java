@@ -172,13 +172,7 @@ class DirectAllReviewTest {
             events.translate = true;
             db.dsl().configuration().setAppending(events);
             Throwable[] failures = db.blockingSession().transaction(tx -> {
-                if (postgres) {
-                    tx.execute("create temporary table users (id text, name text, email text, created_at timestamptz)"
-                            + " on commit drop");
-                } else {
-                    tx.execute("create temporary table users (id text, name text, email text, created_at timestamp(6))");
-                }
-                tx.execute("insert into users values ('not a number', 'x', null, null)");
+                UnpreparedDirectRowsTest.shadowUsersWithAnUnreadableId(tx, postgres);
                 Throwable jooq = throughJooq(() -> catchThrowable(() -> tx.all(selectFrom(USERS))));
                 Throwable direct = catchThrowable(() -> tx.all(selectFrom(USERS)));
                 if (!postgres) {

@@ -260,13 +260,7 @@ class UnpreparedDirectRowsTest {
         try (Database other = test.builder().settings(new Settings().withRenderSchema(false)).build()) {
             boolean postgres = other.dialect().family() == SQLDialect.POSTGRES;
             Throwable[] failures = other.blockingSession().transaction(tx -> {
-                if (postgres) {
-                    tx.execute("create temporary table users (id text, name text, email text, created_at timestamptz)"
-                            + " on commit drop");
-                } else {
-                    tx.execute("create temporary table users (id text, name text, email text, created_at timestamp(6))");
-                }
-                tx.execute("insert into users values ('not a number', 'x', null, null)");
+                shadowUsersWithAnUnreadableId(tx, postgres);
                 Throwable expected = catchThrowable(() -> other.dsl().fetch(selectFrom(USERS)));
                 Throwable actual = catchThrowable(() -> tx.all(selectFrom(USERS)));
                 Throwable first = catchThrowable(() -> tx.first(selectFrom(USERS)));
@@ -285,6 +279,21 @@ class UnpreparedDirectRowsTest {
             }
             assertThat(other.activeConnections()).isZero();
         }
+    }
+
+    /**
+     * Inside a transaction: a temporary {@code users} table that shadows the real one (the schema not rendered), whose
+     * {@code id} is text, holding one row whose id no {@code bigint} binding can read. PostgreSQL drops it at commit;
+     * on MariaDB the caller drops it.
+     */
+    static void shadowUsersWithAnUnreadableId(Session tx, boolean postgres) {
+        if (postgres) {
+            tx.execute("create temporary table users (id text, name text, email text, created_at timestamptz)"
+                    + " on commit drop");
+        } else {
+            tx.execute("create temporary table users (id text, name text, email text, created_at timestamp(6))");
+        }
+        tx.execute("insert into users values ('not a number', 'x', null, null)");
     }
 
     private static String after(String message) {
