@@ -264,7 +264,8 @@ public final class Database implements AutoCloseable {
      * Whether a statement on this configuration may skip parts of jOOQ's execution (a prepared run's execution,
      * jOOQ's cursor over rows), asked per call of the configuration as it is now, since the application may change
      * it after {@link Builder#build} through {@code db.dsl().configuration()}: only under settings whose effect the
-     * direct paths reproduce ({@link #runsPreparedDirectly}), while jOOQ's execution log is not at DEBUG, and while
+     * direct paths reproduce ({@link #runsPreparedDirectly}), while jOOQ's execution log is not at DEBUG (jOOQ logs
+     * unless {@code executeLogging} is false; null counts as on, as for jOOQ), and while
      * no listener of the application's would miss events: no {@code RecordListener} (jOOQ calls it around loading
      * each record, with the record's values) and no {@code ExecuteListener} but the library's own (a listener sees
      * fetch and record events, and may translate exceptions). Cheap: a few getters and two array reads.
@@ -272,7 +273,7 @@ public final class Database implements AutoCloseable {
     static boolean readsDirectly(org.jooq.Configuration configuration) {
         Settings settings = configuration.settings();
         if (!runsPreparedDirectly(settings) || configuration.recordListenerProviders().length > 0
-                || Boolean.TRUE.equals(settings.isExecuteLogging()) && EXECUTION_LOG.isDebugEnabled()) {
+                || !Boolean.FALSE.equals(settings.isExecuteLogging()) && EXECUTION_LOG.isDebugEnabled()) {
             return false;
         }
         for (org.jooq.ExecuteListenerProvider provider : configuration.executeListenerProviders()) {

@@ -123,11 +123,18 @@ public final class Session {
     @SuppressWarnings("unchecked")
     public <R extends Record> Result<R> all(ResultQuery<R> query) {
         Objects.requireNonNull(query, "query == null");
+        return run(ALL_ROWS, dsl -> fetchAll(dsl, query));
+    }
+
+    /**
+     * jOOQ's {@code fetch} of {@code query}, its rows read without jOOQ's cursor when {@link #directRows} allows it.
+     * Asked here, inside the call, once its connection is held: a listener the application adds while the call
+     * waits for a connection is on the configuration when the statement runs, and is honoured.
+     */
+    @SuppressWarnings("unchecked")
+    private <R extends Record> Result<R> fetchAll(DSLContext dsl, ResultQuery<R> query) {
         DirectRows<R> reader = directRows(query);
-        if (reader != null) {
-            return run(ALL_ROWS, dsl -> (Result<R>) readDirectly(dsl, query, reader, PreparedQuery.Rows.ALL));
-        }
-        return run(ALL_ROWS, dsl -> dsl.fetch(query));
+        return reader != null ? (Result<R>) readDirectly(dsl, query, reader, PreparedQuery.Rows.ALL) : dsl.fetch(query);
     }
 
     /**
@@ -267,6 +274,13 @@ public final class Session {
     private static <R extends Record> Object readDirectly(DSLContext dsl, ResultQuery<R> query, DirectRows<R> reader,
             PreparedQuery.Rows rows) {
         try (org.jooq.Cursor<R> cursor = dsl.fetchLazy(query)) {
+            if (cursor == null) {
+                // jOOQ keeps a query's lazy cursor in the query object itself
+                throw new IllegalStateException("jOOQ returned no cursor for this query: the same query object was"
+                        + " executing on another thread at the same time. jOOQ's query objects are not thread-safe"
+                        + " while they execute: build one per call, or prepare it once (Database.prepare) and bind"
+                        + " it per call");
+            }
             DirectRows.UNPREPARED_READS.increment();
             Object read = reader.read(dsl, cursor.resultSet(), rows);
             if (read instanceof Result<?> result) {
@@ -287,25 +301,27 @@ public final class Session {
     // A prepared typed query runs directly on JDBC when it can (PreparedQuery.Run#direct), inside the same call
     // (connection, transaction, timeout, cancel, row limit) as jOOQ's execution of it would.
 
+    // Whether it can is asked inside the call, once its connection is held (see fetchAll).
+
     @SuppressWarnings("unchecked")
     <R extends Record> Result<R> all(PreparedQuery.Run<R> run) {
-        return run.direct() ? run(ALL_ROWS, dsl -> (Result<R>) run.fetch(dsl, ALL_ROWS, PreparedQuery.Rows.ALL))
-                : all(run.query());
+        return run(ALL_ROWS, dsl -> run.direct() ? (Result<R>) run.fetch(dsl, ALL_ROWS, PreparedQuery.Rows.ALL)
+                : fetchAll(dsl, run.query()));
     }
 
     @SuppressWarnings("unchecked")
     <R extends Record> Optional<R> first(PreparedQuery.Run<R> run) {
-        return run.direct()
-                ? run(FIRST_ROW, dsl -> Optional.ofNullable((R) run.fetch(dsl, FIRST_ROW, PreparedQuery.Rows.FIRST)))
-                : first(run.query());
+        return run(FIRST_ROW, dsl -> run.direct()
+                ? Optional.ofNullable((R) run.fetch(dsl, FIRST_ROW, PreparedQuery.Rows.FIRST))
+                : dsl.fetchOptional(run.query()));
     }
 
     @SuppressWarnings("unchecked")
     <R extends Record> R one(PreparedQuery.Run<R> run) {
-        if (!run.direct()) {
-            return one(run.query());
-        }
         return run(AT_MOST_ONE, dsl -> {
+            if (!run.direct()) {
+                return dsl.fetchSingle(run.query());
+            }
             R record = (R) run.fetch(dsl, AT_MOST_ONE, PreparedQuery.Rows.AT_MOST_ONE);
             if (record == null) {
                 // as jOOQ's fetchSingle words it
@@ -317,9 +333,9 @@ public final class Session {
 
     @SuppressWarnings("unchecked")
     <R extends Record> Optional<R> oneOrNone(PreparedQuery.Run<R> run) {
-        return run.direct()
-                ? run(AT_MOST_ONE, dsl -> Optional.ofNullable((R) run.fetch(dsl, AT_MOST_ONE, PreparedQuery.Rows.AT_MOST_ONE)))
-                : oneOrNone(run.query());
+        return run(AT_MOST_ONE, dsl -> run.direct()
+                ? Optional.ofNullable((R) run.fetch(dsl, AT_MOST_ONE, PreparedQuery.Rows.AT_MOST_ONE))
+                : dsl.fetchOptional(run.query()));
     }
 
     // ---------------------------------------------------------------------------------------------------------

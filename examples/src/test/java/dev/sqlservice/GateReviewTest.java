@@ -317,6 +317,10 @@ class GateReviewTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Disabled("Not fixed (ninth session, docs/reviews/issue-17-ninth-session.md): a jOOQ query"
+            + " object executed by several calls at once is outside jOOQ's contract and the README's; both paths then"
+            + " fail or read wrong rows, the direct all() fails more often (now with an IllegalStateException that"
+            + " says why), jOOQ's cursor returns wrong rows more often. Kept as the record of the finding.")
     void DEFECT__one_query_shared_by_threads_fails_more_often_through_direct_all_than_through_jooq(TestDatabase test) throws Exception {
         try (Database db = test.builder().poolSize(8).build()) {
             UsersAndPosts.users(db, T0);
