@@ -68,7 +68,7 @@ class DirectAllReviewTest {
     private static final OffsetDateTime T0 = OffsetDateTime.of(2026, 3, 29, 1, 30, 15, 123_456_000, ZoneOffset.UTC);
 
     /** Runs {@code work} with all() and saveAll's RETURNING read through jOOQ's cursor: the path before the commit. */
-    private static <T> T throughJooq(Supplier<T> work) {
+    static <T> T throughJooq(Supplier<T> work) {
         boolean before = DirectRows.unpreparedEnabled;
         DirectRows.unpreparedEnabled = false;
         try {

@@ -40,7 +40,7 @@ class DirectReadGateTest {
     private static final OffsetDateTime T0 = OffsetDateTime.of(2026, 3, 29, 1, 30, 15, 123_456_000, ZoneOffset.UTC);
 
     /** How many result sets the direct readers read while {@code work} ran (the test runs alone). */
-    private static long directReads(Runnable work) {
+    static long directReads(Runnable work) {
         long before = DirectRows.UNPREPARED_READS.sum();
         work.run();
         return DirectRows.UNPREPARED_READS.sum() - before;

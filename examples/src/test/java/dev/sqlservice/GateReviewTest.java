@@ -20,7 +20,6 @@ import org.jooq.ExecuteContext;
 import org.jooq.ExecuteListener;
 import org.jooq.ExecuteListenerProvider;
 import org.jooq.Param;
-import org.jooq.RecordContext;
 import org.jooq.RecordListener;
 import org.jooq.RecordListenerProvider;
 import org.jooq.Result;
@@ -44,35 +43,6 @@ import org.junit.jupiter.api.parallel.Isolated;
 class GateReviewTest {
 
     private static final OffsetDateTime T0 = OffsetDateTime.of(2026, 3, 29, 1, 30, 15, 123_456_000, ZoneOffset.UTC);
-
-    private static long directReads(Runnable work) {
-        long before = DirectRows.UNPREPARED_READS.sum();
-        work.run();
-        return DirectRows.UNPREPARED_READS.sum() - before;
-    }
-
-    private static <T> T throughJooq(Supplier<T> work) {
-        boolean before = DirectRows.unpreparedEnabled;
-        DirectRows.unpreparedEnabled = false;
-        try {
-            return work.get();
-        } finally {
-            DirectRows.unpreparedEnabled = before;
-        }
-    }
-
-    /** Upper-cases each user's name when jOOQ loads the record (a decrypting or normalising listener). */
-    static final class UpperCaseOnLoad implements RecordListener {
-        final List<String> seen = Collections.synchronizedList(new ArrayList<>());
-
-        @Override
-        public void loadEnd(RecordContext ctx) {
-            if (ctx.record() instanceof UsersRecord user && user.getName() != null) {
-                seen.add(user.getName());
-                user.setName(user.getName().toUpperCase(java.util.Locale.ROOT));
-            }
-        }
-    }
 
     /** The events an application's ExecuteListener (metrics, auditing) sees. */
     static final class Events implements ExecuteListener {
@@ -149,7 +119,7 @@ class GateReviewTest {
         try (Database db = test.builder().poolSize(1).build()) {
             UsersAndPosts.users(db, T0);
             RecordListenerProvider[] before = db.dsl().configuration().recordListenerProviders();
-            UpperCaseOnLoad upper = new UpperCaseOnLoad();
+            DirectReadGateTest.UpperCaseOnLoad upper = new DirectReadGateTest.UpperCaseOnLoad();
             try {
                 List<String> names = whileWaitingForTheConnection(db,
                         () -> db.blockingSession().all(selectFrom(USERS).orderBy(USERS.ID)).map(UsersRecord::getName),
@@ -196,7 +166,7 @@ class GateReviewTest {
             try {
                 String name = whileWaitingForTheConnection(db,
                         () -> db.blockingSession().one(byId.bind(id, 2L)).getName(),
-                        () -> db.dsl().configuration().setAppending(new UpperCaseOnLoad()));
+                        () -> db.dsl().configuration().setAppending(new DirectReadGateTest.UpperCaseOnLoad()));
                 assertThat(name).as("a prepared run that started before the RecordListener was on, ran after")
                         .isEqualTo(db.dsl().fetchOne(selectFrom(USERS).where(USERS.ID.eq(2L))).getName())
                         .isEqualTo("BOB");
@@ -227,7 +197,7 @@ class GateReviewTest {
                 assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
                 stage[0] = db.session().all(selectFrom(USERS).orderBy(USERS.ID));
                 Thread.sleep(300);
-                db.dsl().configuration().setAppending(new UpperCaseOnLoad());
+                db.dsl().configuration().setAppending(new DirectReadGateTest.UpperCaseOnLoad());
                 release.countDown();
                 holder.join(20_000);
                 List<String> names = stage[0].toCompletableFuture().get(20, TimeUnit.SECONDS).map(UsersRecord::getName);
@@ -249,12 +219,12 @@ class GateReviewTest {
         UsersAndPosts.users(db, T0);
         ResultQuery<UsersRecord> select = selectFrom(USERS).orderBy(USERS.ID);
         Result<UsersRecord>[] got = new Result[1];
-        assertThat(directReads(() -> got[0] = db.blockingSession().all(select))).isEqualTo(1);
+        assertThat(DirectReadGateTest.directReads(() -> got[0] = db.blockingSession().all(select))).isEqualTo(1);
         assertThat(select.getResult()).isSameAs(got[0]).hasSize(3);
 
         SelectQuery<UsersRecord> query = DSL.using(db.dialect()).selectQuery(USERS);
         query.addOrderBy(USERS.ID);
-        assertThat(directReads(() -> got[0] = db.blockingSession().all(query))).isEqualTo(1);
+        assertThat(DirectReadGateTest.directReads(() -> got[0] = db.blockingSession().all(query))).isEqualTo(1);
         assertThat(query.getResult()).isSameAs(got[0]).hasSize(3);
 
         ResultQuery<UsersRecord> async = selectFrom(USERS).orderBy(USERS.ID);
@@ -270,7 +240,7 @@ class GateReviewTest {
         db.dsl().deleteFrom(USERS).where(USERS.ID.eq(3L)).execute();
         Result<UsersRecord> second = db.blockingSession().all(again);
         assertThat(again.getResult()).isSameAs(second).isNotSameAs(first).hasSize(2);
-        Result<UsersRecord> jooq = throughJooq(() -> db.blockingSession().all(again));
+        Result<UsersRecord> jooq = DirectAllReviewTest.throughJooq(() -> db.blockingSession().all(again));
         assertThat(again.getResult()).isSameAs(jooq).isEqualTo(second);
         // records attached as jOOQ attaches them
         assertThat(second.get(0).configuration()).isSameAs(jooq.get(0).configuration());
@@ -325,7 +295,7 @@ class GateReviewTest {
         try (Database db = test.builder().poolSize(8).build()) {
             UsersAndPosts.users(db, T0);
             ResultQuery<UsersRecord> shared = selectFrom(USERS).orderBy(USERS.ID);
-            int[] jooq = throughJooq(() -> {
+            int[] jooq = DirectAllReviewTest.throughJooq(() -> {
                 try {
                     return sharedQueryAnomalies(db, shared);
                 } catch (Exception e) {
@@ -354,7 +324,7 @@ class GateReviewTest {
             db.dsl().settings().setMaxRows(2);
             try {
                 Result<UsersRecord>[] got = new Result[1];
-                assertThat(directReads(() -> got[0] = db.blockingSession().all(selectFrom(USERS)))).isZero();
+                assertThat(DirectReadGateTest.directReads(() -> got[0] = db.blockingSession().all(selectFrom(USERS)))).isZero();
                 assertThat(got[0]).hasSize(2);
                 assertThat(byId.bind(id, 2L).run(db).direct()).isFalse();
             } finally {
@@ -363,12 +333,12 @@ class GateReviewTest {
             Settings original = db.dsl().configuration().settings();
             db.dsl().configuration().set(new Settings().withFetchSize(1));
             try {
-                assertThat(directReads(() -> db.blockingSession().all(selectFrom(USERS)))).isZero();
+                assertThat(DirectReadGateTest.directReads(() -> db.blockingSession().all(selectFrom(USERS)))).isZero();
                 assertThat(byId.bind(id, 2L).run(db).direct()).isFalse();
             } finally {
                 db.dsl().configuration().set(original);
             }
-            assertThat(directReads(() -> db.blockingSession().all(selectFrom(USERS)))).isEqualTo(1);
+            assertThat(DirectReadGateTest.directReads(() -> db.blockingSession().all(selectFrom(USERS)))).isEqualTo(1);
         }
     }
 
@@ -376,11 +346,11 @@ class GateReviewTest {
     void CHECKED__the_querys_own_configuration_is_ignored_by_both_paths(Database db) {
         UsersAndPosts.users(db, T0);
         DefaultConfiguration own = new DefaultConfiguration();
-        own.set(db.dialect()).set(new DefaultRecordListenerProvider(new UpperCaseOnLoad()));
+        own.set(db.dialect()).set(new DefaultRecordListenerProvider(new DirectReadGateTest.UpperCaseOnLoad()));
         Supplier<Result<UsersRecord>> all = () -> db.blockingSession().all(DSL.using(own).selectFrom(USERS).orderBy(USERS.ID));
         Result<UsersRecord>[] direct = new Result[1];
-        assertThat(directReads(() -> direct[0] = all.get())).isEqualTo(1);
-        Result<UsersRecord> jooq = throughJooq(all);
+        assertThat(DirectReadGateTest.directReads(() -> direct[0] = all.get())).isEqualTo(1);
+        Result<UsersRecord> jooq = DirectAllReviewTest.throughJooq(all);
         assertThat(direct[0].map(UsersRecord::getName)).isEqualTo(jooq.map(UsersRecord::getName));
         assertThat(direct[0].get(0).configuration()).isSameAs(jooq.get(0).configuration());
     }
@@ -390,8 +360,8 @@ class GateReviewTest {
         UsersAndPosts.users(db, T0);
         Result<UsersRecord>[] direct = new Result[1];
         ResultQuery<UsersRecord> limited = selectFrom(USERS).orderBy(USERS.ID).maxRows(2);
-        assertThat(directReads(() -> direct[0] = db.blockingSession().all(limited))).isEqualTo(1);
-        Result<UsersRecord> jooq = throughJooq(() -> db.blockingSession().all(limited));
+        assertThat(DirectReadGateTest.directReads(() -> direct[0] = db.blockingSession().all(limited))).isEqualTo(1);
+        Result<UsersRecord> jooq = DirectAllReviewTest.throughJooq(() -> db.blockingSession().all(limited));
         assertThat(direct[0]).hasSize(2).isEqualTo(jooq);
     }
 }
