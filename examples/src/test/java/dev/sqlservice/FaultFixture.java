@@ -49,14 +49,21 @@ final class FaultFixture {
         List<String> problems = new ArrayList<>();
         proxy.heal();
         for (Database db : opened) {
-            CompletableFuture<Void> closing = onOwnThread("fault-fixture-close", () -> {
-                db.close();
-                return null;
+            CompletableFuture<Void> closing = new CompletableFuture<>();
+            Thread closer = Thread.ofPlatform().daemon().name("fault-fixture-close").start(() -> {
+                try {
+                    db.close();
+                    closing.complete(null);
+                } catch (Throwable t) {
+                    closing.completeExceptionally(t);
+                }
             });
             try {
                 closing.get(6, TimeUnit.SECONDS);
             } catch (TimeoutException e) {
-                problems.add("Database.close() did not return within 6 s of the network healing");
+                // where close() waits, and what the other threads of the library do meanwhile: the failure says it
+                problems.add("Database.close() did not return within 6 s of the network healing; it waits at:"
+                        + stackOf(closer) + threadsOfTheLibrary());
                 proxy.reset();
                 try {
                     closing.get(20, TimeUnit.SECONDS);
@@ -72,6 +79,32 @@ final class FaultFixture {
         if (!problems.isEmpty()) {
             fail(String.join("; ", problems));
         }
+    }
+
+    private static String stackOf(Thread t) {
+        StringBuilder b = new StringBuilder();
+        for (StackTraceElement e : t.getStackTrace()) {
+            b.append("\n\tat ").append(e);
+        }
+        return b.toString();
+    }
+
+    /** The stacks of the live platform threads that run the library's, the pool's or the proxy's code. */
+    private static String threadsOfTheLibrary() {
+        StringBuilder b = new StringBuilder();
+        Thread.getAllStackTraces().forEach((t, stack) -> {
+            boolean ours = false;
+            for (StackTraceElement e : stack) {
+                ours |= e.getClassName().startsWith("dev.sqlservice") || e.getClassName().startsWith("com.zaxxer");
+            }
+            if (ours && !t.getName().equals("fault-fixture-close")) {
+                b.append("\n-- ").append(t.getName()).append(" (").append(t.getState()).append(')');
+                for (StackTraceElement e : stack) {
+                    b.append("\n\tat ").append(e);
+                }
+            }
+        });
+        return b.toString();
     }
 
     /**
