@@ -1,0 +1,146 @@
+package dev.sqlservice;
+
+import static dev.sqlservice.example.schema.Tables.USERS;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sqlservice.example.schema.tables.records.UsersRecord;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.jooq.DSLContext;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A record that {@code save}/{@code saveAll} returned is in the state of a record jOOQ stored or fetched, on every
+ * backend: jOOQ's {@code store()} then updates its row (jOOQ decides between insert and update by its own
+ * "fetched" mark, which its {@code store()} sets after an insert), {@code changed()} is false.
+ */
+@ExampleDatabase
+class SavedRecordStateTest {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+
+    /** A new record attached to {@code dsl} (as {@code dsl.newRecord} makes it), so that store() can run. */
+    private static UsersRecord user(DSLContext dsl, Long id, String name) {
+        UsersRecord u = dsl.newRecord(USERS);
+        if (id != null) {
+            u.setId(id);
+        }
+        u.setName(name);
+        return u;
+    }
+
+    /** What jOOQ's own insert leaves: store() on the record then updates (the reference for the tests below). */
+    @Test
+    void reference__a_record_jooq_inserted_updates_on_store(DSLContext dsl) {
+        UsersRecord u = dsl.newRecord(USERS);
+        u.setId(7L);
+        u.setName("jooq");
+        assertThat(u.store()).isEqualTo(1);
+        u.setName("jooq, renamed");
+        assertThat(u.store()).isEqualTo(1);
+        assertThat(dsl.fetchCount(USERS)).isEqualTo(1);
+    }
+
+    @Test
+    void a_record_save_inserted_updates_its_row_on_store(Session session, DSLContext dsl) {
+        UsersRecord u = session.save(user(dsl, 1L, "Ann"));
+        assertThat(u.changed()).isFalse();
+
+        u.setName("Ann, renamed");
+        assertThat(u.store()).as("store() after save(): an update of the saved row").isEqualTo(1);
+
+        assertThat(dsl.select(USERS.NAME).from(USERS).where(USERS.ID.eq(1L)).fetchOne(USERS.NAME))
+                .isEqualTo("Ann, renamed");
+        assertThat(dsl.fetchCount(USERS)).isEqualTo(1);
+    }
+
+    @Test
+    void a_record_save_updated_updates_its_row_on_store(Session session, DSLContext dsl) {
+        dsl.insertInto(USERS, USERS.ID, USERS.NAME).values(2L, "Bob").execute();
+        UsersRecord u = session.save(user(dsl, 2L, "Bob, saved"));
+
+        u.setName("Bob, stored");
+        assertThat(u.store()).isEqualTo(1);
+
+        assertThat(dsl.select(USERS.NAME).from(USERS).where(USERS.ID.eq(2L)).fetchOne(USERS.NAME))
+                .isEqualTo("Bob, stored");
+    }
+
+    @Test
+    void a_record_with_a_generated_key_save_inserted_updates_its_row_on_store(Session session, DSLContext dsl) {
+        UsersRecord u = session.save(user(dsl, null, "generated"));
+        assertThat(u.getId()).isNotNull();
+
+        u.setName("generated, renamed");
+        assertThat(u.store()).isEqualTo(1);
+
+        assertThat(dsl.select(USERS.NAME).from(USERS).where(USERS.ID.eq(u.getId())).fetchOne(USERS.NAME))
+                .isEqualTo("generated, renamed");
+        assertThat(dsl.fetchCount(USERS)).isEqualTo(1);
+    }
+
+    @Test
+    void every_record_saveAll_returned_updates_its_row_on_store(AsyncSession session, DSLContext dsl)
+            throws Exception {
+        dsl.insertInto(USERS, USERS.ID, USERS.NAME).values(3L, "Cid").execute();
+        List<UsersRecord> saved = session.saveAll(List.of(user(dsl, 3L, "Cid, saved"), user(dsl, 4L, "Dee"), user(dsl, null, "Eve")))
+                .toCompletableFuture().get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+
+        for (UsersRecord u : saved) {
+            u.setName(u.getName() + " (stored)");
+            assertThat(u.store()).as("store() of %s after saveAll()", u.getId()).isEqualTo(1);
+        }
+
+        assertThat(dsl.select(USERS.NAME).from(USERS).orderBy(USERS.NAME).fetch(USERS.NAME))
+                .containsExactly("Cid, saved (stored)", "Dee (stored)", "Eve (stored)");
+    }
+
+    @Test
+    void a_saved_record_that_changes_nothing_is_not_stored_again(Session session, DSLContext dsl) {
+        UsersRecord u = session.save(user(dsl, 5L, "Fay"));
+        assertThat(u.store()).as("store() of an unchanged saved record: nothing to write, as for jOOQ").isZero();
+    }
+
+    @Test
+    void a_detached_record_stays_detached_and_updates_once_attached(Session session, DSLContext dsl) {
+        UsersRecord u = new UsersRecord();
+        u.setId(6L);
+        u.setName("Gus");
+        session.save(u);
+        assertThat(u.configuration()).as("save() does not attach a record the application kept detached").isNull();
+
+        dsl.attach(u);
+        u.setName("Gus, attached");
+        assertThat(u.store()).isEqualTo(1);
+        assertThat(dsl.select(USERS.NAME).from(USERS).where(USERS.ID.eq(6L)).fetchOne(USERS.NAME))
+                .isEqualTo("Gus, attached");
+    }
+
+    /**
+     * With jOOQ's {@code updatablePrimaryKeys}, {@code store()} of a record jOOQ stored or fetched updates the key of
+     * its row when the key changed (a record jOOQ did not store inserts a second row): a saved record is one jOOQ
+     * stored.
+     */
+    @Test
+    void a_saved_record_whose_key_changes_moves_its_row_under_updatable_primary_keys(Session session,
+            DSLContext dsl) {
+        DSLContext updatable = dsl.configuration().derive(new org.jooq.conf.Settings().withUpdatablePrimaryKeys(true)).dsl();
+        UsersRecord jooq = updatable.newRecord(USERS);
+        jooq.setId(10L);
+        jooq.setName("jooq");
+        jooq.store();
+        jooq.setId(11L);
+        jooq.store();
+        assertThat(dsl.select(USERS.ID).from(USERS).fetch(USERS.ID)).as("the reference: jOOQ's own store()")
+                .containsExactly(11L);
+        dsl.deleteFrom(USERS).execute();
+
+        UsersRecord saved = user(updatable, 20L, "saved");
+        session.save(saved);
+        saved.setId(21L);
+        saved.store();
+        assertThat(dsl.select(USERS.ID).from(USERS).fetch(USERS.ID)).as("after save(), the key changed, store()")
+                .containsExactly(21L);
+    }
+}
