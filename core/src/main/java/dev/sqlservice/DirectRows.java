@@ -290,6 +290,17 @@ final class DirectRows<R extends Record> {
         }
     }
 
+    /**
+     * Sets jOOQ's own "fetched" mark of {@code record}, as jOOQ's {@code store()} does after its insert: a later
+     * {@code store()} then updates the row instead of inserting it again. Does nothing where the mark cannot be
+     * reached (jOOQ on the module path, see the class comment).
+     */
+    static void markFetched(Record record) {
+        if (FETCHED != null) {
+            FETCHED.set(record, true);
+        }
+    }
+
     private static VarHandle fetchedHandle() {
         try {
             Class<?> record = Class.forName("org.jooq.impl.AbstractRecord");

@@ -292,7 +292,8 @@ final class Upserts {
         }
 
         /**
-         * Makes every record hold its row as stored, with no field marked changed. Runs on the caller's thread
+         * Makes every record hold its row as stored, with no field marked changed and jOOQ's "fetched" mark set (so
+         * that {@code store()} updates it, as after jOOQ's own insert). Runs on the caller's thread
          * after the transaction; {@code configuration} only lends jOOQ settings to detached records while their
          * values are set (without one jOOQ builds a configuration per value).
          */
@@ -314,6 +315,8 @@ final class Upserts {
             changes.clear();
             for (R record : plan.records) {
                 record.touched(false);
+                // as after jOOQ's own store(): the record holds a stored row, and its next store() updates it
+                DirectRows.markFetched(record);
             }
         }
 
