@@ -13,7 +13,6 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.jooq.Param;
@@ -315,19 +314,7 @@ class FinalReviewTest {
             Param<Long> id = param("id", Long.class);
             PreparedQuery<UsersRecord> typed = db.prepare(selectFrom(USERS).where(USERS.ID.eq(id)));
             PreparedQuery<Record> named = db.prepare("select id from users where id = :id");
-            CountDownLatch holding = new CountDownLatch(1);
-            CountDownLatch release = new CountDownLatch(1);
-            Thread holder = Thread.ofPlatform().start(() -> db.blockingSession().transaction(tx -> {
-                holding.countDown();
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                return null;
-            }));
-            try {
-                assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
+            try (HeldConnection held = HeldConnection.of(db)) {
                 Session session = db.blockingSession();
                 Throwable unprepared = failure(() -> session.one(selectFrom(USERS).where(USERS.ID.eq(1L))));
                 sameFailure(failure(() -> session.one(typed.bind(id, 1L))), unprepared);
@@ -343,9 +330,6 @@ class FinalReviewTest {
                 sameFailure(failure(() -> timed.one(typed.bind(id, 1L))), timedOut);
                 sameFailure(failure(() -> timed.first(named.bind("id", 1L))),
                         failure(() -> timed.first("select id from users where id = :id", Map.of("id", 1L))));
-            } finally {
-                release.countDown();
-                holder.join(20_000);
             }
             // and once the connection is free again, both run
             assertThat(db.blockingSession().one(typed.bind(id, 1L)).getName()).isEqualTo("Ann");
@@ -360,19 +344,7 @@ class FinalReviewTest {
             Param<Long> id = param("id", Long.class);
             PreparedQuery<UsersRecord> typed = db.prepare(selectFrom(USERS).where(USERS.ID.eq(id)));
             PreparedQuery<Record> named = db.prepare("select id from users where id = :id");
-            CountDownLatch holding = new CountDownLatch(1);
-            CountDownLatch release = new CountDownLatch(1);
-            Thread holder = Thread.ofPlatform().start(() -> db.blockingSession().transaction(tx -> {
-                holding.countDown();
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                return null;
-            }));
-            try {
-                assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
+            try (HeldConnection held = HeldConnection.of(db)) {
                 var unprepared = db.session().one(selectFrom(USERS).where(USERS.ID.eq(1L)));
                 var prepared = db.session().one(typed.bind(id, 1L));
                 var plain = db.session().one(named.bind("id", 1L));
@@ -383,9 +355,6 @@ class FinalReviewTest {
                 Throwable expected = outcome(unprepared);
                 sameFailure(outcome(prepared), expected);
                 sameFailure(outcome(plain), expected);
-            } finally {
-                release.countDown();
-                holder.join(20_000);
             }
             assertThat(Stages.join(db.session().one(typed.bind(id, 2L))).getName()).isEqualTo("Bob");
             assertThat(db.blockingSession().all(selectFrom(USERS))).hasSize(3);

@@ -71,37 +71,26 @@ class GateReviewTest {
      */
     private static <T> T whileWaitingForTheConnection(Database db, Supplier<T> call, Runnable meanwhile)
             throws Exception {
-        CountDownLatch holding = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        Thread holder = Thread.ofPlatform().start(() -> db.blockingSession().transaction(tx -> {
-            holding.countDown();
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            return null;
-        }));
-        assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
         AtomicReference<T> value = new AtomicReference<>();
         AtomicReference<Throwable> failure = new AtomicReference<>();
-        Thread caller = Thread.ofPlatform().start(() -> {
-            try {
-                value.set(call.get());
-            } catch (Throwable t) {
-                failure.set(t);
+        Thread caller;
+        try (HeldConnection held = HeldConnection.of(db)) {
+            caller = Thread.ofPlatform().start(() -> {
+                try {
+                    value.set(call.get());
+                } catch (Throwable t) {
+                    failure.set(t);
+                }
+            });
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (caller.getState() != Thread.State.WAITING && caller.getState() != Thread.State.TIMED_WAITING
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(5);
             }
-        });
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (caller.getState() != Thread.State.WAITING && caller.getState() != Thread.State.TIMED_WAITING
-                && System.nanoTime() < deadline) {
-            Thread.sleep(5);
+            Thread.sleep(200);
+            meanwhile.run();
         }
-        Thread.sleep(200);
-        meanwhile.run();
-        release.countDown();
         caller.join(20_000);
-        holder.join(20_000);
         if (failure.get() != null) {
             throw new AssertionError(failure.get());
         }
@@ -183,23 +172,11 @@ class GateReviewTest {
             RecordListenerProvider[] before = db.dsl().configuration().recordListenerProviders();
             try {
                 java.util.concurrent.CompletionStage<Result<UsersRecord>>[] stage = new java.util.concurrent.CompletionStage[1];
-                CountDownLatch holding = new CountDownLatch(1);
-                CountDownLatch release = new CountDownLatch(1);
-                Thread holder = Thread.ofPlatform().start(() -> db.blockingSession().transaction(tx -> {
-                    holding.countDown();
-                    try {
-                        release.await();
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                    return null;
-                }));
-                assertThat(holding.await(10, TimeUnit.SECONDS)).isTrue();
-                stage[0] = db.session().all(selectFrom(USERS).orderBy(USERS.ID));
-                Thread.sleep(300);
-                db.dsl().configuration().setAppending(new DirectReadGateTest.UpperCaseOnLoad());
-                release.countDown();
-                holder.join(20_000);
+                try (HeldConnection held = HeldConnection.of(db)) {
+                    stage[0] = db.session().all(selectFrom(USERS).orderBy(USERS.ID));
+                    Thread.sleep(300);
+                    db.dsl().configuration().setAppending(new DirectReadGateTest.UpperCaseOnLoad());
+                }
                 List<String> names = stage[0].toCompletableFuture().get(20, TimeUnit.SECONDS).map(UsersRecord::getName);
                 assertThat(names).as("async all() queued behind a held connection, the RecordListener appended before it ran")
                         .containsExactly("ANN", "BOB", "CID");
