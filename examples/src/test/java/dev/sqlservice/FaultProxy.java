@@ -177,6 +177,29 @@ final class FaultProxy implements AutoCloseable {
     }
 
     /**
+     * How many accepted connections from the client socket bound to {@code clientPort} (its local port) are still
+     * open: the count a test that made its own connections checks, which a stray connection of another test (a
+     * late cancel or pool connection to a port this proxy took over) does not change.
+     */
+    int openConnectionsFrom(int clientPort) {
+        int open = 0;
+        for (Link link : links) {
+            open += link.client.getPort() == clientPort ? 1 : 0;
+        }
+        return open;
+    }
+
+    /** The open connections, for a failure's message: id, the client's port, the first bytes it sent. */
+    String describeOpen() {
+        StringBuilder b = new StringBuilder();
+        for (Link link : List.copyOf(links)) {
+            b.append(b.isEmpty() ? "" : "; ").append('#').append(link.id).append(" from port ")
+                    .append(link.client.getPort()).append(", first bytes ").append(link.firstBytes);
+        }
+        return b.isEmpty() ? "none" : b.toString();
+    }
+
+    /**
      * How many of the connections accepted up to {@code acceptedBefore} (the count {@link #acceptedConnections()}
      * returned then) the client has closed or reset: a library that aborts a connection shows here even while the
      * network is blackholed, because the proxy still reads from the client.
@@ -290,6 +313,8 @@ final class FaultProxy implements AutoCloseable {
         private final Socket upstream;
         private final AtomicInteger finishedDirections = new AtomicInteger();
         private volatile boolean aborted;
+        /** The first bytes the client sent (hex, at most 8), for {@link #describeOpen()}: a driver's startup or cancel. */
+        private volatile String firstBytes = "(none yet)";
 
         Link(int id, Socket client, Socket upstream) {
             this.id = id;
@@ -320,6 +345,9 @@ final class FaultProxy implements AutoCloseable {
                     if (n < 0) {
                         end = Kind.END;
                         break;
+                    }
+                    if (fromClient && firstBytes.startsWith("(")) {
+                        firstBytes = java.util.HexFormat.of().formatHex(buffer, 0, Math.min(n, 8));
                     }
                     queue.put(new Chunk(Kind.DATA, java.util.Arrays.copyOf(buffer, n), System.nanoTime()));
                 }
