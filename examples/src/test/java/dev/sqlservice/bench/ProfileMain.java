@@ -31,7 +31,7 @@ import org.jooq.impl.DSL;
  *
  * <pre>
  * java -XX:StartFlightRecording=filename=saveAll.jfr,settings=profile -cp … dev.sqlservice.bench.ProfileMain \
- *     --what=saveAll|upsertAB [--copyab|--variants=saveAll,saveCursor,…]|abRows|abBinds|abTimes|abFirstTimes|abDispatch|abAll|all|jooqAll|allVsFetch|serverBound|first|async|asyncPlatform|jooqPool|intoArray --n=20000 --repeat=10 [--url=jdbc:postgresql://…]
+ *     --what=saveAll|upsertAB [--copyab|--variants=saveAll,saveCursor,…]|abRows|abBinds|abTimes|abFirstTimes|abDispatch|abMaxRows|abAll|all|jooqAll|allVsFetch|serverBound|first|async|asyncPlatform|jooqPool|intoArray --n=20000 --repeat=10 [--url=jdbc:postgresql://…]
  * jfr print --events jdk.ExecutionSample saveAll.jfr   # or: jfr view hot-methods saveAll.jfr
  * </pre>
  */
@@ -495,6 +495,35 @@ public final class ProfileMain {
                             default -> perCallDb.session().first(byIdPerCall.bind(id, key)).toCompletableFuture();
                         }, null));
                     }
+                    case "abMaxRows" -> {
+                        // what first()'s JDBC row limit costs: plain JDBC on 10 platform threads with and without
+                        // setMaxRows(1) (the library's first() sets it on its statement), the same JDBC with the
+                        // library's SQL text, and the library's async prepared first(); server CPU per query too
+                        org.jooq.Param<Long> id = DSL.param("id", Long.class);
+                        dev.sqlservice.PreparedQuery<BenchItemsRecord> byId =
+                                db.prepare(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(id)));
+                        javax.sql.DataSource jdbcPool = Bench.poolOf(db);
+                        String librarySql = db.dsl().renderNamedOrInlinedParams(selectFrom(BENCH_ITEMS)
+                                .where(BENCH_ITEMS.ID.eq(id))).replace(":id", "?");
+                        String[] names = {"jdbcPool10", "jdbcMaxRows1", "jdbcLibrarySqlMaxRows1", "asyncPrepared"};
+                        System.out.println(burst(names, i, keys, (v, key, threads10) -> switch (v) {
+                            case 0 -> jdbcFirstOn(threads10, jdbcPool, key);
+                            case 1, 2 -> CompletableFuture.supplyAsync(() -> {
+                                try (java.sql.Connection c = jdbcPool.getConnection();
+                                        java.sql.PreparedStatement ps = c.prepareStatement(
+                                                v == 1 ? Bench.SELECT_BY_ID_SQL : librarySql)) {
+                                    ps.setMaxRows(1);
+                                    ps.setLong(1, key);
+                                    try (java.sql.ResultSet rs = ps.executeQuery()) {
+                                        return rs.next() ? (v == 1 ? Bench.Item.read(rs) : rs.getLong(1)) : null;
+                                    }
+                                } catch (java.sql.SQLException e) {
+                                    throw new IllegalStateException(e);
+                                }
+                            }, threads10);
+                            default -> session.first(byId.bind(id, key)).toCompletableFuture();
+                        }, null));
+                    }
                     case "abRows", "abBinds", "abTimes" -> {
                         // 10,000 prepared lookups at once, per variant in a rotated order, a library switch on or off
                         // (abRows: DirectRows, rows read without jOOQ's cursor; abBinds: DirectBinds, values set
@@ -706,6 +735,7 @@ public final class ProfileMain {
         double[] us = new double[n];
         double[] threadUs = new double[n];
         double[] perSecond = new double[n];
+        double[] serverUs = new double[n];
         for (int j = 0; j < n; j++) {
             int v = (j + round) % n;
             if (beforeVariant != null) {
@@ -719,6 +749,7 @@ public final class ProfileMain {
             ((java.util.concurrent.ThreadPoolExecutor) threads10).prestartAllCoreThreads();
             long c0 = Bench.cpuNanos();
             long tc0 = Bench.tasksCpuNanos();
+            long s0 = Bench.serverCpuNanos();
             long t0 = System.nanoTime();
             long wallStart = System.currentTimeMillis();
             long[] latency = new long[keys.length];
@@ -742,6 +773,7 @@ public final class ProfileMain {
             us[v] = (Bench.cpuNanos() - c0) / 1e3 / keys.length;
             threadUs[v] = (Bench.tasksCpuNanos() - tc0) / 1e3 / keys.length;
             perSecond[v] = keys.length / ((System.nanoTime() - t0) / 1e9);
+            serverUs[v] = (Bench.serverCpuNanos() - s0) / 1e3 / keys.length;
             if (WINDOWS) {
                 // for a recording: which samples belong to which variant's burst (epoch milliseconds)
                 System.out.println("window " + names[v] + " " + wallStart + " " + System.currentTimeMillis());
@@ -750,9 +782,10 @@ public final class ProfileMain {
         }
         StringBuilder line = new StringBuilder(" ");
         for (int v = 0; v < n; v++) {
-            line.append(String.format(Locale.ROOT, " %s %.1f µs (×%.2f) %,.0f q/s (×%.2f) threads %.2f µs (×%.3f);",
+            line.append(String.format(Locale.ROOT,
+                    " %s %.1f µs (×%.2f) %,.0f q/s (×%.2f) threads %.2f µs (×%.3f) server %.1f µs (×%.2f);",
                     names[v], us[v], us[v] / us[0], perSecond[v], perSecond[v] / perSecond[0], threadUs[v],
-                    threadUs[v] / threadUs[0]));
+                    threadUs[v] / threadUs[0], serverUs[v], serverUs[v] / serverUs[0]));
         }
         return line.toString();
     }
