@@ -49,6 +49,12 @@ public final class ProfileMain {
     private static dev.sqlservice.PreparedQuery<BenchItemsRecord> byIdPerCall;
     private static final ExecutorService VIRTUAL = Executors.newVirtualThreadPerTaskExecutor();
 
+    /** abPool's third variant: plain jOOQ with the database's visit listeners on its configuration. */
+    private static DSLContext jooqWithListeners;
+
+    /** abPool's fourth variant: plain jOOQ whose SQL carries the backend's prefix (MariaDB's SET STATEMENT). */
+    private static DSLContext jooqWithPrefix;
+
     /** abBurst's experiment: a database whose default dispatcher runs its workers on platform threads. */
     private static Database platformWorkersDb;
     private static dev.sqlservice.PreparedQuery<BenchItemsRecord> byIdPlatformWorkers;
@@ -558,11 +564,37 @@ public final class ProfileMain {
                     case "abPool" -> {
                         // plain jOOQ against the blocking session, unprepared, 10,000 lookups on 10 platform threads,
                         // alternating: process CPU per query and throughput, the library's against jOOQ's
-                        System.out.println(burst(new String[] {"jooqPool10", "blockingPool10"}, i, keys,
-                                (v, key, threads10) -> CompletableFuture.supplyAsync(v == 1
-                                        ? () -> db.blockingSession().first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)))
-                                        : () -> jooq.selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)).fetchOptional(),
-                                        threads10), null));
+                        // third: plain jOOQ with the library's own visit listeners on its configuration (MariaDB's
+                        // timestamp adaptation; none on PostgreSQL), what a VisitListener costs jOOQ's rendering
+                        if (jooqWithListeners == null) {
+                            jooqWithListeners = jooq.configuration().derive(
+                                    db.dsl().configuration().visitListenerProviders()).dsl();
+                        }
+                        DSLContext listened = jooqWithListeners;
+                        // fourth: plain jOOQ whose SQL carries MariaDB's SET STATEMENT prefix, as the library sends it
+                        // (the row limit of first() included); on PostgreSQL the same SQL as jOOQ's
+                        if (jooqWithPrefix == null) {
+                            jooqWithPrefix = jooq.configuration().derive(org.jooq.ExecuteListener.onRenderEnd(ctx -> {
+                                try {
+                                    java.lang.reflect.Method statementSql = Class.forName("dev.sqlservice.Backend")
+                                            .getDeclaredMethod("statementSql", String.class, int.class);
+                                    statementSql.setAccessible(true);
+                                    java.lang.reflect.Method backend = Database.class.getDeclaredMethod("backend");
+                                    backend.setAccessible(true);
+                                    ctx.sql((String) statementSql.invoke(backend.invoke(db), ctx.sql(), 1));
+                                } catch (ReflectiveOperationException e) {
+                                    throw new IllegalStateException(e);
+                                }
+                            })).dsl();
+                        }
+                        DSLContext prefixed = jooqWithPrefix;
+                        System.out.println(burst(new String[] {"jooqPool10", "blockingPool10", "jooqWithListeners", "jooqWithPrefix"}, i, keys,
+                                (v, key, threads10) -> CompletableFuture.supplyAsync(switch (v) {
+                                    case 1 -> () -> db.blockingSession().first(selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)));
+                                    case 2 -> () -> listened.selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)).fetchOptional();
+                                    case 3 -> () -> prefixed.selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)).fetchOptional();
+                                    default -> () -> jooq.selectFrom(BENCH_ITEMS).where(BENCH_ITEMS.ID.eq(key)).fetchOptional();
+                                }, threads10), null));
                     }
                     case "asyncPrepared" -> {
                         org.jooq.Param<Long> id = DSL.param("id", Long.class);
