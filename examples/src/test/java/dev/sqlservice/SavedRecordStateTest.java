@@ -1,13 +1,17 @@
 package dev.sqlservice;
 
+import static dev.sqlservice.example.schema.Tables.POSTS;
 import static dev.sqlservice.example.schema.Tables.USERS;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
+import dev.sqlservice.example.schema.tables.records.PostsRecord;
 import dev.sqlservice.example.schema.tables.records.UsersRecord;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.jooq.DSLContext;
+import org.jooq.UpdatableRecord;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -142,5 +146,113 @@ class SavedRecordStateTest {
         saved.store();
         assertThat(dsl.select(USERS.ID).from(USERS).fetch(USERS.ID)).as("after save(), the key changed, store()")
                 .containsExactly(21L);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // A saveAll nested in a transaction that then rolls back: the records may be saved again (a retry loop)
+    // ---------------------------------------------------------------------------------------------------------
+
+    private static String name(DSLContext dsl, long id) {
+        return dsl.select(USERS.NAME).from(USERS).where(USERS.ID.eq(id)).fetchOne(USERS.NAME);
+    }
+
+    /**
+     * The common retry loop: a transaction that saves a changed record fails after the save (here the work throws;
+     * a serialization failure at commit is the same) and is run again with the same records. The second attempt
+     * must write the change: the refresh of the rolled-back attempt must not have made the record look unchanged.
+     */
+    @Test
+    void a_retried_transaction_writes_the_change_its_rolled_back_attempt_had_saved(Session session, DSLContext dsl) {
+        dsl.insertInto(USERS, USERS.ID, USERS.NAME).values(30L, "Ann").execute();
+        UsersRecord ann = session.one(org.jooq.impl.DSL.selectFrom(USERS).where(USERS.ID.eq(30L)));
+        ann.setName("Ann, renamed");
+        int[] attempts = {0};
+        for (int attempt = 0; attempt < 2; attempt++) {
+            Throwable failure = catchThrowable(() -> session.transaction(tx -> {
+                tx.save(ann);
+                if (attempts[0]++ == 0) {
+                    throw new IllegalStateException("first attempt fails after its save");
+                }
+                return null;
+            }));
+            if (failure == null) {
+                break;
+            }
+        }
+        assertThat(attempts[0]).isEqualTo(2);
+        assertThat(name(dsl, 30L)).as("the change saved by the retried transaction").isEqualTo("Ann, renamed");
+    }
+
+    @Test
+    void records_of_a_rolled_back_transaction_are_saved_again_whole(Session session, DSLContext dsl) {
+        UsersRecord user = user(dsl, 31L, "Bea");
+        PostsRecord post = dsl.newRecord(POSTS);
+        post.setUserId(31L);
+        post.setTitle("hello");
+        Throwable rolledBack = catchThrowable(() -> session.transaction(tx -> {
+            tx.saveAll(List.<UpdatableRecord<?>>of(user, post));
+            throw new IllegalStateException("roll back");
+        }));
+        assertThat(rolledBack).hasMessage("roll back");
+        assertThat(dsl.fetchCount(USERS)).isZero();
+
+        session.saveAll(List.<UpdatableRecord<?>>of(user, post));
+
+        assertThat(name(dsl, 31L)).isEqualTo("Bea");
+        assertThat(dsl.select(POSTS.TITLE).from(POSTS).where(POSTS.ID.eq(post.getId())).fetchOne(POSTS.TITLE))
+                .isEqualTo("hello");
+    }
+
+    /** A savepoint (a transaction inside a transaction) rolled back alone: its records are saved again by the outer. */
+    @Test
+    void records_of_a_rolled_back_savepoint_are_saved_again_by_the_enclosing_transaction(AsyncSession async,
+            DSLContext dsl) throws Exception {
+        dsl.insertInto(USERS, USERS.ID, USERS.NAME).values(32L, "Cy").execute();
+        UsersRecord cy = dsl.selectFrom(USERS).where(USERS.ID.eq(32L)).fetchOne();
+        cy.setName("Cy, renamed");
+        async.transaction(tx -> {
+            Throwable inner = catchThrowable(() -> tx.transaction(inside -> {
+                inside.save(cy);
+                throw new IllegalStateException("the savepoint rolls back");
+            }));
+            assertThat(inner).hasMessage("the savepoint rolls back");
+            assertThat(name(tx.dsl(), 32L)).isEqualTo("Cy");
+            tx.save(cy);
+            return null;
+        }).toCompletableFuture().get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(name(dsl, 32L)).isEqualTo("Cy, renamed");
+    }
+
+    /** What the application set after a save that its transaction then rolled back is kept, and saved next time. */
+    @Test
+    void a_change_made_after_the_save_of_a_rolled_back_transaction_is_kept_and_saved(Session session,
+            DSLContext dsl) {
+        dsl.insertInto(USERS, USERS.ID, USERS.NAME).values(33L, "Dot").execute();
+        UsersRecord dot = dsl.selectFrom(USERS).where(USERS.ID.eq(33L)).fetchOne();
+        dot.setName("Dot, renamed");
+        catchThrowable(() -> session.transaction(tx -> {
+            tx.save(dot);
+            dot.setEmail("dot@x");
+            throw new IllegalStateException("roll back");
+        }));
+        assertThat(dot.getName()).isEqualTo("Dot, renamed");
+        assertThat(dot.getEmail()).isEqualTo("dot@x");
+
+        session.save(dot);
+
+        assertThat(dsl.select(USERS.NAME, USERS.EMAIL).from(USERS).where(USERS.ID.eq(33L)).fetchOne().intoArray())
+                .containsExactly("Dot, renamed", "dot@x");
+    }
+
+    /** A committed transaction's saves are final: the records stay refreshed, and saving them again writes nothing new. */
+    @Test
+    void records_of_a_committed_transaction_stay_refreshed(Session session, DSLContext dsl) {
+        UsersRecord eve = user(dsl, 34L, "Eve");
+        session.transaction(tx -> tx.save(eve));
+        assertThat(eve.changed()).isFalse();
+        assertThat(eve.original(USERS.NAME)).isEqualTo("Eve");
+        dsl.update(USERS).set(USERS.NAME, "Eve, elsewhere").where(USERS.ID.eq(34L)).execute();
+        session.save(eve);
+        assertThat(name(dsl, 34L)).as("an unchanged saved record writes only its key").isEqualTo("Eve, elsewhere");
     }
 }
