@@ -301,6 +301,52 @@ final class DirectRows<R extends Record> {
         }
     }
 
+    /** jOOQ's "fetched" mark of {@code record}; false where it cannot be reached. */
+    static boolean isFetched(Record record) {
+        return FETCHED != null && (boolean) FETCHED.get(record);
+    }
+
+    /** Sets jOOQ's "fetched" mark of {@code record} to {@code fetched}; nothing where it cannot be reached. */
+    static void setFetched(Record record, boolean fetched) {
+        if (FETCHED != null) {
+            FETCHED.set(record, fetched);
+        }
+    }
+
+    /** jOOQ's array of original values of records ({@code AbstractRecord.originals}); null: not reachable. */
+    private static final VarHandle ORIGINALS = originalsHandle();
+
+    private static VarHandle originalsHandle() {
+        try {
+            Class<?> record = Class.forName("org.jooq.impl.AbstractRecord");
+            return MethodHandles.privateLookupIn(record, MethodHandles.lookup())
+                    .findVarHandle(record, "originals", Object[].class);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** A copy of {@code record}'s original values (what {@code original(i)} returns), by field index. */
+    static Object[] originalsOf(Record record) {
+        Object[] originals = new Object[record.size()];
+        for (int i = 0; i < originals.length; i++) {
+            originals[i] = record.original(i);
+        }
+        return originals;
+    }
+
+    /**
+     * Puts back original values taken by {@link #originalsOf}; false where jOOQ's array cannot be reached (the
+     * originals are then left as they are).
+     */
+    static boolean restoreOriginals(Record record, Object[] originals) {
+        if (ORIGINALS == null || !(ORIGINALS.get(record) instanceof Object[] target) || target.length != originals.length) {
+            return false;
+        }
+        System.arraycopy(originals, 0, target, 0, originals.length);
+        return true;
+    }
+
     private static VarHandle fetchedHandle() {
         try {
             Class<?> record = Class.forName("org.jooq.impl.AbstractRecord");

@@ -68,6 +68,29 @@ public final class Session {
                 cursor.close();
             }
         }
+
+        /**
+         * Per {@code saveAll} nested in the transaction (a savepoint of its own, released), what puts its records'
+         * state back when the transaction, or a savepoint around that call, rolls back
+         * ({@link Upserts.Attempt#undoOnRollback}). Touched on the transaction's thread only.
+         */
+        private final List<Runnable> recordsToRestore = new java.util.ArrayList<>();
+
+        /** How many restores are registered: a savepoint's mark. */
+        int restoreMark() {
+            return recordsToRestore.size();
+        }
+
+        /** Runs the restores registered after {@code mark}, the latest first, and forgets them. */
+        void restoreRecords(int mark, Throwable failure) {
+            for (int i = recordsToRestore.size() - 1; i >= mark; i--) {
+                try {
+                    recordsToRestore.remove(i).run();
+                } catch (RuntimeException | Error e) {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
     }
 
     Session(Database database, Duration statementTimeout) {
@@ -599,9 +622,15 @@ public final class Session {
         if (plan.isEmpty()) {
             return plan.records();
         }
-        Upserts.Attempt<R> attempt = plan.attempt()
-                .nested(connection != null || database.connections().transactionOnThisThread() != null);
+        Session enclosingSession = connection != null ? this : database.connections().transactionOnThisThread();
+        Transaction enclosing = enclosingSession == null ? null : enclosingSession.transaction;
+        Upserts.Attempt<R> attempt = plan.attempt().nested(enclosingSession != null);
         transaction(tx -> tx.run(ALL_ROWS, attempt::execute));
+        if (enclosing != null) {
+            // Written in a savepoint that is released: the enclosing transaction may still roll back, and then
+            // the records must not look saved (a retried transaction that saves them again must write them).
+            enclosing.recordsToRestore.add(attempt.undoOnRollback());
+        }
         attempt.apply(database.dsl().configuration());
         return plan.records();
     }
@@ -687,6 +716,8 @@ public final class Session {
             } catch (SQLException e) {
                 t.addSuppressed(e);
             }
+            // Rolled back, or its commit failed (also when its outcome is unknown: a retry saves the records again)
+            state.restoreRecords(0, t);
             throw sneakyThrow(t);
         } finally {
             state.ended = true;
@@ -728,6 +759,7 @@ public final class Session {
         } catch (SQLException e) {
             throw translate("set a savepoint", e);
         }
+        int mark = transaction.restoreMark();
         try {
             T result = work.apply(this);
             connection.releaseSavepoint(savepoint);
@@ -738,6 +770,7 @@ public final class Session {
             } catch (SQLException e) {
                 t.addSuppressed(e);
             }
+            transaction.restoreRecords(mark, t);
             if (t instanceof SQLException e) {
                 throw translate("release a savepoint", e);
             }

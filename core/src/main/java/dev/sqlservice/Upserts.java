@@ -320,6 +320,43 @@ final class Upserts {
             }
         }
 
+        /**
+         * What {@link #apply} is about to change in each record (its changed flags, original values and jOOQ's
+         * "fetched" mark), as an action that puts it back: run when the transaction this call is nested in rolls
+         * back (its rows are gone), so that saving the records again, as a retried transaction does, writes what
+         * this call wrote. The records' values stay as they are then (the refreshed ones, and what the application
+         * set since): the changed flags they had before this call are set again, on top of any set since. Runs on
+         * the caller's thread; a record whose originals jOOQ does not expose keeps its current originals.
+         */
+        Runnable undoOnRollback() {
+            List<R> records = plan.records;
+            BitSet[] touched = new BitSet[records.size()];
+            Object[][] originals = new Object[records.size()][];
+            boolean[] fetched = new boolean[records.size()];
+            for (int r = 0; r < records.size(); r++) {
+                R record = records.get(r);
+                BitSet set = new BitSet(record.size());
+                for (int i = 0; i < record.size(); i++) {
+                    if (record.touched(i)) {
+                        set.set(i);
+                    }
+                }
+                touched[r] = set;
+                originals[r] = DirectRows.originalsOf(record);
+                fetched[r] = DirectRows.isFetched(record);
+            }
+            return () -> {
+                for (int r = 0; r < records.size(); r++) {
+                    R record = records.get(r);
+                    DirectRows.restoreOriginals(record, originals[r]);
+                    for (int i = touched[r].nextSetBit(0); i >= 0; i = touched[r].nextSetBit(i + 1)) {
+                        record.touched(i, true);
+                    }
+                    DirectRows.setFetched(record, fetched[r]);
+                }
+            };
+        }
+
         private void refresh(Group<R> group, List<R> rows, List<? extends Record> stored, DSLContext dsl) {
             Table<?> table = group.table();
             if (group.generatedKey()) {
