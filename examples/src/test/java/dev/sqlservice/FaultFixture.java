@@ -50,7 +50,8 @@ final class FaultFixture {
         proxy.heal();
         for (Database db : opened) {
             CompletableFuture<Void> closing = new CompletableFuture<>();
-            Thread closer = Thread.ofPlatform().daemon().name("fault-fixture-close").start(() -> {
+            // a virtual thread, as before the diagnostics were added (its stack is read all the same)
+            Thread closer = Thread.ofVirtual().name("fault-fixture-close").start(() -> {
                 try {
                     db.close();
                     closing.complete(null);
@@ -89,9 +90,22 @@ final class FaultFixture {
         return b.toString();
     }
 
-    /** The stacks of the live platform threads that run the library's, the pool's or the proxy's code. */
+    /**
+     * The stacks of the live platform threads that run the library's, the pool's or the proxy's code, and where a
+     * dump of every thread, virtual ones included, was written (jcmd's format, under the working directory).
+     */
     private static String threadsOfTheLibrary() {
         StringBuilder b = new StringBuilder();
+        try {
+            java.nio.file.Path dump = java.nio.file.Path.of("target", "fault-fixture-threads-" + System.nanoTime() + ".txt")
+                    .toAbsolutePath();
+            java.nio.file.Files.createDirectories(dump.getParent());
+            java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class)
+                    .dumpThreads(dump.toString(), com.sun.management.HotSpotDiagnosticMXBean.ThreadDumpFormat.TEXT_PLAIN);
+            b.append("\n(every thread, virtual ones included: ").append(dump).append(')');
+        } catch (java.io.IOException | RuntimeException e) {
+            b.append("\n(no dump of every thread: ").append(e).append(')');
+        }
         Thread.getAllStackTraces().forEach((t, stack) -> {
             boolean ours = false;
             for (StackTraceElement e : stack) {

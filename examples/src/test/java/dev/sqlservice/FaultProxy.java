@@ -48,6 +48,11 @@ final class FaultProxy implements AutoCloseable {
     private final AtomicInteger accepted = new AtomicInteger();
     private final AtomicInteger ids = new AtomicInteger();
     private final Object gate = new Object();
+    /** How many times {@link #reset} has run: a connection accepted before a reset and linked after it is ended. */
+    private final java.util.concurrent.atomic.AtomicLong resets = new java.util.concurrent.atomic.AtomicLong();
+    /** The local port of {@link #reset}'s marker connection while it waits for the accept loop to reach it; 0: none. */
+    private volatile int markerPort;
+    private volatile java.util.concurrent.CountDownLatch markerAccepted;
     private volatile boolean blackholed;
     private volatile long clientToServerLatencyNanos;
     private volatile long serverToClientLatencyNanos;
@@ -157,12 +162,40 @@ final class FaultProxy implements AutoCloseable {
     }
 
     /**
-     * Ends every current connection with an RST on both sides ({@code SO_LINGER} 0, then close). The mode is
-     * unchanged: new connections are served as before.
+     * Ends every current connection with an RST on both sides ({@code SO_LINGER} 0, then close): those linked,
+     * those accepted and still being linked, and those whose handshake was done but not yet accepted (the listen
+     * backlog). The mode is unchanged: new connections are served as before.
      */
-    void reset() {
+    synchronized void reset() {
+        // Connections whose handshake is done but that the accept loop has not taken yet (the listen backlog) are
+        // current too: a marker connection queued behind them is accepted after them, so once the loop reaches it
+        // every earlier connection is accepted, linked or being linked under the epoch that ends here.
+        drainBacklog();
+        resets.incrementAndGet();
         for (Link link : List.copyOf(links)) {
             link.abort(true);
+        }
+    }
+
+    private void drainBacklog() {
+        if (closed) {
+            return;
+        }
+        java.util.concurrent.CountDownLatch reached = new java.util.concurrent.CountDownLatch(1);
+        try (Socket marker = new Socket()) {
+            marker.bind(new InetSocketAddress(LOOPBACK, 0));
+            markerAccepted = reached;
+            markerPort = marker.getLocalPort();
+            marker.connect(new InetSocketAddress(LOOPBACK, server.getLocalPort()), 2_000);
+            if (!reached.await(2, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("FaultProxy.reset: the accept loop did not reach its marker in 2 s");
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("FaultProxy.reset: cannot queue its marker connection", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            markerPort = 0;
         }
     }
 
@@ -278,13 +311,19 @@ final class FaultProxy implements AutoCloseable {
             } catch (IOException e) {
                 return; // closed
             }
+            if (markerPort != 0 && client.getPort() == markerPort) {
+                closeQuietly(client); // reset()'s marker: every connection queued before it has been accepted
+                markerAccepted.countDown();
+                continue;
+            }
+            long epoch = resets.get();
             int id = ids.incrementAndGet();
             accepted.incrementAndGet();
-            startThread("fault-proxy-connect-" + id, () -> connect(id, client));
+            startThread("fault-proxy-connect-" + id, () -> connect(id, client, epoch));
         }
     }
 
-    private void connect(int id, Socket client) {
+    private void connect(int id, Socket client, long epoch) {
         Socket upstream = new Socket();
         try {
             client.setTcpNoDelay(true);
@@ -301,6 +340,10 @@ final class FaultProxy implements AutoCloseable {
         links.add(link);
         if (closed) {
             link.abort(false);
+            return;
+        }
+        if (resets.get() != epoch) {
+            link.abort(true); // accepted before a reset that did not find it linked yet
             return;
         }
         link.startPumps();

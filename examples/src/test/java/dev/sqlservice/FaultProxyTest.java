@@ -85,7 +85,8 @@ class FaultProxyTest {
                 Socket client = new Socket(InetAddress.getLoopbackAddress(), proxy.port())) {
             client.setSoTimeout(3_000);
             assertThat(roundTrip(client, "hello")).isEqualTo("hello");
-            assertThat(proxy.acceptedConnections()).isEqualTo(1);
+            // at least this client's (a stray connection of a test running in parallel may be accepted too)
+            assertThat(proxy.acceptedConnections()).isGreaterThanOrEqualTo(1);
             assertThat(proxy.openConnectionsFrom(client.getLocalPort())).as("open: %s", proxy.describeOpen()).isEqualTo(1);
 
             proxy.blackhole();
