@@ -591,7 +591,8 @@ public final class Session {
      * writing only the changed fields and never a generated column, parents before children (foreign-key order),
      * rows in primary-key order within and across chunks. Every statement is rendered by jOOQ with the database's
      * {@code Settings} ({@code RenderMapping} included). The records are then refreshed with the rows as stored
-     * (identity values, defaults, trigger and generated values) and their changed flags reset.
+     * (identity values, defaults, trigger and generated values), their changed flags reset and jOOQ's "fetched"
+     * mark set (so that {@code store()} updates them, as after jOOQ's own {@code store()}).
      *
      * <p>Keys are compared as the database compares them ({@code timestamptz} by instant, {@code numeric} at the
      * column's scale, {@code char(n)} without padding). Two records that a collation maps to the same stored row
@@ -599,7 +600,10 @@ public final class Session {
      *
      * <p>All or nothing: the whole call is one transaction (a savepoint inside {@link #transaction}). When the
      * database rejects any row, nothing is written and no record is changed: records are refreshed only after the
-     * transaction (or savepoint) has succeeded.
+     * transaction (or savepoint) has succeeded. Inside {@link #transaction} work, when that transaction (or a
+     * savepoint around this call) later rolls back or fails to commit, the records get back the changed flags,
+     * originals and "fetched" mark they had before this call (their values stay), so that saving them again
+     * writes them.
      *
      * <p>Runs on the calling thread. On PostgreSQL, when chunks go by {@code COPY} (README), the COPY text of the
      * next chunk is written on a virtual thread of its own while the server runs the current chunk, but only when
