@@ -57,15 +57,6 @@ class TenthReviewTest {
         return dsl.configuration().derive(settings).dsl();
     }
 
-    private static UsersRecord user(DSLContext dsl, Long id, String name) {
-        UsersRecord u = dsl.newRecord(USERS);
-        if (id != null) {
-            u.setId(id);
-        }
-        u.setName(name);
-        return u;
-    }
-
     private static <T> T join(CompletionStage<T> stage) throws Exception {
         return stage.toCompletableFuture().get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
     }
@@ -95,7 +86,7 @@ class TenthReviewTest {
     void CHECKED__a_failed_saveAll_leaves_the_fetched_mark_of_every_record_as_it_was(Session session, DSLContext dsl) {
         DSLContext u = updatable(dsl);
         dsl.insertInto(USERS, USERS.ID, USERS.NAME).values(1L, "Ann").execute();
-        UsersRecord fresh = user(u, 40L, "fresh");
+        UsersRecord fresh = SavedRecordStateTest.user(u, 40L, "fresh");
         UsersRecord fetched = u.fetchOne(USERS, USERS.ID.eq(1L));
         fetched.setName("Ann, renamed");
         PostsRecord orphan = u.newRecord(POSTS);
@@ -135,10 +126,10 @@ class TenthReviewTest {
     void CHECKED__after_an_outer_rollback_a_saved_record_behaves_as_one_jooq_stored_in_it(Session session,
             DSLContext dsl) {
         DSLContext u = updatable(dsl);
-        UsersRecord saved = user(u, 50L, "saved");
-        UsersRecord stored = user(u, 51L, "stored by jOOQ");
-        UsersRecord savedDefault = user(dsl, 52L, "saved, default settings");
-        UsersRecord storedDefault = user(dsl, 53L, "stored by jOOQ, default settings");
+        UsersRecord saved = SavedRecordStateTest.user(u, 50L, "saved");
+        UsersRecord stored = SavedRecordStateTest.user(u, 51L, "stored by jOOQ");
+        UsersRecord savedDefault = SavedRecordStateTest.user(dsl, 52L, "saved, default settings");
+        UsersRecord storedDefault = SavedRecordStateTest.user(dsl, 53L, "stored by jOOQ, default settings");
         Throwable rolledBack = catchThrowable(() -> session.transaction(tx -> {
             tx.saveAll(List.of(saved, savedDefault));
             assertThat(stored.store()).isEqualTo(1);
@@ -170,7 +161,7 @@ class TenthReviewTest {
     void CHECKED__a_nested_async_saveAll_of_several_tables_whose_transaction_rolls_back_keeps_its_refresh(
             AsyncSession async, DSLContext dsl) throws Exception {
         DSLContext u = updatable(dsl);
-        UsersRecord user = user(u, 60L, "Ann");
+        UsersRecord user = SavedRecordStateTest.user(u, 60L, "Ann");
         PostsRecord post = u.newRecord(POSTS);
         post.setUserId(60L);
         post.setTitle("hello");
@@ -207,7 +198,7 @@ class TenthReviewTest {
     @Test
     void DEFECT__saving_again_after_the_outer_transaction_rolled_back_does_not_bring_the_rows_back(Session session,
             DSLContext dsl) {
-        UsersRecord user = user(dsl, 61L, "Ann");
+        UsersRecord user = SavedRecordStateTest.user(dsl, 61L, "Ann");
         PostsRecord post = dsl.newRecord(POSTS);
         post.setUserId(61L);
         post.setTitle("hello");
@@ -237,7 +228,7 @@ class TenthReviewTest {
     @Test
     void CHECKED__a_saved_record_equals_the_fetched_row_and_passes_optimistic_locking(Session session,
             DSLContext dsl) {
-        UsersRecord user = user(dsl, 70L, "Ann");
+        UsersRecord user = SavedRecordStateTest.user(dsl, 70L, "Ann");
         user.setEmail("ann@example.com");
         session.save(user);
         UsersRecord fetchedUser = dsl.fetchOne(USERS, USERS.ID.eq(70L));
@@ -263,7 +254,7 @@ class TenthReviewTest {
 
         // a PATCH of an existing row: the columns the record did not set are the row's after the save
         dsl.insertInto(USERS, USERS.ID, USERS.NAME, USERS.EMAIL).values(71L, "Bob", "bob@example.com").execute();
-        UsersRecord patch = session.save(user(dsl, 71L, "Bob, patched"));
+        UsersRecord patch = session.save(SavedRecordStateTest.user(dsl, 71L, "Bob, patched"));
         assertThat(patch.intoMap()).isEqualTo(dsl.fetchOne(USERS, USERS.ID.eq(71L)).intoMap());
         assertThat(patch.original().intoMap()).isEqualTo(patch.intoMap());
 
@@ -288,12 +279,12 @@ class TenthReviewTest {
     @Test
     void CHECKED__every_one_of_many_saves_of_one_shape_equals_the_row_jooq_fetches(Session session, DSLContext dsl) {
         for (long id = 200; id < 212; id++) {
-            UsersRecord saved = session.save(user(dsl, id, "user " + id));
+            UsersRecord saved = session.save(SavedRecordStateTest.user(dsl, id, "user " + id));
             UsersRecord fetched = dsl.fetchOne(USERS, USERS.ID.eq(id));
             assertThat(saved.intoMap()).as("save #%d", id - 199).isEqualTo(fetched.intoMap());
             assertThat(saved.getCreatedAt().getOffset()).isEqualTo(fetched.getCreatedAt().getOffset());
         }
-        List<UsersRecord> all = session.saveAll(List.of(user(dsl, 300L, "a"), user(dsl, 301L, "b"), user(dsl, null, "c")));
+        List<UsersRecord> all = session.saveAll(List.of(SavedRecordStateTest.user(dsl, 300L, "a"), SavedRecordStateTest.user(dsl, 301L, "b"), SavedRecordStateTest.user(dsl, null, "c")));
         for (UsersRecord saved : all) {
             assertThat(saved.intoMap()).isEqualTo(dsl.fetchOne(USERS, USERS.ID.eq(saved.getId())).intoMap());
         }
@@ -340,8 +331,8 @@ class TenthReviewTest {
     void CHECKED__refresh_original_copy_into_delete_of_a_saved_record_behave_as_for_a_jooq_stored_one(
             Session session, DSLContext dsl) {
         DSLContext u = updatable(dsl);
-        UsersRecord saved = session.save(user(u, 80L, "saved"));
-        UsersRecord stored = user(u, 81L, "stored");
+        UsersRecord saved = session.save(SavedRecordStateTest.user(u, 80L, "saved"));
+        UsersRecord stored = SavedRecordStateTest.user(u, 81L, "stored");
         assertThat(stored.store()).isEqualTo(1);
 
         for (UsersRecord r : List.of(saved, stored)) {
@@ -383,8 +374,8 @@ class TenthReviewTest {
     void CHECKED__batchStore_of_saved_records_updates_their_rows(AsyncSession async, DSLContext dsl) throws Exception {
         DSLContext u = updatable(dsl);
         dsl.insertInto(USERS, USERS.ID, USERS.NAME).values(100L, "existing").execute();
-        List<UsersRecord> saved = join(async.saveAll(List.of(user(u, 100L, "updated"), user(u, 101L, "new"),
-                user(u, 102L, "new too"))));
+        List<UsersRecord> saved = join(async.saveAll(List.of(SavedRecordStateTest.user(u, 100L, "updated"), SavedRecordStateTest.user(u, 101L, "new"),
+                SavedRecordStateTest.user(u, 102L, "new too"))));
         for (UsersRecord r : saved) {
             r.setName(r.getName() + " (batch)");
         }
@@ -395,7 +386,7 @@ class TenthReviewTest {
                 .containsExactly("updated (batch)", "new (batch)", "new too (batch)");
 
         // default settings: batchStore updates every one of them
-        List<UsersRecord> plain = join(async.saveAll(List.of(user(dsl, 110L, "a"), user(dsl, 111L, "b"))));
+        List<UsersRecord> plain = join(async.saveAll(List.of(SavedRecordStateTest.user(dsl, 110L, "a"), SavedRecordStateTest.user(dsl, 111L, "b"))));
         for (UsersRecord r : plain) {
             r.setName(r.getName() + "!");
         }
@@ -413,7 +404,7 @@ class TenthReviewTest {
     void CHECKED__records_of_several_tables_saved_together_store_and_navigate_their_keys(AsyncSession async,
             DSLContext dsl) throws Exception {
         DSLContext u = updatable(dsl);
-        UsersRecord user = user(u, null, "Ann");
+        UsersRecord user = SavedRecordStateTest.user(u, null, "Ann");
         PostsRecord post = u.newRecord(POSTS);
         post.setId(120L);
         post.setTitle("p");
@@ -474,7 +465,7 @@ class TenthReviewTest {
     @Test
     void CHECKED__a_record_saved_twice_is_then_stored_as_the_row_it_last_saved(Session session, DSLContext dsl) {
         DSLContext u = updatable(dsl);
-        UsersRecord r = user(dsl, 130L, "one");
+        UsersRecord r = SavedRecordStateTest.user(dsl, 130L, "one");
         session.save(r);
         r.setName("two");
         session.save(r);
