@@ -326,29 +326,43 @@ final class Upserts {
          * back (its rows are gone), so that saving the records again, as a retried transaction does, writes what
          * this call wrote. The records' values stay as they are then (the refreshed ones, and what the application
          * set since): the changed flags they had before this call are set again, on top of any set since. Runs on
-         * the caller's thread; a record whose originals jOOQ does not expose keeps its current originals.
+         * the caller's thread; a record whose originals jOOQ does not expose keeps its current originals. Holds the
+         * records weakly (a record no longer reachable is skipped), so the transaction keeps about a reference and
+         * a flag per record saved, not the records.
          */
         Runnable undoOnRollback() {
             List<R> records = plan.records;
-            BitSet[] touched = new BitSet[records.size()];
-            Object[][] originals = new Object[records.size()][];
-            boolean[] fetched = new boolean[records.size()];
-            for (int r = 0; r < records.size(); r++) {
+            int n = records.size();
+            // Weakly: a record the application no longer reaches is never saved again and needs no restore, and a
+            // transaction that saves and drops chunk after chunk must not keep them all. Equal flag sets are shared
+            // and all-null originals (a new record's) are not copied, so what stays per record is small.
+            @SuppressWarnings("unchecked")
+            java.lang.ref.WeakReference<R>[] refs = new java.lang.ref.WeakReference[n];
+            BitSet[] touched = new BitSet[n];
+            Object[][] originals = new Object[n][];
+            boolean[] fetched = new boolean[n];
+            Map<BitSet, BitSet> shared = new HashMap<>();
+            for (int r = 0; r < n; r++) {
                 R record = records.get(r);
+                refs[r] = new java.lang.ref.WeakReference<>(record);
                 BitSet set = new BitSet(record.size());
                 for (int i = 0; i < record.size(); i++) {
                     if (record.touched(i)) {
                         set.set(i);
                     }
                 }
-                touched[r] = set;
-                originals[r] = DirectRows.originalsOf(record);
+                touched[r] = shared.computeIfAbsent(set, k -> k);
+                Object[] before = DirectRows.originalsOf(record);
+                originals[r] = Arrays.stream(before).allMatch(Objects::isNull) ? null : before;
                 fetched[r] = DirectRows.isFetched(record);
             }
             return () -> {
-                for (int r = 0; r < records.size(); r++) {
-                    R record = records.get(r);
-                    DirectRows.restoreOriginals(record, originals[r]);
+                for (int r = 0; r < n; r++) {
+                    R record = refs[r].get();
+                    if (record == null) {
+                        continue;
+                    }
+                    DirectRows.restoreOriginals(record, originals[r] != null ? originals[r] : new Object[record.size()]);
                     for (int i = touched[r].nextSetBit(0); i >= 0; i = touched[r].nextSetBit(i + 1)) {
                         record.touched(i, true);
                     }
