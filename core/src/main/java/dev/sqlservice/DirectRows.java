@@ -6,6 +6,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Set;
 import org.jooq.Binding;
@@ -290,23 +291,15 @@ final class DirectRows<R extends Record> {
         }
     }
 
-    /**
-     * Sets jOOQ's own "fetched" mark of {@code record}, as jOOQ's {@code store()} does after its insert: a later
-     * {@code store()} then updates the row instead of inserting it again. Does nothing where the mark cannot be
-     * reached (jOOQ on the module path, see the class comment).
-     */
-    static void markFetched(Record record) {
-        if (FETCHED != null) {
-            FETCHED.set(record, true);
-        }
-    }
-
     /** jOOQ's "fetched" mark of {@code record}; false where it cannot be reached. */
     static boolean isFetched(Record record) {
         return FETCHED != null && (boolean) FETCHED.get(record);
     }
 
-    /** Sets jOOQ's "fetched" mark of {@code record} to {@code fetched}; nothing where it cannot be reached. */
+    /**
+     * Sets jOOQ's "fetched" mark of {@code record} (true: as jOOQ's {@code store()} does after its insert, so that a
+     * later {@code store()} updates the row); nothing where it cannot be reached (see the class comment).
+     */
     static void setFetched(Record record, boolean fetched) {
         if (FETCHED != null) {
             FETCHED.set(record, fetched);
@@ -336,15 +329,18 @@ final class DirectRows<R extends Record> {
     }
 
     /**
-     * Puts back original values taken by {@link #originalsOf}; false where jOOQ's array cannot be reached (the
-     * originals are then left as they are).
+     * Puts back original values taken by {@link #originalsOf} (null: every original null); where jOOQ's array cannot
+     * be reached the originals are left as they are.
      */
-    static boolean restoreOriginals(Record record, Object[] originals) {
-        if (ORIGINALS == null || !(ORIGINALS.get(record) instanceof Object[] target) || target.length != originals.length) {
-            return false;
+    static void restoreOriginals(Record record, Object[] originals) {
+        if (ORIGINALS == null || !(ORIGINALS.get(record) instanceof Object[] target)) {
+            return;
         }
-        System.arraycopy(originals, 0, target, 0, originals.length);
-        return true;
+        if (originals == null) {
+            Arrays.fill(target, null);
+        } else if (target.length == originals.length) {
+            System.arraycopy(originals, 0, target, 0, originals.length);
+        }
     }
 
     private static VarHandle fetchedHandle() {

@@ -316,7 +316,7 @@ final class Upserts {
             for (R record : plan.records) {
                 record.touched(false);
                 // as after jOOQ's own store(): the record holds a stored row, and its next store() updates it
-                DirectRows.markFetched(record);
+                DirectRows.setFetched(record, true);
             }
         }
 
@@ -362,7 +362,7 @@ final class Upserts {
                     if (record == null) {
                         continue;
                     }
-                    DirectRows.restoreOriginals(record, originals[r] != null ? originals[r] : new Object[record.size()]);
+                    DirectRows.restoreOriginals(record, originals[r]);
                     for (int i = touched[r].nextSetBit(0); i >= 0; i = touched[r].nextSetBit(i + 1)) {
                         record.touched(i, true);
                     }
